@@ -1,0 +1,13 @@
+"""Mamba models, knowing nothing of DNA or audio: config, mixer, backbone, heads, the recurrent
+inference cache, generation and model files."""
+from .cache import InferenceCache
+from .checkpoint import ModelFileError, load_model, model_from_payload, model_payload, save_model
+from .config import ConfigError, MambaConfig
+from .generate import filter_logits, generate
+from .mixer import MambaMixer, MixerState
+from .model import MambaBackbone, MambaClassifier, MambaLM, ResidualBlock, RMSNorm
+
+__all__ = ["MambaConfig", "ConfigError", "MambaMixer", "MixerState", "ResidualBlock", "RMSNorm",
+           "MambaBackbone", "MambaLM", "MambaClassifier", "InferenceCache", "generate",
+           "filter_logits", "save_model", "load_model", "model_payload", "model_from_payload",
+           "ModelFileError"]

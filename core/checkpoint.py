@@ -1,0 +1,86 @@
+"""Model files: one ``torch.save`` file holds the model class, its config and its weights,
+so loading it alone rebuilds the model. Loaded with ``weights_only=True``: a file never runs
+code."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from .config import ConfigError, MambaConfig
+from .model import MambaClassifier, MambaLM
+
+FORMAT = "mambaseq-model"
+FORMAT_VERSION = 1
+MODEL_CLASSES: dict[str, type[nn.Module]] = {"MambaLM": MambaLM, "MambaClassifier": MambaClassifier}
+
+
+class ModelFileError(RuntimeError):
+    """A model file is missing, not a mambaseq model, of another version, or does not match."""
+
+
+def model_payload(model: nn.Module, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything ``load_model`` needs, as plain Python and tensors (weights_only-safe)."""
+    name = type(model).__name__
+    if name not in MODEL_CLASSES:
+        raise TypeError(f"cannot save a {name}: known model classes are {sorted(MODEL_CLASSES)}")
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "model_class": name,
+            "config": model.config.to_dict(), "model_kwargs": model.model_kwargs(),
+            "state_dict": model.state_dict(), "extra": extra or {}}
+
+
+def save_model(model: nn.Module, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
+    """Write ``model`` to ``path`` (parent folders created). ``extra``: plain-Python metadata
+    kept beside the weights (the run's resolved config, the tokenizer, metrics)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model_payload(model, extra), path)
+    return path
+
+
+def model_from_payload(payload: dict[str, Any], source: str,
+                       expect: type[nn.Module] | None = None) -> nn.Module:
+    """Rebuild a model from a ``model_payload`` dict; errors name ``source`` (a file path)."""
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ModelFileError(f"{source}: not a mambaseq model file (no '{FORMAT}' header)")
+    version = payload.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFileError(f"{source}: model file format version {version}, this mambaseq "
+                             f"reads version {FORMAT_VERSION}")
+    name = payload.get("model_class")
+    if name not in MODEL_CLASSES:
+        raise ModelFileError(f"{source}: unknown model class {name!r} (known: {sorted(MODEL_CLASSES)})")
+    cls = MODEL_CLASSES[name]
+    if expect is not None and cls is not expect:
+        raise ModelFileError(f"{source}: holds a {name}, expected a {expect.__name__}")
+    try:
+        config = MambaConfig.from_dict(payload["config"])
+        model = cls(config, **payload.get("model_kwargs", {}))
+    except (ConfigError, TypeError) as err:
+        raise ModelFileError(f"{source}: bad model config: {err}") from err
+    try:
+        model.load_state_dict(payload["state_dict"], strict=True)
+    except RuntimeError as err:
+        raise ModelFileError(f"{source}: weights do not match the {name} its config describes: "
+                             f"{err}") from err
+    return model
+
+
+def load_model(path: str | Path, map_location: str | torch.device = "cpu",
+               expect: type[nn.Module] | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """Read a file written by ``save_model``. Returns (model in eval mode, extra metadata).
+
+    Raises ``ModelFileError`` naming the file when it is missing, unreadable, not a mambaseq
+    model, of another format version, of another class than ``expect``, or inconsistent.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such model file")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # pickle errors, truncated files, files that would run code
+        raise ModelFileError(f"{path}: cannot be read as a model file ({type(err).__name__}: {err})") from err
+    model = model_from_payload(payload, str(path), expect)
+    return model.eval(), payload.get("extra", {})

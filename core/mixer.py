@@ -1,0 +1,139 @@
+"""The Mamba mixer (the paper's Figure 3 block): in_proj -> causal conv -> selective SSM,
+gated by a SiLU branch -> out_proj. One screen: parameters, their initialisation, the
+parallel forward and the one-token step.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from kernels import causal_conv1d, causal_conv1d_update, selective_scan, selective_state_update
+
+from .config import MambaConfig
+
+
+@dataclass
+class MixerState:
+    """What one mixer carries between tokens (or between chunks of a long sequence).
+
+    conv: (batch, d_inner, d_conv - 1), the last inputs of the causal conv, activation dtype.
+    ssm: (batch, d_inner, d_state) float32, the selective scan's state h.
+    """
+
+    conv: torch.Tensor
+    ssm: torch.Tensor
+
+
+class MambaMixer(nn.Module):
+    """Selective SSM mixer: (batch, length, d_model) -> (batch, length, d_model)."""
+
+    def __init__(self, config: MambaConfig) -> None:
+        super().__init__()
+        self.config = config
+        d_inner, n, rank = config.d_inner, config.d_state, config.resolved_dt_rank
+        self.in_proj = nn.Linear(config.d_model, 2 * d_inner, bias=config.proj_bias)
+        # Depthwise causal conv over time; weight kept as (d_inner, d_conv) for the kernels.
+        self.conv_weight = nn.Parameter(torch.empty(d_inner, config.d_conv))
+        self.conv_bias = nn.Parameter(torch.zeros(d_inner)) if config.conv_bias else None
+        # Input-dependent Δ (low rank), B and C: the "selection" of the paper.
+        self.x_proj = nn.Linear(d_inner, rank + 2 * n, bias=False)
+        self.dt_proj = nn.Linear(rank, d_inner, bias=True)
+        self.A_log = nn.Parameter(torch.empty(d_inner, n))
+        self.D = nn.Parameter(torch.empty(d_inner))
+        self.out_proj = nn.Linear(d_inner, config.d_model, bias=config.proj_bias)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """The paper's initialisation.
+
+        - conv: PyTorch's Conv1d default (uniform in +-1/sqrt(fan_in)), bias 0.
+        - dt_proj.weight ~ U(+-dt_rank^-0.5), so Δ's pre-activation starts near its bias;
+          dt_proj.bias = softplus^-1(dt), dt log-uniform in [dt_min, dt_max] (floored at
+          dt_init_floor): each channel starts with its own time scale.
+        - A = -exp(A_log) with A_log[d, n] = log(n + 1): S4D-real, A_n = -(n + 1).
+        - D = 1: the skip connection starts as identity.
+        - out_proj rescaled by 1/sqrt(n_layer) (GPT-2's residual scaling), one residual
+          branch per layer, so the residual stream's variance does not grow with depth.
+        """
+        cfg = self.config
+        bound = 1 / math.sqrt(cfg.d_conv)
+        self.conv_weight.uniform_(-bound, bound)
+        if self.conv_bias is not None:
+            self.conv_bias.zero_()
+        std = cfg.resolved_dt_rank ** -0.5
+        self.dt_proj.weight.uniform_(-std, std)
+        dt = torch.exp(torch.rand(cfg.d_inner) * (math.log(cfg.dt_max) - math.log(cfg.dt_min))
+                       + math.log(cfg.dt_min)).clamp(min=cfg.dt_init_floor)
+        self.dt_proj.bias.copy_(dt + torch.log(-torch.expm1(-dt)))     # inverse softplus
+        self.A_log.copy_(torch.log(torch.arange(1, cfg.d_state + 1, dtype=torch.float32))
+                         .repeat(cfg.d_inner, 1))
+        self.D.fill_(1.0)
+        for linear in (self.in_proj, self.x_proj, self.out_proj):
+            linear.reset_parameters()
+            if linear.bias is not None:
+                linear.bias.zero_()
+        self.out_proj.weight.div_(math.sqrt(cfg.n_layer))
+
+    def no_weight_decay(self) -> list[nn.Parameter]:
+        """Parameters that weight decay must not pull towards zero (A_log, D, biases)."""
+        params = [self.A_log, self.D, self.dt_proj.bias]
+        params += [p for p in (self.conv_bias, self.in_proj.bias, self.out_proj.bias) if p is not None]
+        return params
+
+    def allocate_state(self, batch_size: int, dtype: torch.dtype, device: torch.device) -> MixerState:
+        """Zero state for ``batch_size`` sequences: conv in ``dtype``, ssm in float32."""
+        cfg = self.config
+        return MixerState(conv=torch.zeros(batch_size, cfg.d_inner, cfg.d_conv - 1, dtype=dtype, device=device),
+                          ssm=torch.zeros(batch_size, cfg.d_inner, cfg.d_state, dtype=torch.float32,
+                                          device=device))
+
+    def _delta(self, dt_low: torch.Tensor) -> torch.Tensor:
+        """Δ before bias and softplus, from its low-rank code (..., rank) -> (..., d_inner);
+        computed in float32 even under autocast: Δ sets the decay exp(Δ·A)."""
+        with torch.autocast(device_type=dt_low.device.type, enabled=False):
+            return F.linear(dt_low.float(), self.dt_proj.weight.float())
+
+    def forward(self, hidden: torch.Tensor, state: MixerState | None = None) -> torch.Tensor:
+        """hidden (batch, length, d_model) -> (batch, length, d_model), same dtype.
+
+        With ``state``, the sequence continues from it and ``state`` is set to the state at the
+        end of ``hidden`` (prefill for generation, or one chunk of a longer sequence); its
+        tensors are replaced, not overwritten, so autograd can flow through the old ones.
+        """
+        cfg = self.config
+        n, rank = cfg.d_state, cfg.resolved_dt_rank
+        xz = self.in_proj(hidden).transpose(1, 2)                     # (b, 2*d_inner, l)
+        x, z = xz.chunk(2, dim=1)
+        conv_in = None if state is None else state.conv
+        x = causal_conv1d(x, self.conv_weight, self.conv_bias, "silu", initial_state=conv_in,
+                          return_final_state=state is not None)
+        if state is not None:
+            x, state.conv = x
+        dt_low, B, C = self.x_proj(x.transpose(1, 2)).split([rank, n, n], dim=-1)
+        delta = self._delta(dt_low).transpose(1, 2)                   # (b, d_inner, l) float32
+        A = -torch.exp(self.A_log.float())
+        y = selective_scan(x, delta, A, B.transpose(1, 2), C.transpose(1, 2), self.D.float(), z,
+                           delta_bias=self.dt_proj.bias.float(), delta_softplus=True,
+                           initial_state=None if state is None else state.ssm,
+                           return_final_state=state is not None)
+        if state is not None:
+            y, state.ssm = y
+        return self.out_proj(y.transpose(1, 2))
+
+    def step(self, hidden: torch.Tensor, state: MixerState) -> torch.Tensor:
+        """One token: hidden (batch, d_model) -> (batch, d_model); ``state`` advanced in place.
+        O(1) time and memory in the sequence length."""
+        cfg = self.config
+        n, rank = cfg.d_state, cfg.resolved_dt_rank
+        x, z = self.in_proj(hidden).chunk(2, dim=-1)                  # (b, d_inner) each
+        x = causal_conv1d_update(x, state.conv, self.conv_weight, self.conv_bias, "silu")
+        dt_low, B, C = self.x_proj(x).split([rank, n, n], dim=-1)
+        A = -torch.exp(self.A_log.float())
+        y = selective_state_update(state.ssm, x, self._delta(dt_low), A, B, C, self.D.float(), z,
+                                   delta_bias=self.dt_proj.bias.float(), delta_softplus=True)
+        return self.out_proj(y)

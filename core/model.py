@@ -1,0 +1,174 @@
+"""Mamba models: pre-norm residual blocks around the mixer, the backbone, and two heads
+(language model with tied embeddings, sequence classifier)."""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from kernels import add_rms_norm
+
+from .cache import InferenceCache
+from .config import ConfigError, MambaConfig
+from .mixer import MambaMixer
+
+
+class RMSNorm(nn.Module):
+    """RMSNorm with an optional residual add fused in front (see ``kernels.add_rms_norm``)."""
+
+    def __init__(self, dim: int, eps: float) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Returns (normalised x + residual in x's dtype, x + residual in float32)."""
+        return add_rms_norm(x, residual, self.weight, self.eps)
+
+
+class ResidualBlock(nn.Module):
+    """residual <- residual + x (float32); x <- mixer(RMSNorm(residual)).
+
+    The add of block i is done at the entry of block i+1 (and by the final norm), so the add
+    and the norm can run as one fused kernel, and the residual stream stays float32 under
+    bf16 autocast.
+    """
+
+    def __init__(self, config: MambaConfig) -> None:
+        super().__init__()
+        self.norm = RMSNorm(config.d_model, config.norm_eps)
+        self.mixer = MambaMixer(config)
+
+    def forward(self, x: torch.Tensor, residual: torch.Tensor | None, state=None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        normed, residual = self.norm(x, residual)
+        return self.mixer(normed, state), residual
+
+    def step(self, x: torch.Tensor, residual: torch.Tensor | None, state
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+        normed, residual = self.norm(x, residual)
+        return self.mixer.step(normed, state), residual
+
+
+class MambaBackbone(nn.Module):
+    """Token ids (batch, length) -> final hidden states (batch, length, d_model)."""
+
+    def __init__(self, config: MambaConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(config.padded_vocab_size, config.d_model)
+        nn.init.normal_(self.embedding.weight, std=0.02)
+        self.layers = nn.ModuleList(ResidualBlock(config) for _ in range(config.n_layer))
+        self.norm_f = RMSNorm(config.d_model, config.norm_eps)
+
+    def forward(self, input_ids: torch.Tensor, cache: InferenceCache | None = None) -> torch.Tensor:
+        """input_ids (batch, length) int64 -> (batch, length, d_model) in the embedding's
+        dtype (autocast's under autocast). With ``cache``, continues from it and advances it."""
+        x, residual = self.embedding(input_ids), None
+        for i, layer in enumerate(self.layers):
+            x, residual = layer(x, residual, None if cache is None else cache.layers[i])
+        x, _ = self.norm_f(x, residual)
+        if cache is not None:
+            cache.seqlen_offset += input_ids.shape[1]
+        return x
+
+    def step(self, input_ids: torch.Tensor, cache: InferenceCache) -> torch.Tensor:
+        """input_ids (batch,) -> (batch, d_model): one token for each sequence of the batch."""
+        x, residual = self.embedding(input_ids), None
+        for layer, state in zip(self.layers, cache.layers):
+            x, residual = layer.step(x, residual, state)
+        x, _ = self.norm_f(x, residual)
+        cache.seqlen_offset += 1
+        return x
+
+    def allocate_cache(self, batch_size: int, dtype: torch.dtype | None = None,
+                       device: torch.device | None = None) -> InferenceCache:
+        """A zero cache for ``batch_size`` sequences (dtype/device default to the weights')."""
+        weight = self.embedding.weight
+        return InferenceCache([layer.mixer.allocate_state(batch_size, dtype or weight.dtype,
+                                                          device or weight.device)
+                               for layer in self.layers])
+
+    def no_weight_decay(self) -> list[nn.Parameter]:
+        """Norm weights, A_log, D and biases: parameters that weight decay must leave alone."""
+        params = [self.norm_f.weight]
+        for layer in self.layers:
+            params += [layer.norm.weight] + layer.mixer.no_weight_decay()
+        return params
+
+
+class MambaLM(nn.Module):
+    """Causal language model: next-token logits over ``config.vocab_size`` tokens.
+
+    The output projection shares its weight with the embedding when ``tie_embeddings``.
+    """
+
+    def __init__(self, config: MambaConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.backbone = MambaBackbone(config)
+        self.lm_head = nn.Linear(config.d_model, config.padded_vocab_size, bias=False)
+        if config.tie_embeddings:
+            self.lm_head.weight = self.backbone.embedding.weight
+        else:
+            nn.init.normal_(self.lm_head.weight, std=0.02)
+
+    def forward(self, input_ids: torch.Tensor, cache: InferenceCache | None = None) -> torch.Tensor:
+        """input_ids (batch, length) -> logits (batch, length, vocab_size); logit t predicts
+        token t + 1. With ``cache``, continues the sequences in it and advances it."""
+        hidden = self.backbone(input_ids, cache)
+        return self.lm_head(hidden)[..., : self.config.vocab_size]
+
+    def step(self, input_ids: torch.Tensor, cache: InferenceCache) -> torch.Tensor:
+        """input_ids (batch,) -> logits (batch, vocab_size) for the next token; O(1) per call."""
+        return self.lm_head(self.backbone.step(input_ids, cache))[..., : self.config.vocab_size]
+
+    def allocate_cache(self, batch_size: int, dtype: torch.dtype | None = None,
+                       device: torch.device | None = None) -> InferenceCache:
+        """A zero inference cache for ``batch_size`` sequences."""
+        return self.backbone.allocate_cache(batch_size, dtype, device)
+
+    def model_kwargs(self) -> dict:
+        """Constructor arguments beyond the config (none): what a checkpoint must store."""
+        return {}
+
+
+POOLINGS = ("mean", "last", "max")
+
+
+class MambaClassifier(nn.Module):
+    """Sequence classifier: backbone, pooling over time, linear head -> (batch, num_classes).
+
+    ``pooling``: "mean" (average over valid positions), "last" (the last valid position,
+    which has seen the whole sequence causally) or "max".
+    """
+
+    def __init__(self, config: MambaConfig, num_classes: int, pooling: str = "mean") -> None:
+        super().__init__()
+        if num_classes < 2:
+            raise ConfigError(f"num_classes must be >= 2, got {num_classes}")
+        if pooling not in POOLINGS:
+            raise ConfigError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        self.config, self.num_classes, self.pooling = config, num_classes, pooling
+        self.backbone = MambaBackbone(config)
+        self.head = nn.Linear(config.d_model, num_classes)
+
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """input_ids (batch, length), right-padded; lengths (batch,) valid tokens per row
+        (all when None) -> logits (batch, num_classes)."""
+        hidden = self.backbone(input_ids)
+        batch, length, _ = hidden.shape
+        if lengths is None:
+            lengths = torch.full((batch,), length, device=hidden.device)
+        valid = torch.arange(length, device=hidden.device)[None, :] < lengths[:, None]
+        if self.pooling == "mean":
+            pooled = (hidden * valid[..., None]).sum(1) / lengths[:, None].to(hidden.dtype)
+        elif self.pooling == "last":
+            pooled = hidden[torch.arange(batch, device=hidden.device), lengths - 1]
+        else:
+            pooled = hidden.masked_fill(~valid[..., None], float("-inf")).amax(1)
+        return self.head(pooled)
+
+    def model_kwargs(self) -> dict:
+        """Constructor arguments beyond the config: what a checkpoint must store."""
+        return {"num_classes": self.num_classes, "pooling": self.pooling}

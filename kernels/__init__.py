@@ -1,0 +1,8 @@
+"""The math at the bottom of every model: selective scan, its decoding step, the causal
+depthwise conv1d and RMSNorm. Import the ops from here; they dispatch between Triton kernels
+(CUDA) and the exact PyTorch references (everywhere else)."""
+from .ops import (add_rms_norm, causal_conv1d, causal_conv1d_update, rms_norm, selective_scan,
+                  selective_state_update)
+
+__all__ = ["selective_scan", "selective_state_update", "causal_conv1d", "causal_conv1d_update",
+           "rms_norm", "add_rms_norm"]

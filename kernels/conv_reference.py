@@ -1,0 +1,56 @@
+"""Causal depthwise 1-D convolution (Mamba's short convolution) in plain PyTorch."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+_ACTIVATIONS = (None, "silu")
+
+
+def _check_activation(activation: str | None) -> None:
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {_ACTIVATIONS}, got {activation!r}")
+
+
+def causal_conv1d_ref(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+                      activation: str | None = None, initial_state: torch.Tensor | None = None,
+                      return_final_state: bool = False):
+    """y_t = act(bias + sum_k weight[:, k] * x_{t - W + 1 + k}) per channel; nothing from the future.
+
+    x (batch, dim, length); weight (dim, W); bias (dim,); initial_state (batch, dim, W - 1): the
+    W - 1 inputs before x (zeros when None), oldest first. Returns y (batch, dim, length) in x's
+    dtype, or (y, final_state) where final_state (batch, dim, W - 1) holds the last W - 1 inputs,
+    ready to continue with another chunk or with ``causal_conv1d_update_ref``.
+    """
+    _check_activation(activation)
+    batch, dim, length = x.shape
+    width = weight.shape[1]
+    if initial_state is None:
+        initial_state = x.new_zeros(batch, dim, width - 1)
+    elif initial_state.shape != (batch, dim, width - 1):
+        raise ValueError(f"initial_state must be (batch={batch}, dim={dim}, width-1={width - 1}), "
+                         f"got {tuple(initial_state.shape)}")
+    padded = torch.cat([initial_state.to(x.dtype), x], dim=-1)
+    y = F.conv1d(padded, weight.unsqueeze(1).to(x.dtype),
+                 None if bias is None else bias.to(x.dtype), groups=dim)
+    if activation == "silu":
+        y = F.silu(y)
+    if not return_final_state:
+        return y
+    return y, padded[..., padded.shape[-1] - (width - 1):]
+
+
+def causal_conv1d_update_ref(x: torch.Tensor, conv_state: torch.Tensor, weight: torch.Tensor,
+                             bias: torch.Tensor | None = None,
+                             activation: str | None = None) -> torch.Tensor:
+    """One step of ``causal_conv1d_ref``: x (batch, dim) is the new input; conv_state
+    (batch, dim, W - 1) holds the previous W - 1 inputs and is shifted in place. Returns y_t
+    (batch, dim) in x's dtype.
+    """
+    _check_activation(activation)
+    window = torch.cat([conv_state.to(x.dtype), x.unsqueeze(-1)], dim=-1)   # (batch, dim, W)
+    y = (window * weight.to(x.dtype)).sum(-1)
+    if bias is not None:
+        y = y + bias.to(x.dtype)
+    conv_state.copy_(window[..., 1:])
+    return F.silu(y) if activation == "silu" else y

@@ -1,0 +1,2 @@
+"""Orchestration: command line, configs, Lightning modules and data modules, jobs. The only
+room that imports Lightning."""

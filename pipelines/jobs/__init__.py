@@ -1,0 +1,1 @@
+"""One module per runnable job; each exposes ``add_arguments(parser)`` and ``run(args)``."""

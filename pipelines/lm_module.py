@@ -1,0 +1,60 @@
+"""LightningModule for causal language modelling with a MambaLM (any token domain)."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+
+from core import MambaConfig, MambaLM
+
+
+def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: float) -> float:
+    """Learning-rate multiplier: linear 0 -> 1 over ``warmup_steps``, then cosine to
+    ``min_ratio`` at ``total_steps`` (and ``min_ratio`` after)."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class LMModule(L.LightningModule):
+    """Trains ``MambaLM(MambaConfig(**model))`` on batches of token ids (batch, length + 1):
+    inputs are ids[:, :-1], targets ids[:, 1:]. Logs train/loss and val/loss in nats per
+    token and val/bits_per_token. ``run_config`` (the job's resolved config, plain Python) is
+    stored in every checkpoint's hyper-parameters."""
+
+    def __init__(self, model: dict[str, Any], optim: dict[str, Any], max_steps: int,
+                 run_config: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = MambaLM(MambaConfig.from_dict(model))
+
+    def _loss(self, batch: torch.Tensor) -> torch.Tensor:
+        logits = self.model(batch[:, :-1])
+        return F.cross_entropy(logits.float().flatten(0, 1), batch[:, 1:].flatten())
+
+    def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
+        loss = self._loss(batch)
+        self.log("train/loss", loss, prog_bar=True)
+        return loss
+
+    def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
+        loss = self._loss(batch)
+        self.log("val/loss", loss, prog_bar=True, sync_dist=True)
+        self.log("val/bits_per_token", loss / math.log(2), sync_dist=True)
+
+    def configure_optimizers(self):
+        opt = self.hparams.optim
+        no_decay = {id(p) for p in self.model.backbone.no_weight_decay()}
+        params = list(self.model.parameters())
+        groups = [{"params": [p for p in params if id(p) not in no_decay],
+                   "weight_decay": opt["weight_decay"]},
+                  {"params": [p for p in params if id(p) in no_decay], "weight_decay": 0.0}]
+        optimizer = torch.optim.AdamW(groups, lr=opt["lr"], betas=tuple(opt["betas"]))
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: warmup_cosine(step, opt["warmup_steps"], self.hparams.max_steps,
+                                                  opt["min_lr_ratio"]))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
