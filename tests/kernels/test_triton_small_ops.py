@@ -1,0 +1,330 @@
+"""Triton causal conv1d (+ update), decode-step state update and (add +) RMSNorm against
+float64 references: outputs and every gradient, relative error max|a-b| / max|b| per tensor.
+
+On the CPU the kernels run under Triton's interpreter, which has to be switched on before
+triton is imported; ``test_kernels_under_triton_interpreter`` therefore runs this file again
+in a subprocess with ``TRITON_INTERPRET=1 MAMBASEQ_KERNELS=triton``, where the small
+``*_interpreted`` cases execute (in the parent process they are skipped). The ``gpu`` cases
+run the same checks at real sizes on CUDA.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+import pytest
+import torch
+
+from kernels import ops
+from kernels.conv_reference import causal_conv1d_ref, causal_conv1d_update_ref
+from kernels.step_reference import selective_state_update_ref
+
+ROOT = Path(__file__).resolve().parents[2]
+INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
+TOL = {torch.float32: 1e-4, torch.bfloat16: 1e-2}
+interpreted = pytest.mark.skipif(
+    not INTERPRETED, reason="runs in test_kernels_under_triton_interpreter's subprocess")
+
+
+# ---------------------------------------------------------------- checking helpers
+
+def rel_err(got: torch.Tensor, want: torch.Tensor) -> float:
+    """max|got - want| / max|want| in float64 (0 for empty tensors)."""
+    if want.numel() == 0:
+        return 0.0
+    diff = (got.double() - want.double()).abs().max()
+    return (diff / want.double().abs().max().clamp_min(1e-30)).item()
+
+
+def assert_close(name: str, got: torch.Tensor, want: torch.Tensor, tol: float) -> None:
+    assert got.shape == want.shape, f"{name}: shape {tuple(got.shape)} != {tuple(want.shape)}"
+    err = rel_err(got, want)
+    assert err <= tol, f"{name}: relative error {err:.3e} > {tol:.0e}"
+
+
+def check_against_float64(op: Callable, ref: Callable, args: dict, tol: float) -> tuple:
+    """Run ``op`` on ``args`` and ``ref`` on float64 copies of them; compare every output and
+    the gradient of every floating tensor argument under random output cotangents.
+    Returns op's outputs (a tuple) for further checks."""
+    def leaves(cast):
+        return {k: cast(v).detach().clone().requires_grad_()
+                if isinstance(v, torch.Tensor) and v.is_floating_point() else v
+                for k, v in args.items()}
+    ours, theirs = leaves(lambda t: t), leaves(lambda t: t.double())
+    out, want = op(**ours), ref(**theirs)
+    out = out if isinstance(out, tuple) else (out,)
+    want = want if isinstance(want, tuple) else (want,)
+    for i, (o, w) in enumerate(zip(out, want, strict=True)):
+        assert_close(f"output {i}", o, w, tol)
+    cotangents = [torch.randn_like(o) for o in out]
+    inputs = [k for k, v in ours.items() if isinstance(v, torch.Tensor) and v.requires_grad]
+    grads = torch.autograd.grad(out, [ours[k] for k in inputs], cotangents)
+    grads_ref = torch.autograd.grad(want, [theirs[k] for k in inputs],
+                                    [c.double() for c in cotangents])
+    for k, g, w in zip(inputs, grads, grads_ref):
+        assert g.dtype == ours[k].dtype, f"grad of {k}: dtype {g.dtype} != {ours[k].dtype}"
+        assert_close(f"grad of {k}", g, w, tol)
+    return out
+
+
+# ---------------------------------------------------------------- causal conv1d
+
+def check_conv(device: str, dtype: torch.dtype, batch: int, dim: int, length: int, width: int,
+               bias: bool, activation: str | None, initial_state: bool, final_state: bool,
+               weight_dtype: torch.dtype | None = None, channel_last: bool = False) -> None:
+    from kernels.triton_conv import causal_conv1d_triton
+    weight_dtype = weight_dtype or dtype
+    x = (torch.randn(batch, length, dim, device=device, dtype=dtype).transpose(1, 2)
+         if channel_last else torch.randn(batch, dim, length, device=device, dtype=dtype))
+    args = dict(x=x, weight=torch.randn(dim, width, device=device, dtype=weight_dtype) / width,
+                bias=torch.randn(dim, device=device, dtype=weight_dtype) if bias else None,
+                activation=activation,
+                initial_state=(torch.randn(batch, dim, width - 1, device=device, dtype=dtype)
+                               if initial_state else None),
+                return_final_state=final_state)
+    out = check_against_float64(causal_conv1d_triton, causal_conv1d_ref, args, TOL[dtype])
+    assert all(o.dtype == dtype for o in out)
+
+
+CONV_CASES = {
+    "fp32-bias-silu-init-final": dict(dtype=torch.float32, batch=2, dim=20, length=37, width=4,
+                                      bias=True, activation="silu", initial_state=True,
+                                      final_state=True),
+    "fp32-length1-plain": dict(dtype=torch.float32, batch=2, dim=20, length=1, width=4,
+                               bias=False, activation=None, initial_state=False,
+                               final_state=True),
+    "fp32-width3-init": dict(dtype=torch.float32, batch=1, dim=5, length=70, width=3, bias=True,
+                             activation=None, initial_state=True, final_state=False),
+    "fp32-width2-silu": dict(dtype=torch.float32, batch=1, dim=9, length=19, width=2,
+                             bias=True, activation="silu", initial_state=True, final_state=True),
+    "fp32-shorter-than-window": dict(dtype=torch.float32, batch=2, dim=6, length=2, width=4,
+                                     bias=False, activation="silu", initial_state=True,
+                                     final_state=True),
+    "fp32-channel-last": dict(dtype=torch.float32, batch=2, dim=24, length=40, width=4,
+                              bias=True, activation="silu", initial_state=False,
+                              final_state=False, channel_last=True),
+    "bf16-bias-silu-init-final": dict(dtype=torch.bfloat16, batch=2, dim=17, length=45, width=4,
+                                      bias=True, activation="silu", initial_state=True,
+                                      final_state=True),
+    "bf16-fp32-weight": dict(dtype=torch.bfloat16, batch=2, dim=20, length=33, width=4,
+                             bias=True, activation="silu", initial_state=False,
+                             final_state=False, weight_dtype=torch.float32),
+}
+
+
+@interpreted
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv_interpreted(case: str) -> None:
+    check_conv("cpu", **CONV_CASES[case])
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+@pytest.mark.parametrize("shape", [(8, 1536, 2048), (2, 3072, 8191)], ids=str)
+@pytest.mark.parametrize("channel_last", [False, True], ids=["dim-major", "channel-last"])
+def test_conv_gpu(shape: tuple[int, int, int], dtype: torch.dtype, channel_last: bool) -> None:
+    batch, dim, length = shape
+    check_conv("cuda", dtype, batch, dim, length, width=4, bias=True, activation="silu",
+               initial_state=True, final_state=True, channel_last=channel_last)
+
+
+def check_conv_update(device: str, dtype: torch.dtype, state_dtype: torch.dtype, batch: int,
+                      dim: int, width: int, bias: bool, activation: str | None) -> None:
+    from kernels.triton_conv import causal_conv1d_update_triton
+    x = torch.randn(batch, dim, device=device, dtype=dtype)
+    state = torch.randn(batch, dim, width - 1, device=device, dtype=state_dtype)
+    weight = torch.randn(dim, width, device=device, dtype=dtype)
+    b = torch.randn(dim, device=device, dtype=dtype) if bias else None
+    state_ref = state.double()
+    y_ref = causal_conv1d_update_ref(x.double(), state_ref, weight.double(),
+                                     None if b is None else b.double(), activation)
+    y = causal_conv1d_update_triton(x, state, weight, b, activation)
+    assert y.dtype == dtype and state.dtype == state_dtype
+    assert_close("y", y, y_ref, TOL[dtype])
+    assert_close("conv_state", state, state_ref, TOL[dtype])
+
+
+@interpreted
+@pytest.mark.parametrize("dtype, state_dtype, width, bias, activation", [
+    (torch.float32, torch.float32, 4, True, "silu"),
+    (torch.bfloat16, torch.float32, 3, False, None),
+    (torch.bfloat16, torch.bfloat16, 2, True, "silu"),
+])
+def test_conv_update_interpreted(dtype, state_dtype, width, bias, activation) -> None:
+    check_conv_update("cpu", dtype, state_dtype, 3, 20, width, bias, activation)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+def test_conv_update_gpu(dtype: torch.dtype) -> None:
+    check_conv_update("cuda", dtype, dtype, 8, 3072, 4, True, "silu")
+
+
+@interpreted
+def test_conv_chunks_and_steps_continue_one_call() -> None:
+    """Chunk + final_state -> next chunk's initial_state -> update steps gives one call's y."""
+    from kernels.triton_conv import causal_conv1d_triton, causal_conv1d_update_triton
+    x, weight, bias = torch.randn(2, 12, 30), torch.randn(12, 4), torch.randn(12)
+    whole = causal_conv1d_triton(x, weight, bias, "silu")
+    y1, state = causal_conv1d_triton(x[..., :11], weight, bias, "silu", return_final_state=True)
+    y2, state = causal_conv1d_triton(x[..., 11:25], weight, bias, "silu", state, True)
+    steps = [causal_conv1d_update_triton(x[..., t], state, weight, bias, "silu")
+             for t in range(25, 30)]
+    assert_close("chunked", torch.cat([y1, y2, torch.stack(steps, -1)], -1), whole, 1e-6)
+
+
+# ---------------------------------------------------------------- selective state update
+
+def check_step(device: str, dtype: torch.dtype, batch: int, dim: int, nstate: int,
+               groups: int | None, extras: bool) -> None:
+    """groups None: B, C (batch, N); else (batch, groups, N). extras: D, z, delta_bias and
+    softplus on."""
+    from kernels.triton_step import selective_state_update_triton
+
+    def rand(*shape, dt=dtype):
+        return torch.randn(*shape, device=device, dtype=dt)
+    bc_shape = (batch, nstate) if groups is None else (batch, groups, nstate)
+    args = dict(x=rand(batch, dim), delta=rand(batch, dim).abs() * 0.5,
+                A=-torch.rand(dim, nstate, device=device) - 0.1, B=rand(*bc_shape),
+                C=rand(*bc_shape), D=rand(dim, dt=torch.float32) if extras else None,
+                z=rand(batch, dim) if extras else None,
+                delta_bias=rand(dim, dt=torch.float32) if extras else None,
+                delta_softplus=extras)
+    state = rand(batch, dim, nstate, dt=torch.float32)
+    state_ref = state.double()
+    y_ref = selective_state_update_ref(state_ref, **{
+        k: v.double() if isinstance(v, torch.Tensor) else v for k, v in args.items()})
+    y = selective_state_update_triton(state, **args)
+    assert y.dtype == dtype and state.dtype == torch.float32
+    assert_close("y", y, y_ref, TOL[dtype])
+    assert_close("state", state, state_ref, TOL[torch.float32])
+
+
+STEP_CASES = {
+    "fp32-all-options": dict(dtype=torch.float32, batch=3, dim=20, nstate=12, groups=None,
+                             extras=True),
+    "fp32-bare": dict(dtype=torch.float32, batch=2, dim=7, nstate=5, groups=None, extras=False),
+    "bf16-groups3": dict(dtype=torch.bfloat16, batch=2, dim=24, nstate=16, groups=3,
+                         extras=True),
+    "fp32-groups1-bare": dict(dtype=torch.float32, batch=1, dim=18, nstate=16, groups=1,
+                              extras=False),
+}
+
+
+@interpreted
+@pytest.mark.parametrize("case", STEP_CASES)
+def test_step_interpreted(case: str) -> None:
+    check_step("cpu", **STEP_CASES[case])
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+@pytest.mark.parametrize("groups", [None, 4], ids=["no-groups", "groups4"])
+def test_step_gpu(dtype: torch.dtype, groups: int | None) -> None:
+    check_step("cuda", dtype, 8, 3072, 16, groups, extras=True)
+
+
+# ---------------------------------------------------------------- (add +) RMSNorm
+
+def rms_norm_f64(x: torch.Tensor, weight: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """RMSNorm entirely in float64 (the reference rounds through float32 internally)."""
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * weight
+
+
+def add_rms_norm_f64(x: torch.Tensor, residual: torch.Tensor | None, weight: torch.Tensor,
+                     eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
+    new_residual = x if residual is None else residual + x
+    return rms_norm_f64(new_residual, weight, eps), new_residual
+
+
+def check_norm(device: str, dtype: torch.dtype, shape: tuple[int, ...], fused: bool,
+               residual: bool) -> None:
+    from kernels.triton_norm import add_rms_norm_triton, rms_norm_triton
+    x = torch.randn(shape, device=device, dtype=dtype)
+    weight = torch.rand(shape[-1], device=device) + 0.5
+    if fused:
+        args = dict(x=x, weight=weight,
+                    residual=torch.randn(shape, device=device) if residual else None)
+        out = check_against_float64(add_rms_norm_triton, add_rms_norm_f64, args, TOL[dtype])
+        assert out[0].dtype == dtype and out[1].dtype == torch.float32
+    else:
+        out = check_against_float64(rms_norm_triton, rms_norm_f64, dict(x=x, weight=weight),
+                                    TOL[dtype])
+        assert out[0].dtype == dtype
+
+
+NORM_CASES = {
+    "add-fp32": dict(dtype=torch.float32, shape=(2, 13, 40), fused=True, residual=True),
+    "add-fp32-no-residual": dict(dtype=torch.float32, shape=(5, 100), fused=True,
+                                 residual=False),
+    "add-bf16-one-row": dict(dtype=torch.bfloat16, shape=(1, 1, 72), fused=True, residual=True),
+    "add-bf16-many-rows": dict(dtype=torch.bfloat16, shape=(3, 23, 24), fused=True,
+                               residual=True),
+    "rms-fp32": dict(dtype=torch.float32, shape=(3, 7, 100), fused=False, residual=False),
+    "rms-bf16": dict(dtype=torch.bfloat16, shape=(1, 40), fused=False, residual=False),
+}
+
+
+@interpreted
+@pytest.mark.parametrize("case", NORM_CASES)
+def test_norm_interpreted(case: str) -> None:
+    check_norm("cpu", **NORM_CASES[case])
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+@pytest.mark.parametrize("fused", [True, False], ids=["add-rms", "rms"])
+def test_norm_gpu(dtype: torch.dtype, fused: bool) -> None:
+    check_norm("cuda", dtype, (8, 2048, 1536), fused, residual=True)
+
+
+# ---------------------------------------------------------------- dispatch
+
+TRITON_MODULES = {"causal_conv1d": "kernels.triton_conv", "causal_conv1d_update": "kernels.triton_conv",
+                  "selective_state_update": "kernels.triton_step", "rms_norm": "kernels.triton_norm",
+                  "add_rms_norm": "kernels.triton_norm"}
+
+
+@interpreted
+@pytest.mark.parametrize("choice, expected", [("triton", "triton"), ("reference", "reference"),
+                                              ("auto", "reference")])
+def test_ops_dispatch_on_env(choice: str, expected: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MAMBASEQ_KERNELS picks the implementation every op in ``kernels.ops`` calls (auto on
+    CPU tensors: the reference)."""
+    monkeypatch.setenv("MAMBASEQ_KERNELS", choice)
+    marker = object()
+    for name, module in TRITON_MODULES.items():
+        owner = importlib.import_module(module) if expected == "triton" else ops
+        suffix = "triton" if expected == "triton" else "ref"
+        monkeypatch.setattr(owner, f"{name}_{suffix}", lambda *args, **kwargs: marker)
+    x, w = torch.randn(2, 6, 5), torch.randn(6, 4)
+    results = {
+        "causal_conv1d": ops.causal_conv1d(x, w),
+        "causal_conv1d_update": ops.causal_conv1d_update(x[..., 0], torch.randn(2, 6, 3), w),
+        "selective_state_update": ops.selective_state_update(
+            torch.randn(2, 6, 3), x[..., 0], x[..., 1], -torch.rand(6, 3), torch.randn(2, 3),
+            torch.randn(2, 3)),
+        "rms_norm": ops.rms_norm(x, torch.ones(5)),
+        "add_rms_norm": ops.add_rms_norm(x, None, torch.ones(5)),
+    }
+    for name, result in results.items():
+        assert result is marker, f"{name} with MAMBASEQ_KERNELS={choice} did not run {expected}"
+
+
+# ---------------------------------------------------------------- the interpreter run
+
+@pytest.mark.skipif(INTERPRETED, reason="this is the interpreter run itself")
+def test_kernels_under_triton_interpreter() -> None:
+    """Runs this file's ``*_interpreted`` cases in a fresh process under TRITON_INTERPRET=1."""
+    env = dict(os.environ, TRITON_INTERPRET="1", MAMBASEQ_KERNELS="triton",
+               PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH"))
+                                          if p))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", __file__, "-q", "-m", "not gpu", "-p", "no:cacheprovider"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-4000:]
+    assert " passed" in proc.stdout and " failed" not in proc.stdout, proc.stdout[-4000:]
