@@ -1,14 +1,17 @@
 """The public ops: one dispatching function per op. Each picks the Triton kernel for CUDA
 tensors (see ``kernels.backend``) and the PyTorch reference otherwise; both take and return
-the same shapes and dtypes, documented on the reference functions.
+the same shapes and dtypes, documented on the reference functions. The Triton modules are
+imported only when first used, so ``import kernels`` never loads Triton (which must see
+``TRITON_INTERPRET`` before its import).
 """
 from __future__ import annotations
 
 import torch
 
+from .backend import use_triton
 from .conv_reference import causal_conv1d_ref, causal_conv1d_update_ref
 from .norm_reference import add_rms_norm_ref, rms_norm_ref
-from .scan_reference import selective_scan_ref
+from .scan_reference import check_scan_shapes, selective_scan_ref
 from .step_reference import selective_state_update_ref
 
 
@@ -18,17 +21,15 @@ def selective_scan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: tor
                    initial_state: torch.Tensor | None = None, return_final_state: bool = False):
     """Selective scan; contract and shapes in ``kernels.scan_reference.selective_scan_ref``.
 
-    Runs the fused Triton kernels (``kernels.triton_scan``) when ``use_triton(u)`` holds and u
-    is float32/bfloat16/float16 with a non-empty length; the reference otherwise.
+    Runs the fused Triton kernels (``kernels.triton_scan``) when ``use_triton(u)`` holds and
+    they support the call (``triton_supports``); the reference otherwise.
     """
-    from .backend import use_triton
-    from .scan_reference import check_scan_shapes
-    if use_triton(u) and u.dtype in (torch.float32, torch.bfloat16, torch.float16) \
-            and u.dim() == 3 and u.shape[-1] > 0:
-        from .triton_scan import selective_scan_triton
+    if use_triton(u):
+        from .triton_scan import selective_scan_triton, triton_supports
         check_scan_shapes(u, delta, A, B, C, D, z, delta_bias, initial_state)
-        return selective_scan_triton(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
-                                     initial_state, return_final_state)
+        if triton_supports(u, B):
+            return selective_scan_triton(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
+                                         initial_state, return_final_state)
     return selective_scan_ref(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
                               initial_state, return_final_state)
 
@@ -39,7 +40,6 @@ def selective_state_update(state: torch.Tensor, x: torch.Tensor, delta: torch.Te
                            delta_bias: torch.Tensor | None = None,
                            delta_softplus: bool = False) -> torch.Tensor:
     """One decoding step of the scan, state updated in place; see ``selective_state_update_ref``."""
-    from .backend import use_triton
     if use_triton(state, x, delta, A, B, C, D, z, delta_bias):
         from .triton_step import selective_state_update_triton
         return selective_state_update_triton(state, x, delta, A, B, C, D, z, delta_bias,
@@ -51,7 +51,6 @@ def causal_conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | No
                   activation: str | None = None, initial_state: torch.Tensor | None = None,
                   return_final_state: bool = False):
     """Causal depthwise conv1d; see ``kernels.conv_reference.causal_conv1d_ref``."""
-    from .backend import use_triton
     if use_triton(x, weight, bias, initial_state):
         from .triton_conv import causal_conv1d_triton
         return causal_conv1d_triton(x, weight, bias, activation, initial_state, return_final_state)
@@ -62,7 +61,6 @@ def causal_conv1d_update(x: torch.Tensor, conv_state: torch.Tensor, weight: torc
                          bias: torch.Tensor | None = None,
                          activation: str | None = None) -> torch.Tensor:
     """One step of the causal conv, window updated in place; see ``causal_conv1d_update_ref``."""
-    from .backend import use_triton
     if use_triton(x, conv_state, weight, bias):
         from .triton_conv import causal_conv1d_update_triton
         return causal_conv1d_update_triton(x, conv_state, weight, bias, activation)
@@ -71,7 +69,6 @@ def causal_conv1d_update(x: torch.Tensor, conv_state: torch.Tensor, weight: torc
 
 def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """RMSNorm over the last dimension; see ``kernels.norm_reference.rms_norm_ref``."""
-    from .backend import use_triton
     if use_triton(x, weight):
         from .triton_norm import rms_norm_triton
         return rms_norm_triton(x, weight, eps)
@@ -81,7 +78,6 @@ def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float = 1e-5) -> torch.
 def add_rms_norm(x: torch.Tensor, residual: torch.Tensor | None, weight: torch.Tensor,
                  eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
     """Residual add in float32 then RMSNorm; see ``kernels.norm_reference.add_rms_norm_ref``."""
-    from .backend import use_triton
     if use_triton(x, residual, weight):
         from .triton_norm import add_rms_norm_triton
         return add_rms_norm_triton(x, residual, weight, eps)

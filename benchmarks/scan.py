@@ -1,0 +1,320 @@
+"""Selective-scan speed and memory: our fused Triton kernels against mamba_ssm's CUDA kernel,
+FlashAttention (PyTorch SDPA, causal, dim / 64 heads of 64) and the un-fused PyTorch scan.
+
+Inputs are a Mamba layer's (bf16 u, delta, z, B, C (batch, state, length); float32 A, D,
+delta_bias; softplus on), at batch 1, dim 1024, state 16 over lengths 2^9 .. 2^20 and at the
+training shape batch 8, dim 1536, lengths 2K and 8K. For every cell: forward and
+forward+backward time (median over CUDA-event timed calls after a warm-up) and the peak of allocated memory
+during forward+backward; the HBM floor is the bytes of inputs and outputs (gradients and the
+output's gradient included for forward+backward) over the measured device-copy bandwidth.
+
+    python -m benchmarks.scan [--out DIR] [--max-log2 20] [--quick]
+
+mamba_ssm is used only when importable: set MAMBASEQ_PEER_DIR to a folder holding
+``csrc/selective_scan`` and ``mamba_ssm/ops/selective_scan_interface.py`` (with the modules it
+imports); its extension is built there with torch's cpp_extension (cached in
+MAMBASEQ_PEER_BUILD, default /tmp/mamba_peer_build). Prints a table, writes scan.csv and,
+when matplotlib is importable, scan.png.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import glob
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from kernels.scan_reference import selective_scan_ref
+from kernels.triton_scan import selective_scan_triton
+
+REF_MAX_LEN = 1 << 16          # the un-fused scan beyond this takes seconds per call
+ATTN_MAX_LEN = 1 << 17         # quadratic attention beyond this takes seconds per call
+
+
+# ----------------------------------------------------------------------------- peers
+
+def load_mamba_ssm() -> Callable | None:
+    """mamba_ssm's selective_scan_fn, built from MAMBASEQ_PEER_DIR, or None."""
+    peer = os.environ.get("MAMBASEQ_PEER_DIR")
+    if not peer or not os.path.isdir(os.path.join(peer, "csrc", "selective_scan")):
+        return None
+    from torch.utils.cpp_extension import load
+    src = os.path.join(peer, "csrc", "selective_scan")
+    build = os.environ.get("MAMBASEQ_PEER_BUILD", "/tmp/mamba_peer_build")
+    os.makedirs(build, exist_ok=True)
+    started = time.time()
+    module = load(
+        name="selective_scan_cuda", build_directory=build, verbose=False,
+        sources=sorted(glob.glob(os.path.join(src, "*.cpp")) + glob.glob(os.path.join(src, "*.cu"))),
+        extra_include_paths=[src],
+        extra_cflags=["-O3", "-std=c++17"],
+        extra_cuda_cflags=["-O3", "-std=c++17", "-U__CUDA_NO_HALF_OPERATORS__",
+                           "-U__CUDA_NO_HALF_CONVERSIONS__", "-U__CUDA_NO_BFLOAT16_OPERATORS__",
+                           "-U__CUDA_NO_BFLOAT16_CONVERSIONS__",
+                           "-U__CUDA_NO_BFLOAT162_OPERATORS__",
+                           "-U__CUDA_NO_BFLOAT162_CONVERSIONS__", "--expt-relaxed-constexpr",
+                           "--expt-extended-lambda", "--use_fast_math"])
+    print(f"# mamba_ssm selective_scan_cuda ready in {time.time() - started:.0f} s", flush=True)
+    sys.modules["selective_scan_cuda"] = module
+    sys.path.insert(0, peer)
+    from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
+    return selective_scan_fn
+
+
+# ----------------------------------------------------------------------------- measuring
+
+@dataclass
+class Cell:
+    """One implementation at one shape: times in ms, memory in GiB; ``note`` when skipped."""
+    fwd_ms: float = math.nan
+    fwdbwd_ms: float = math.nan
+    peak_gib: float = math.nan
+    note: str = ""
+
+
+@dataclass
+class Row:
+    batch: int
+    dim: int
+    length: int
+    floor_fwd_ms: float = math.nan
+    floor_fwdbwd_ms: float = math.nan
+    io_gib: float = math.nan
+    cells: dict[str, Cell] = field(default_factory=dict)
+
+
+def copy_bandwidth() -> float:
+    """Device-to-device copy bandwidth in bytes/s (bytes read plus bytes written)."""
+    src = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
+    dst = torch.empty_like(src)
+    ms = median_ms(lambda: dst.copy_(src), budget_ms=200)
+    del src, dst
+    return 2 * (1 << 30) / (ms * 1e-3)
+
+
+def mamba_inputs(batch: int, dim: int, length: int, state: int = 16) -> dict:
+    """A Mamba layer's scan inputs, requiring grad."""
+    dev, bf = "cuda", torch.bfloat16
+    args = dict(u=torch.randn(batch, dim, length, device=dev, dtype=bf),
+                delta=(torch.randn(batch, dim, length, device=dev) * 0.5).to(bf),
+                A=-torch.exp(torch.randn(dim, state, device=dev) * 0.5),
+                B=torch.randn(batch, state, length, device=dev, dtype=bf),
+                C=torch.randn(batch, state, length, device=dev, dtype=bf),
+                D=torch.randn(dim, device=dev),
+                z=torch.randn(batch, dim, length, device=dev, dtype=bf),
+                delta_bias=torch.randn(dim, device=dev) * 0.5 - 2.0)
+    return {k: v.requires_grad_() for k, v in args.items()}
+
+
+def nbytes(*tensors: torch.Tensor) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def median_ms(fn: Callable[[], object], budget_ms: float = 300.0, max_reps: int = 50) -> float:
+    """Median time of ``fn`` in ms with CUDA events, after one warm-up call; repeats while
+    within ``budget_ms`` (at least 3 timed calls), so slow peers cost seconds, not minutes."""
+    fn()
+    times: list[float] = []
+    while len(times) < max_reps and (len(times) < 3 or sum(times) < budget_ms):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return sorted(times)[len(times) // 2]
+
+
+def time_and_memory(forward: Callable[[], torch.Tensor], grads: list[torch.Tensor]) -> Cell:
+    """Median forward time (no autograd graph), forward+backward time, and the peak allocated
+    memory of one forward+backward, in GiB."""
+    with torch.no_grad():
+        fwd = median_ms(forward)
+    out = forward()
+    dout = torch.randn_like(out)
+    del out
+
+    def step():
+        for g in grads:
+            g.grad = None
+        forward().backward(dout)
+    both = median_ms(step)
+    for g in grads:
+        g.grad = None
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    step()
+    torch.cuda.synchronize()
+    peak = torch.cuda.max_memory_allocated() / 2**30
+    for g in grads:
+        g.grad = None
+    return Cell(fwd, both, peak)
+
+
+def guarded(measure: Callable[[], Cell]) -> Cell:
+    try:
+        return measure()
+    except torch.OutOfMemoryError:
+        torch.cuda.empty_cache()
+        return Cell(note="out of memory")
+
+
+def bench_row(batch: int, dim: int, length: int, bandwidth: float, peer: Callable | None) -> Row:
+    torch.cuda.empty_cache()
+    args = mamba_inputs(batch, dim, length)
+    inputs = list(args.values())
+    io_fwd = nbytes(*inputs) + nbytes(args["u"])                     # inputs + y
+    io_bwd = io_fwd + nbytes(args["u"]) + nbytes(*inputs)            # + dy, + gradients
+    row = Row(batch, dim, length, io_fwd / bandwidth * 1e3, (io_fwd + io_bwd) / bandwidth * 1e3,
+              io_bwd / 2**30)
+    scan_kw = dict(D=args["D"], z=args["z"], delta_bias=args["delta_bias"], delta_softplus=True)
+    core = (args["u"], args["delta"], args["A"], args["B"], args["C"])
+    row.cells["ours"] = guarded(lambda: time_and_memory(
+        lambda: selective_scan_triton(*core, **scan_kw), inputs))
+    if peer is not None:
+        row.cells["mamba_ssm"] = guarded(lambda: time_and_memory(
+            lambda: peer(*core, **scan_kw), inputs))
+    else:
+        row.cells["mamba_ssm"] = Cell(note="not importable")
+    if length <= ATTN_MAX_LEN:
+        heads = dim // 64
+        qkv = [torch.randn(batch, heads, length, 64, device="cuda", dtype=torch.bfloat16,
+                           requires_grad=True) for _ in range(3)]
+        row.cells["attention"] = guarded(lambda: time_and_memory(
+            lambda: F.scaled_dot_product_attention(*qkv, is_causal=True), qkv))
+        del qkv
+    else:
+        row.cells["attention"] = Cell(note=f"skipped > {ATTN_MAX_LEN}")
+    if length <= REF_MAX_LEN:
+        row.cells["reference"] = guarded(lambda: time_and_memory(
+            lambda: selective_scan_ref(*core, **scan_kw), inputs))
+    else:
+        row.cells["reference"] = Cell(note=f"skipped > {REF_MAX_LEN}")
+    return row
+
+
+# ----------------------------------------------------------------------------- reporting
+
+IMPLS = ("ours", "mamba_ssm", "attention", "reference")
+
+
+def fmt(x: float, width: int = 8) -> str:
+    if math.isnan(x):
+        return "-".rjust(width)
+    return (f"{x:.3f}" if x < 100 else f"{x:.0f}").rjust(width)
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if not (math.isnan(a) or math.isnan(b)) else math.nan
+
+
+HEADER = (f"{'shape':>12} {'length':>8} | {'fwd ms':>8} {'mamba':>8} {'m/ours':>6} {'attn':>8} "
+          f"{'ref':>8} {'floor':>8} | {'f+b ms':>8} {'mamba':>8} {'m/ours':>6} {'attn':>8} "
+          f"{'ref':>8} {'floor':>8} | {'peak GiB':>8} {'io GiB':>7} {'pk/io':>5} {'mamba pk':>8}")
+
+
+def table_line(r: Row) -> str:
+    c = r.cells
+    return (f"{f'b{r.batch} d{r.dim}':>12} {r.length:>8} | "
+            f"{fmt(c['ours'].fwd_ms)} {fmt(c['mamba_ssm'].fwd_ms)} "
+            f"{fmt(ratio(c['mamba_ssm'].fwd_ms, c['ours'].fwd_ms), 6)} "
+            f"{fmt(c['attention'].fwd_ms)} {fmt(c['reference'].fwd_ms)} {fmt(r.floor_fwd_ms)} | "
+            f"{fmt(c['ours'].fwdbwd_ms)} {fmt(c['mamba_ssm'].fwdbwd_ms)} "
+            f"{fmt(ratio(c['mamba_ssm'].fwdbwd_ms, c['ours'].fwdbwd_ms), 6)} "
+            f"{fmt(c['attention'].fwdbwd_ms)} {fmt(c['reference'].fwdbwd_ms)} "
+            f"{fmt(r.floor_fwdbwd_ms)} | {fmt(c['ours'].peak_gib)} {fmt(r.io_gib, 7)} "
+            f"{fmt(ratio(c['ours'].peak_gib, r.io_gib), 5)} {fmt(c['mamba_ssm'].peak_gib)}")
+
+
+def print_notes(rows: list[Row]) -> None:
+    notes = sorted({f"{name}: {cell.note}" for r in rows for name, cell in r.cells.items()
+                    if cell.note})
+    if notes:
+        print("skipped cells (shown as '-'): " + "; ".join(notes))
+    print("m/ours = mamba_ssm time / our time (> 1: we are faster); floor = HBM bytes / copy "
+          "bandwidth; peak = max allocated during one fwd+bwd; io = inputs + y + dy + gradients")
+
+
+def write_csv(rows: list[Row], path: str) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["batch", "dim", "length", "impl", "fwd_ms", "fwdbwd_ms", "peak_gib", "note",
+                    "floor_fwd_ms", "floor_fwdbwd_ms", "io_gib"])
+        for r in rows:
+            for name in IMPLS:
+                c = r.cells[name]
+                w.writerow([r.batch, r.dim, r.length, name, c.fwd_ms, c.fwdbwd_ms, c.peak_gib,
+                            c.note, r.floor_fwd_ms, r.floor_fwdbwd_ms, r.io_gib])
+
+
+def plot(rows: list[Row], path: str) -> None:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("# matplotlib not importable: no PNG")
+        return
+    sweep = [r for r in rows if r.batch == 1]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for ax, key, title in ((axes[0], "fwd_ms", "forward"), (axes[1], "fwdbwd_ms",
+                                                             "forward + backward")):
+        for name in IMPLS:
+            pts = [(r.length, getattr(r.cells[name], key)) for r in sweep
+                   if not math.isnan(getattr(r.cells[name], key))]
+            if pts:
+                ax.plot(*zip(*pts), marker="o", label=name)
+        floor = "floor_fwd_ms" if key == "fwd_ms" else "floor_fwdbwd_ms"
+        ax.plot([r.length for r in sweep], [getattr(r, floor) for r in sweep], "k--",
+                label="HBM floor")
+        ax.set(xscale="log", yscale="log", xlabel="length", ylabel="ms",
+               title=f"{title}: batch 1, dim 1024, state 16, bf16")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"# wrote {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=".", help="folder for scan.csv and scan.png")
+    parser.add_argument("--min-log2", type=int, default=9)
+    parser.add_argument("--max-log2", type=int, default=20)
+    parser.add_argument("--no-training-shape", action="store_true")
+    opts = parser.parse_args()
+    if not torch.cuda.is_available():
+        sys.exit("benchmarks/scan.py needs a CUDA GPU")
+    torch.manual_seed(0)
+    try:
+        peer = load_mamba_ssm()
+    except Exception as err:  # a failed peer build must not stop our measurements
+        print(f"# mamba_ssm could not be built or imported: {err!r}")
+        peer = None
+    bandwidth = copy_bandwidth()
+    print(f"# {torch.cuda.get_device_name()}: copy bandwidth {bandwidth / 1e12:.2f} TB/s; "
+          f"mamba_ssm {'loaded' if peer else 'not importable'}", flush=True)
+    shapes = [(1, 1024, 1 << k) for k in range(opts.min_log2, opts.max_log2 + 1)]
+    if not opts.no_training_shape:
+        shapes += [(8, 1536, 2048), (8, 1536, 8192)]
+    os.makedirs(opts.out, exist_ok=True)
+    print(HEADER)
+    print("-" * len(HEADER), flush=True)
+    rows = []
+    for batch, dim, length in shapes:       # one table line per shape, as soon as it is measured
+        rows.append(bench_row(batch, dim, length, bandwidth, peer))
+        print(table_line(rows[-1]), flush=True)
+        write_csv(rows, os.path.join(opts.out, "scan.csv"))
+    print_notes(rows)
+    plot(rows, os.path.join(opts.out, "scan.png"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,635 @@
+"""Fused selective scan in Triton: forward and backward, parallel over batch, channels and length.
+
+Same contract as ``kernels.scan_reference.selective_scan_ref``: u, delta, z (batch, dim, length)
+in float32/bfloat16/float16; A (dim, state) float32; B, C (batch, state, length) or
+(batch, groups, state, length); D, delta_bias (dim,); initial_state (batch, dim, state). The
+state is float32 in registers; nothing of size (batch, dim, length, state) is written to memory.
+
+Layout. One lane owns one channel: its ``state`` values of h live in that thread's registers,
+so the recurrence h = exp(delta * A) * h + delta * B * u runs step by step inside the thread
+with no communication, and sums over the state (C . h) stay in registers too. A program is
+``BLOCK_D = 32 * num_warps`` channels of one batch row (all in one B/C group) and one *chunk*
+of the length, walked in tiles of ``BLOCK_T`` steps: a tile of u, delta, z, y (BLOCK_T,
+BLOCK_D) is one 16-byte vector per thread, and its columns are picked out in registers.
+B and C are read per step as a (state,) vector shared by the program, from float32 copies
+transposed to (batch, groups, length, state) (1/dim of the size of u).
+
+Forward (three launches when the length is split into several chunks, one otherwise):
+  1. ``_chunk_state_kernel``: every chunk but the last scanned from a zero state: its end state
+     and its sum of delta (the chunk's total decay is exp(A * that sum));
+  2. ``_chunk_combine_kernel``: walks the chunks in order; the state carried into each chunk;
+  3. ``_fwd_scan_kernel``: rescans every chunk from its carried-in state and writes y (with
+     the D * u term and the silu(z) gate), the final state and, when a backward will follow,
+     the state at every tile start (batch, length / BLOCK_T, dim, state) float32.
+
+Backward, with the adjoint g_t = dL/dh_t = C_t * dy_t + exp(delta_{t+1} A) * g_{t+1}:
+  1. ``_chunk_adjoint_kernel``: every chunk but the first walked backwards from a zero adjoint:
+     exp(delta_c0 A) * g_c0 at its first step c0, and its sum of delta;
+  2. ``_chunk_combine_kernel`` in reverse: the adjoint carried into each chunk from the right,
+     starting from the final state's gradient;
+  3. ``_bwd_scan_kernel``: each tile, last to first: states recomputed forward from the saved
+     tile-start state and kept in registers, then the adjoint walked backwards and every
+     gradient formed. dB and dC (sums over channels, reduced across the program's lanes) and
+     dA, dD, d(delta_bias) (sums over batch and time) are accumulated with float32 atomics.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import triton
+import triton.language as tl
+
+SUPPORTED_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
+
+
+# ----------------------------------------------------------------------------- jit helpers
+
+@triton.jit
+def _col(tile, sel):
+    """Column ``sel`` (a one-hot (BLOCK_T, 1) mask of compile-time steps) of a (BLOCK_T, X)
+    tile held in registers: a register pick once compiled (x + -0.0 == x folds away)."""
+    return tl.sum(tl.where(sel, tile, -0.0), axis=0)
+
+
+@triton.jit
+def _load_tile(ptr, offs, mask):
+    return tl.load(ptr + offs, mask=mask, other=0.0).to(tl.float32)
+
+
+@triton.jit
+def _dt_tile(delta_ptr, offs, mask, bias, SOFTPLUS: tl.constexpr):
+    """delta + bias (softplus'ed when asked) as float32 (BLOCK_T, BLOCK_D), 0 where ``mask`` is
+    off (padded steps then decay by exp(0) = 1 and add nothing); also the pre-softplus value."""
+    raw = _load_tile(delta_ptr, offs, mask) + bias[None, :]
+    if SOFTPLUS:
+        dt = tl.where(raw > 20.0, raw, tl.log(1.0 + tl.exp(raw)))
+    else:
+        dt = raw
+    return tl.where(mask, dt, 0.0), raw
+
+
+@triton.jit
+def _setup(A_ptr, bias_ptr, dim, state, dim_per_group, length,
+           HAS_BIAS: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr):
+    """This program's channels (lanes) and states, their masks, A * log2(e) as (BLOCK_N,
+    BLOCK_D), the delta bias (BLOCK_D,), the int64 offset of each channel's row in a (batch,
+    dim, length) tensor, and the offset of its (length, state) block of transposed B/C."""
+    pid_b = tl.program_id(2).to(tl.int64)
+    offs_d = tl.program_id(0) * BLOCK_D + tl.arange(0, BLOCK_D)
+    offs_n = tl.arange(0, BLOCK_N)
+    mask_d = offs_d < dim
+    mask_nd = (offs_n[:, None] < state) & mask_d[None, :]
+    A = tl.load(A_ptr + offs_d[None, :] * state + offs_n[:, None], mask=mask_nd, other=0.0)
+    A2 = A.to(tl.float32) * 1.4426950408889634
+    if HAS_BIAS:
+        bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0).to(tl.float32)
+    else:
+        bias = tl.zeros([BLOCK_D], dtype=tl.float32)
+    rows = (pid_b * dim + offs_d) * length
+    n_groups = dim // dim_per_group
+    group = (tl.program_id(0) * BLOCK_D) // dim_per_group
+    bc_base = (pid_b * n_groups + group) * length * state
+    return pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, rows, bc_base
+
+
+@triton.jit
+def _state_offsets(row, dim, state, offs_d, offs_n):
+    """Offsets of a (BLOCK_N, BLOCK_D) block at index ``row`` of a (..., dim, state) tensor."""
+    return row * dim * state + offs_d[None, :] * state + offs_n[:, None]
+
+
+# ----------------------------------------------------------------------------- forward
+
+@triton.jit
+def _chunk_state_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, state_ptr, dsum_ptr,
+                        dim, length, state, dim_per_group, chunk_len, n_chunks,
+                        HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
+                        BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr):
+    """Grid (dim blocks, chunks - 1, batch). Chunk c scanned from a zero state: its end state to
+    state[b, c] (dim, state) and its sum of delta to dsum[b, c] (dim,), both float32."""
+    pid_c = tl.program_id(1)
+    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, rows, bc_base = _setup(
+        A_ptr, bias_ptr, dim, state, dim_per_group, length, HAS_BIAS, BLOCK_D, BLOCK_N)
+    offs_t = tl.arange(0, BLOCK_T)
+    mask_n = offs_n < state
+    h = tl.zeros([BLOCK_N, BLOCK_D], dtype=tl.float32)
+    dsum = tl.zeros([BLOCK_D], dtype=tl.float32)
+    t_start = pid_c * chunk_len
+    for t0 in range(t_start, t_start + chunk_len, BLOCK_T):
+        offs = rows[None, :] + (t0 + offs_t)[:, None]
+        mask = mask_d[None, :] & ((t0 + offs_t) < length)[:, None]
+        dt, _ = _dt_tile(delta_ptr, offs, mask, bias, SOFTPLUS)
+        dtu = dt * _load_tile(u_ptr, offs, mask)
+        for s in tl.static_range(BLOCK_T):
+            sel = (offs_t == s)[:, None]
+            Bs = tl.load(Bt_ptr + bc_base + (t0 + s) * state + offs_n,
+                         mask=mask_n & (t0 + s < length), other=0.0)
+            h = tl.exp2(_col(dt, sel)[None, :] * A2) * h + _col(dtu, sel)[None, :] * Bs[:, None]
+        dsum += tl.sum(dt, axis=0)
+    row = pid_b * n_chunks + pid_c
+    tl.store(state_ptr + _state_offsets(row, dim, state, offs_d, offs_n), h, mask=mask_nd)
+    tl.store(dsum_ptr + row * dim + offs_d, dsum, mask=mask_d)
+
+
+@triton.jit
+def _chunk_combine_kernel(A_ptr, local_ptr, dsum_ptr, init_ptr, carry_ptr, dim, state, n_chunks,
+                          HAS_INIT: tl.constexpr, REVERSE: tl.constexpr,
+                          BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr):
+    """Grid (dim blocks, 1, batch). Walks the chunks (backwards when REVERSE) carrying
+    x <- exp(A * dsum[b, c]) * x + local[b, c] from init[b] (or zero) and stores the value
+    carried INTO each chunk as carry[b, c]. local, carry: (batch, n_chunks, dim, state);
+    dsum: (batch, n_chunks, dim); init: (batch, dim, state); all float32."""
+    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, rows, bc_base = _setup(
+        A_ptr, A_ptr, dim, state, dim, 1, False, BLOCK_D, BLOCK_N)
+    if HAS_INIT:
+        x = tl.load(init_ptr + _state_offsets(pid_b, dim, state, offs_d, offs_n), mask=mask_nd,
+                    other=0.0)
+    else:
+        x = tl.zeros([BLOCK_N, BLOCK_D], dtype=tl.float32)
+    for i in range(n_chunks):
+        if REVERSE:
+            c = n_chunks - 1 - i
+        else:
+            c = i
+        row = pid_b * n_chunks + c
+        offs = _state_offsets(row, dim, state, offs_d, offs_n)
+        tl.store(carry_ptr + offs, x, mask=mask_nd)
+        if i < n_chunks - 1:
+            s = tl.load(dsum_ptr + row * dim + offs_d, mask=mask_d, other=0.0)
+            local = tl.load(local_ptr + offs, mask=mask_nd, other=0.0)
+            x = tl.exp2(A2 * s[None, :]) * x + local
+
+
+@triton.jit
+def _fwd_scan_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, Ct_ptr, D_ptr, z_ptr, out_ptr,
+                     h0_ptr, h0_rows_per_batch, tiles_ptr, final_ptr,
+                     dim, length, state, dim_per_group, chunk_len, n_tiles,
+                     HAS_H0: tl.constexpr, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
+                     HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, STORE_TILES: tl.constexpr,
+                     BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr):
+    """Grid (dim blocks, chunks, batch). Scans chunk c from h0[b * h0_rows_per_batch + c]
+    (rows of (dim, state); h0_rows_per_batch is 1 for initial_state, n_chunks for carries) and
+    writes out (batch, dim, length) in out's dtype; the last chunk writes final (batch, dim,
+    state) float32; STORE_TILES writes the state at every tile start to tiles (batch, n_tiles,
+    dim, state) float32."""
+    pid_c = tl.program_id(1)
+    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, rows, bc_base = _setup(
+        A_ptr, bias_ptr, dim, state, dim_per_group, length, HAS_BIAS, BLOCK_D, BLOCK_N)
+    offs_t = tl.arange(0, BLOCK_T)
+    mask_n = offs_n < state
+    if HAS_D:
+        Dv = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0).to(tl.float32)
+    if HAS_H0:
+        h = tl.load(h0_ptr + _state_offsets(pid_b * h0_rows_per_batch + pid_c, dim, state,
+                                            offs_d, offs_n), mask=mask_nd, other=0.0)
+    else:
+        h = tl.zeros([BLOCK_N, BLOCK_D], dtype=tl.float32)
+    t_start = pid_c * chunk_len
+    t_end = tl.minimum(t_start + chunk_len, length)
+    for t0 in range(t_start, t_end, BLOCK_T):
+        if STORE_TILES:
+            tl.store(tiles_ptr + _state_offsets(pid_b * n_tiles + t0 // BLOCK_T, dim, state,
+                                                offs_d, offs_n), h, mask=mask_nd)
+        offs = rows[None, :] + (t0 + offs_t)[:, None]
+        mask = mask_d[None, :] & ((t0 + offs_t) < length)[:, None]
+        dt, _ = _dt_tile(delta_ptr, offs, mask, bias, SOFTPLUS)
+        u = _load_tile(u_ptr, offs, mask)
+        dtu = dt * u
+        y = tl.zeros([BLOCK_T, BLOCK_D], dtype=tl.float32)
+        for s in tl.static_range(BLOCK_T):
+            sel = (offs_t == s)[:, None]
+            mask_s = mask_n & (t0 + s < length)
+            Bs = tl.load(Bt_ptr + bc_base + (t0 + s) * state + offs_n, mask=mask_s, other=0.0)
+            Cs = tl.load(Ct_ptr + bc_base + (t0 + s) * state + offs_n, mask=mask_s, other=0.0)
+            h = tl.exp2(_col(dt, sel)[None, :] * A2) * h + _col(dtu, sel)[None, :] * Bs[:, None]
+            y = tl.where(sel, tl.sum(h * Cs[:, None], axis=0)[None, :], y)
+        if HAS_D:
+            y += Dv[None, :] * u
+        if HAS_Z:
+            z = _load_tile(z_ptr, offs, mask)
+            y *= z / (1.0 + tl.exp(-z))
+        tl.store(out_ptr + offs, y, mask=mask)
+    if t_end >= length:
+        tl.store(final_ptr + _state_offsets(pid_b, dim, state, offs_d, offs_n), h, mask=mask_nd)
+
+
+# ----------------------------------------------------------------------------- backward
+
+@triton.jit
+def _gate(dout, z_ptr, offs, mask, HAS_Z: tl.constexpr):
+    """dL/dy = dout * silu(z), and silu'(z) (1 without z), for out = y * silu(z)."""
+    dy = dout
+    dsilu = tl.full(dout.shape, 1.0, tl.float32)
+    if HAS_Z:
+        z = _load_tile(z_ptr, offs, mask)
+        sz = 1.0 / (1.0 + tl.exp(-z))
+        dy = dout * z * sz
+        dsilu = sz * (1.0 + z * (1.0 - sz))
+    return dy, dsilu
+
+
+@triton.jit
+def _chunk_adjoint_kernel(delta_ptr, bias_ptr, A_ptr, Ct_ptr, z_ptr, dout_ptr, local_ptr,
+                          dsum_ptr, dim, length, state, dim_per_group, chunk_len, n_chunks,
+                          HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
+                          BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr):
+    """Grid (dim blocks, chunks - 1, batch); program c walks chunk c + 1 backwards from a zero
+    adjoint and writes exp(delta_c0 A) * g_c0 at its first step c0 to local[b, c + 1] (dim,
+    state) and its sum of delta to dsum[b, c + 1] (dim,), both float32."""
+    pid_c = tl.program_id(1) + 1
+    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, rows, bc_base = _setup(
+        A_ptr, bias_ptr, dim, state, dim_per_group, length, HAS_BIAS, BLOCK_D, BLOCK_N)
+    offs_t = tl.arange(0, BLOCK_T)
+    mask_n = offs_n < state
+    gn = tl.zeros([BLOCK_N, BLOCK_D], dtype=tl.float32)   # exp(delta_t A) * g_t
+    dsum = tl.zeros([BLOCK_D], dtype=tl.float32)
+    t_start = pid_c * chunk_len
+    n_steps = tl.cdiv(tl.minimum(chunk_len, length - t_start), BLOCK_T)
+    for i in range(n_steps):
+        t0 = t_start + (n_steps - 1 - i) * BLOCK_T
+        offs = rows[None, :] + (t0 + offs_t)[:, None]
+        mask = mask_d[None, :] & ((t0 + offs_t) < length)[:, None]
+        dt, _ = _dt_tile(delta_ptr, offs, mask, bias, SOFTPLUS)
+        dy, _ = _gate(_load_tile(dout_ptr, offs, mask), z_ptr, offs, mask, HAS_Z)
+        for r in tl.static_range(BLOCK_T):
+            s = BLOCK_T - 1 - r
+            sel = (offs_t == s)[:, None]
+            Cs = tl.load(Ct_ptr + bc_base + (t0 + s) * state + offs_n,
+                         mask=mask_n & (t0 + s < length), other=0.0)
+            gn = tl.exp2(_col(dt, sel)[None, :] * A2) * (Cs[:, None] * _col(dy, sel)[None, :] + gn)
+        dsum += tl.sum(dt, axis=0)
+    row = pid_b * n_chunks + pid_c
+    tl.store(local_ptr + _state_offsets(row, dim, state, offs_d, offs_n), gn, mask=mask_nd)
+    tl.store(dsum_ptr + row * dim + offs_d, dsum, mask=mask_d)
+
+
+@triton.jit
+def _bwd_tile_part(h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, length, state,
+                   Bt_ptr, Ct_ptr, dB_ptr, dC_ptr, bc_base,
+                   gB_sum, gkA_sum, y_sum, BLOCK_T: tl.constexpr):
+    """One tile for the states ``offs_n`` (part of them, in registers): h is the state at the tile start,
+    gn = exp(delta A) * g carried in from the step after the tile, dA the running dL/dA.
+    Adds this part's sums over the state of g * B, g * A * a * h_prev and C * h into the
+    (BLOCK_T, BLOCK_D) accumulators and its channel sums into dB, dC (transposed, float32).
+    Returns h, gn, dA, gB_sum, gkA_sum, y_sum."""
+    A = A2 * 0.6931471805599453
+    hs = tl.zeros([BLOCK_T, h.shape[0], h.shape[1]], dtype=tl.float32)
+    for s in tl.static_range(BLOCK_T):
+        sel = (offs_t == s)[:, None]
+        mask_s = mask_n & (t0 + s < length)
+        Bs = tl.load(Bt_ptr + bc_base + (t0 + s) * state + offs_n, mask=mask_s, other=0.0)
+        Cs = tl.load(Ct_ptr + bc_base + (t0 + s) * state + offs_n, mask=mask_s, other=0.0)
+        h = tl.exp2(_col(dt, sel)[None, :] * A2) * h + _col(dtu, sel)[None, :] * Bs[:, None]
+        hs = tl.where(sel[:, :, None], h[None, :, :], hs)
+        y_sum += tl.where(sel, tl.sum(h * Cs[:, None], axis=0)[None, :], -0.0)
+        tl.atomic_add(dC_ptr + bc_base + (t0 + s) * state + offs_n,
+                      tl.sum(h * _col(dy, sel)[None, :], axis=1), mask=mask_s, sem="relaxed")
+    for r in tl.static_range(BLOCK_T):
+        s = BLOCK_T - 1 - r
+        sel = (offs_t == s)[:, None]
+        mask_s = mask_n & (t0 + s < length)
+        Bs = tl.load(Bt_ptr + bc_base + (t0 + s) * state + offs_n, mask=mask_s, other=0.0)
+        Cs = tl.load(Ct_ptr + bc_base + (t0 + s) * state + offs_n, mask=mask_s, other=0.0)
+        dt_s = _col(dt, sel)[None, :]
+        dtu_s = _col(dtu, sel)[None, :]
+        h_s = tl.sum(tl.where(sel[:, :, None], hs, -0.0), axis=0)
+        g = Cs[:, None] * _col(dy, sel)[None, :] + gn                # dL/dh_t
+        gk = g * (h_s - dtu_s * Bs[:, None])                         # g_t * a_t * h_{t-1}
+        gB_sum += tl.where(sel, tl.sum(g * Bs[:, None], axis=0)[None, :], -0.0)
+        gkA_sum += tl.where(sel, tl.sum(gk * A, axis=0)[None, :], -0.0)
+        dA += gk * dt_s
+        tl.atomic_add(dB_ptr + bc_base + (t0 + s) * state + offs_n, tl.sum(g * dtu_s, axis=1),
+                      mask=mask_s, sem="relaxed")
+        gn = tl.exp2(dt_s * A2) * g
+    return h, gn, dA, gB_sum, gkA_sum, y_sum
+
+
+@triton.jit
+def _bwd_scan_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, Ct_ptr, D_ptr, z_ptr, dout_ptr,
+                     tiles_ptr, carry_ptr, carry_rows_per_batch,
+                     du_ptr, ddelta_ptr, dz_ptr, dA_ptr, dB_ptr, dC_ptr, dD_ptr, dbias_ptr,
+                     dh0_ptr, dim, length, state, dim_per_group, chunk_len, n_tiles,
+                     HAS_CARRY: tl.constexpr, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
+                     HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_DH0: tl.constexpr,
+                     SPLIT: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr,
+                     BLOCK_T: tl.constexpr):
+    """Grid (dim blocks, chunks, batch). Walks chunk c's tiles last to first, starting from the
+    adjoint carry[b * carry_rows_per_batch + c] (dim, state) = exp(delta A) * g of the step
+    after the chunk. Writes du, ddelta, dz (batch, dim, length) in their tensors' dtypes and,
+    from chunk 0, dh0 (batch, dim, state); adds into the float32 accumulators dA (dim, state),
+    dB, dC (batch, groups, length, state), dD, dbias (dim,). With SPLIT the states are handled
+    in two halves of BLOCK_N // 2, so that a tile's states fit in registers."""
+    pid_c = tl.program_id(1)
+    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, rows, bc_base = _setup(
+        A_ptr, bias_ptr, dim, state, dim_per_group, length, HAS_BIAS, BLOCK_D, BLOCK_N // SPLIT)
+    offs_t = tl.arange(0, BLOCK_T)
+    mask_n = offs_n < state
+    if HAS_D:
+        Dv = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0).to(tl.float32)
+    else:
+        Dv = tl.zeros([BLOCK_D], dtype=tl.float32)
+    HALF: tl.constexpr = BLOCK_N // SPLIT
+    carry_off = _state_offsets(pid_b * carry_rows_per_batch + pid_c, dim, state, offs_d, offs_n)
+    if HAS_CARRY:
+        gn = tl.load(carry_ptr + carry_off, mask=mask_nd, other=0.0)
+    else:
+        gn = tl.zeros([HALF, BLOCK_D], dtype=tl.float32)
+    dA = tl.zeros([HALF, BLOCK_D], dtype=tl.float32)
+    if SPLIT == 2:
+        offs_n2 = HALF + offs_n
+        mask_n2 = offs_n2 < state
+        mask_nd2 = mask_n2[:, None] & mask_d[None, :]
+        A2_2 = tl.load(A_ptr + offs_d[None, :] * state + offs_n2[:, None], mask=mask_nd2,
+                       other=0.0) * 1.4426950408889634
+        if HAS_CARRY:
+            gn2 = tl.load(carry_ptr + carry_off + HALF, mask=mask_nd2, other=0.0)
+        else:
+            gn2 = tl.zeros([HALF, BLOCK_D], dtype=tl.float32)
+        dA2 = tl.zeros([HALF, BLOCK_D], dtype=tl.float32)
+    dD = tl.zeros([BLOCK_D], dtype=tl.float32)
+    dbias = tl.zeros([BLOCK_D], dtype=tl.float32)
+    t_start = pid_c * chunk_len
+    n_steps = tl.cdiv(tl.minimum(chunk_len, length - t_start), BLOCK_T)
+    for i in range(n_steps):
+        t0 = t_start + (n_steps - 1 - i) * BLOCK_T
+        offs = rows[None, :] + (t0 + offs_t)[:, None]
+        mask = mask_d[None, :] & ((t0 + offs_t) < length)[:, None]
+        dt, _ = _dt_tile(delta_ptr, offs, mask, bias, SOFTPLUS)
+        dy, _ = _gate(_load_tile(dout_ptr, offs, mask), z_ptr, offs, mask, HAS_Z)
+        dtu = dt * _load_tile(u_ptr, offs, mask)
+        gB = tl.zeros([BLOCK_T, BLOCK_D], dtype=tl.float32)
+        gkA = tl.zeros([BLOCK_T, BLOCK_D], dtype=tl.float32)
+        y = tl.zeros([BLOCK_T, BLOCK_D], dtype=tl.float32)
+        tile_off = _state_offsets(pid_b * n_tiles + t0 // BLOCK_T, dim, state, offs_d, offs_n)
+        h = tl.load(tiles_ptr + tile_off, mask=mask_nd, other=0.0)
+        _, gn, dA, gB, gkA, y = _bwd_tile_part(
+            h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, length, state, Bt_ptr,
+            Ct_ptr, dB_ptr, dC_ptr, bc_base, gB, gkA, y, BLOCK_T)
+        if SPLIT == 2:
+            h2 = tl.load(tiles_ptr + tile_off + HALF, mask=mask_nd2, other=0.0)
+            _, gn2, dA2, gB, gkA, y = _bwd_tile_part(
+                h2, gn2, A2_2, dA2, t0, offs_t, offs_n2, mask_n2, dt, dtu, dy, length, state,
+                Bt_ptr, Ct_ptr, dB_ptr, dC_ptr, bc_base, gB, gkA, y, BLOCK_T)
+        # epilogue: the per-step inputs are read again (cache hits) to keep registers free
+        u = _load_tile(u_ptr, offs, mask)
+        dout = _load_tile(dout_ptr, offs, mask)
+        dy, dsilu = _gate(dout, z_ptr, offs, mask, HAS_Z)
+        tl.store(du_ptr + offs, dt * gB + Dv[None, :] * dy, mask=mask)
+        ddt = u * gB + gkA
+        if SOFTPLUS:
+            raw = _load_tile(delta_ptr, offs, mask) + bias[None, :]
+            ddt = ddt / (1.0 + tl.exp(-raw))
+        ddt = tl.where(mask, ddt, 0.0)
+        tl.store(ddelta_ptr + offs, ddt, mask=mask)
+        if HAS_Z:
+            tl.store(dz_ptr + offs, dout * (y + Dv[None, :] * u) * dsilu, mask=mask)
+        dD += tl.sum(dy * u, axis=0)
+        dbias += tl.sum(ddt, axis=0)
+    state_off = _state_offsets(0, dim, state, offs_d, offs_n)
+    tl.atomic_add(dA_ptr + state_off, dA, mask=mask_nd, sem="relaxed")
+    if SPLIT == 2:
+        tl.atomic_add(dA_ptr + state_off + HALF, dA2, mask=mask_nd2, sem="relaxed")
+    if HAS_D:
+        tl.atomic_add(dD_ptr + offs_d, dD, mask=mask_d, sem="relaxed")
+    if HAS_BIAS:
+        tl.atomic_add(dbias_ptr + offs_d, dbias, mask=mask_d, sem="relaxed")
+    if HAS_DH0:
+        if pid_c == 0:
+            dh0_off = _state_offsets(pid_b, dim, state, offs_d, offs_n)
+            tl.store(dh0_ptr + dh0_off, gn, mask=mask_nd)
+            if SPLIT == 2:
+                tl.store(dh0_ptr + dh0_off + HALF, gn2, mask=mask_nd2)
+
+
+# ----------------------------------------------------------------------------- launch plan
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """Tiling of one call: warps per program (32 channels each), steps per tile (0: one 16-byte
+    vector of u's dtype), and chunks along the length for the forward and the backward
+    (0: chosen so that the programs fill the GPU)."""
+    num_warps: int = 1
+    block_t: int = 0
+    fwd_chunks: int = 0
+    bwd_chunks: int = 0
+
+
+def _interpreted() -> bool:
+    return os.environ.get("TRITON_INTERPRET") == "1"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything the launches need besides the tensors."""
+    batch: int
+    dim: int
+    length: int
+    state: int
+    dim_per_group: int
+    block_d: int
+    block_n: int
+    block_t: int
+    n_tiles: int
+    num_warps: int
+    fwd_chunks: int
+    bwd_chunks: int
+
+    def chunk_len(self, chunks: int) -> int:
+        return triton.cdiv(self.n_tiles, chunks) * self.block_t
+
+    def grid(self, chunks: int) -> tuple[int, int, int]:
+        return (triton.cdiv(self.dim, self.block_d), chunks, self.batch)
+
+    def sizes(self, chunks: int) -> dict:
+        return dict(dim=self.dim, length=self.length, state=self.state,
+                    dim_per_group=self.dim_per_group, chunk_len=self.chunk_len(chunks))
+
+    def blocks(self) -> dict:
+        return dict(BLOCK_D=self.block_d, BLOCK_N=self.block_n, BLOCK_T=self.block_t,
+                    num_warps=self.num_warps)
+
+
+def _auto_chunks(programs: int, n_tiles: int, per_sm: int, device: torch.device) -> int:
+    """Chunks along the length so that the one-warp programs fill the GPU in a single wave:
+    ``per_sm`` is how many of them one multiprocessor holds (their registers decide), so a
+    partly filled second wave never doubles the time. Each chunk is at least 8 tiles long."""
+    if _interpreted() or device.type != "cuda":
+        return min(2, n_tiles)
+    slots = per_sm * torch.cuda.get_device_properties(device).multi_processor_count
+    return max(1, min(slots // programs, n_tiles // 8))
+
+
+def _make_plan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, groups: int,
+               config: ScanConfig | None) -> _Plan:
+    config = config or ScanConfig()
+    batch, dim, length = u.shape
+    state = A.shape[1]
+    widest = max(u.element_size(), delta.element_size())
+    block_t = config.block_t or 16 // widest
+    dim_per_group = dim // groups
+    block_d = 32 * config.num_warps
+    if dim_per_group % block_d and groups > 1:
+        raise ValueError(f"selective_scan_triton: channels per group ({dim_per_group}) must be "
+                         f"a multiple of {block_d} (32 x num_warps)")
+    n_tiles = triton.cdiv(length, block_t)
+    programs = batch * triton.cdiv(dim, block_d) * config.num_warps
+    # resident one-warp programs per H100 multiprocessor: the forward scan takes ~136
+    # registers a thread (15 fit), the backward 255 (8 fit)
+    fwd = config.fwd_chunks or _auto_chunks(programs, n_tiles, 14, u.device)
+    bwd = config.bwd_chunks or _auto_chunks(programs, n_tiles, 8, u.device)
+    return _Plan(batch, dim, length, state, dim_per_group, block_d,
+                 triton.next_power_of_2(state), block_t, n_tiles, config.num_warps,
+                 min(fwd, n_tiles), min(bwd, n_tiles))
+
+
+def _transposed(M: torch.Tensor) -> torch.Tensor:
+    """B or C as a contiguous float32 (batch, groups, length, state) tensor."""
+    M4 = M.unsqueeze(1) if M.dim() == 3 else M
+    return M4.float().transpose(-1, -2).contiguous()
+
+
+# ----------------------------------------------------------------------------- launches
+
+def _forward(p: _Plan, u, delta, A, Bt, Ct, D, z, delta_bias, softplus, initial_state,
+             store_tiles: bool):
+    """Returns out (u's shape/dtype), final state (batch, dim, state) float32 and, with
+    ``store_tiles``, the tile-start states (batch, n_tiles, dim, state) float32."""
+    f32 = dict(device=u.device, dtype=torch.float32)
+    out = torch.empty_like(u)
+    final = torch.empty(p.batch, p.dim, p.state, **f32)
+    tiles = torch.empty(p.batch, p.n_tiles, p.dim, p.state, **f32) if store_tiles else final
+    flags = dict(HAS_BIAS=delta_bias is not None, SOFTPLUS=softplus)
+    bias = delta_bias if delta_bias is not None else A
+    chunks = p.fwd_chunks
+    if chunks > 1:
+        local = torch.empty(p.batch, chunks, p.dim, p.state, **f32)
+        dsum = torch.empty(p.batch, chunks, p.dim, **f32)
+        _chunk_state_kernel[p.grid(chunks - 1)](
+            u, delta, bias, A, Bt, local, dsum, n_chunks=chunks, **p.sizes(chunks), **flags,
+            **p.blocks())
+        h0 = torch.empty_like(local)
+        _chunk_combine_kernel[p.grid(1)](
+            A, local, dsum, initial_state if initial_state is not None else local, h0, p.dim,
+            p.state, chunks, HAS_INIT=initial_state is not None, REVERSE=False,
+            BLOCK_D=p.block_d, BLOCK_N=p.block_n, num_warps=p.num_warps)
+        h0_rows = chunks
+    else:
+        h0, h0_rows = (initial_state if initial_state is not None else final), 1
+    _fwd_scan_kernel[p.grid(chunks)](
+        u, delta, bias, A, Bt, Ct, D if D is not None else A, z if z is not None else u, out,
+        h0, h0_rows, tiles, final, **p.sizes(chunks), n_tiles=p.n_tiles,
+        HAS_H0=chunks > 1 or initial_state is not None, HAS_D=D is not None,
+        HAS_Z=z is not None, STORE_TILES=store_tiles, **flags, **p.blocks())
+    return out, final, (tiles if store_tiles else None)
+
+
+def _backward(p: _Plan, dout, dfinal, tiles, u, delta, A, Bt, Ct, D, z, delta_bias, softplus,
+              want_dh0: bool):
+    """Returns du, ddelta, dz, dA, dBt, dCt (transposed float32), dD, dbias, dh0 (None for
+    absent inputs)."""
+    f32 = dict(device=u.device, dtype=torch.float32)
+    flags = dict(HAS_BIAS=delta_bias is not None, SOFTPLUS=softplus, HAS_Z=z is not None)
+    bias = delta_bias if delta_bias is not None else A
+    zz = z if z is not None else u
+    chunks = p.bwd_chunks
+    if chunks > 1:
+        local = torch.empty(p.batch, chunks, p.dim, p.state, **f32)
+        dsum = torch.empty(p.batch, chunks, p.dim, **f32)
+        _chunk_adjoint_kernel[p.grid(chunks - 1)](
+            delta, bias, A, Ct, zz, dout, local, dsum, n_chunks=chunks, **p.sizes(chunks),
+            **flags, **p.blocks())
+        carry = torch.empty_like(local)
+        _chunk_combine_kernel[p.grid(1)](
+            A, local, dsum, dfinal if dfinal is not None else local, carry, p.dim, p.state,
+            chunks, HAS_INIT=dfinal is not None, REVERSE=True, BLOCK_D=p.block_d,
+            BLOCK_N=p.block_n, num_warps=p.num_warps)
+        carry_rows = chunks
+    else:
+        carry, carry_rows = (dfinal if dfinal is not None else tiles), 1
+    du, ddelta = torch.empty_like(u), torch.empty_like(delta)
+    dz = torch.empty_like(z) if z is not None else None
+    dA = torch.zeros(p.dim, p.state, **f32)
+    dBt, dCt = torch.zeros(Bt.shape, **f32), torch.zeros(Ct.shape, **f32)
+    dD = torch.zeros(p.dim, **f32) if D is not None else None
+    dbias = torch.zeros(p.dim, **f32) if delta_bias is not None else None
+    dh0 = torch.empty(p.batch, p.dim, p.state, **f32) if want_dh0 else None
+    _bwd_scan_kernel[p.grid(chunks)](
+        u, delta, bias, A, Bt, Ct, D if D is not None else A, zz, dout, tiles, carry, carry_rows,
+        du, ddelta, dz if dz is not None else du, dA, dBt, dCt,
+        dD if dD is not None else dA, dbias if dbias is not None else dA,
+        dh0 if dh0 is not None else dA, **p.sizes(chunks), n_tiles=p.n_tiles,
+        HAS_CARRY=chunks > 1 or dfinal is not None, HAS_D=D is not None, HAS_DH0=want_dh0,
+        SPLIT=2 if p.block_n >= 16 else 1, **flags, **p.blocks())
+    return du, ddelta, dz, dA, dBt, dCt, dD, dbias, dh0
+
+
+def _grad_of(dMt: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
+    """Gradient in M's shape and dtype from its transposed float32 accumulator."""
+    return dMt.transpose(-1, -2).reshape(M.shape).to(M.dtype)
+
+
+class _SelectiveScanFn(torch.autograd.Function):
+    """Autograd wrapper; forward returns (out, final_state)."""
+
+    @staticmethod
+    def forward(ctx, u, delta, A, B, C, D, z, delta_bias, initial_state, softplus: bool,
+                needs_grad: bool, config: ScanConfig | None):
+        u, delta = u.contiguous(), delta.contiguous()
+        z = z.contiguous() if z is not None else None
+        Bt, Ct, A32 = _transposed(B), _transposed(C), A.contiguous().float()
+        h0 = initial_state.contiguous().float() if initial_state is not None else None
+        plan = _make_plan(u, delta, A, Bt.shape[1], config)
+        out, final, tiles = _forward(plan, u, delta, A32, Bt, Ct, D, z, delta_bias, softplus,
+                                     h0, store_tiles=needs_grad)
+        if needs_grad:
+            ctx.save_for_backward(u, delta, A32, Bt, Ct, D, z, delta_bias, tiles, A, B, C,
+                                  initial_state)
+            ctx.plan, ctx.softplus = plan, softplus
+        ctx.set_materialize_grads(False)
+        return out, final
+
+    @staticmethod
+    def backward(ctx, dout, dfinal):
+        u, delta, A32, Bt, Ct, D, z, delta_bias, tiles, A, B, C, h0 = ctx.saved_tensors
+        dout = dout.contiguous() if dout is not None else torch.zeros_like(u)
+        dfinal = dfinal.contiguous().float() if dfinal is not None else None
+        du, ddelta, dz, dA, dBt, dCt, dD, dbias, dh0 = _backward(
+            ctx.plan, dout, dfinal, tiles, u, delta, A32, Bt, Ct, D, z, delta_bias,
+            ctx.softplus, want_dh0=h0 is not None and ctx.needs_input_grad[8])
+        return (du, ddelta, dA.to(A.dtype), _grad_of(dBt, B), _grad_of(dCt, C),
+                dD.to(D.dtype) if dD is not None else None, dz,
+                dbias.to(delta_bias.dtype) if dbias is not None else None,
+                dh0.to(h0.dtype) if dh0 is not None else None, None, None, None)
+
+
+def triton_supports(u: torch.Tensor, B: torch.Tensor, num_warps: int = 1) -> bool:
+    """Whether the kernels take this call: float32/bfloat16/float16 u with a non-empty length,
+    and B/C groups whose channel count is a multiple of a program's 32 x num_warps channels."""
+    groups = B.shape[1] if B.dim() == 4 else 1
+    return (u.dtype in SUPPORTED_DTYPES and u.shape[-1] > 0
+            and (groups == 1 or (u.shape[1] // groups) % (32 * num_warps) == 0))
+
+
+def selective_scan_triton(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor,
+                          B: torch.Tensor, C: torch.Tensor, D: torch.Tensor | None = None,
+                          z: torch.Tensor | None = None, delta_bias: torch.Tensor | None = None,
+                          delta_softplus: bool = False, initial_state: torch.Tensor | None = None,
+                          return_final_state: bool = False, config: ScanConfig | None = None):
+    """Fused selective scan; contract, shapes and dtypes of ``selective_scan_ref``.
+
+    u's dtype must be float32, bfloat16 or float16 and the length at least 1. ``config``
+    overrides the tiling. Returns y (u's dtype), or (y, final_state float32 (batch, dim,
+    state)).
+    """
+    if u.dtype not in SUPPORTED_DTYPES:
+        raise TypeError(f"selective_scan_triton: u must be one of {SUPPORTED_DTYPES}, got {u.dtype}")
+    if u.shape[-1] == 0:
+        raise ValueError("selective_scan_triton: empty length")
+    tensors = (u, delta, A, B, C, D, z, delta_bias, initial_state)
+    needs_grad = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in tensors)
+    out, final = _SelectiveScanFn.apply(u, delta, A, B, C, D, z, delta_bias, initial_state,
+                                        delta_softplus, needs_grad, config)
+    return (out, final) if return_final_state else out

@@ -1,0 +1,200 @@
+"""Fused Triton selective scan against the float64 reference: output, final state and the
+gradient of every input, relative error max|a-b| / max|b| per tensor (1e-4 for float32 inputs,
+1e-2 for 16-bit ones).
+
+On the CPU the kernels run under Triton's interpreter, which must be switched on before triton
+is imported; ``test_scan_under_triton_interpreter`` therefore runs this file again in a
+subprocess with ``TRITON_INTERPRET=1 MAMBASEQ_KERNELS=triton``, where the small
+``*_interpreted`` cases execute (in the parent process they are skipped). The ``gpu`` cases run
+the same checks at real sizes on CUDA.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from kernels import ops
+from kernels.scan_reference import selective_scan_ref
+
+ROOT = Path(__file__).resolve().parents[2]
+INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
+TOL = {torch.float32: 1e-4, torch.bfloat16: 1e-2, torch.float16: 1e-2}
+interpreted = pytest.mark.skipif(
+    not INTERPRETED, reason="runs in test_scan_under_triton_interpreter's subprocess")
+ARG_NAMES = ("u", "delta", "A", "B", "C", "D", "z", "delta_bias", "initial_state")
+
+
+def rel_err(got: torch.Tensor, want: torch.Tensor) -> float:
+    """max|got - want| / max|want| in float64; the absolute error when want is all zeros."""
+    diff = (got.double() - want.double()).abs().max().item()
+    scale = want.double().abs().max().item()
+    return diff / scale if scale > 0 else diff
+
+
+def make_inputs(batch: int, dim: int, length: int, state: int, dtype: torch.dtype,
+                device: str, groups: int | None = None, with_z: bool = True,
+                with_D: bool = True, with_bias: bool = True, with_h0: bool = True,
+                softplus: bool = True) -> dict:
+    """Random inputs of a Mamba layer's scan (A negative, delta positive after softplus)."""
+    def rnd(*shape, scale=1.0, dt=dtype):
+        return (torch.randn(*shape, device=device) * scale).to(dt)
+    bc_shape = (batch, state, length) if groups is None else (batch, groups, state, length)
+    args = dict(
+        u=rnd(batch, dim, length),
+        delta=(rnd(batch, dim, length, scale=0.5) if softplus
+               else (torch.rand(batch, dim, length, device=device) * 0.2).to(dtype)),
+        A=-torch.exp(rnd(dim, state, scale=0.5, dt=torch.float32)),
+        B=rnd(*bc_shape), C=rnd(*bc_shape),
+        D=rnd(dim, dt=torch.float32) if with_D else None,
+        z=rnd(batch, dim, length) if with_z else None,
+        delta_bias=(rnd(dim, scale=0.5, dt=torch.float32) if softplus
+                    else torch.rand(dim, device=device) * 0.1) if with_bias else None,
+        initial_state=rnd(batch, dim, state, dt=torch.float32) if with_h0 else None,
+    )
+    return args
+
+
+def check_scan(args: dict, softplus: bool, tol: float, **kwargs) -> None:
+    """ops.selective_scan (Triton) vs the float64 reference: y, final state, every gradient."""
+    ours = {k: v.detach().clone().requires_grad_() if v is not None else None
+            for k, v in args.items()}
+    ref = {k: v.detach().double().requires_grad_() if v is not None else None
+           for k, v in args.items()}
+    y, h = ops.selective_scan(**ours, delta_softplus=softplus, return_final_state=True, **kwargs)
+    y_ref, h_ref = selective_scan_ref(**ref, delta_softplus=softplus, return_final_state=True)
+    assert y.dtype == args["u"].dtype and h.dtype == torch.float32
+    errors = {"y": rel_err(y, y_ref), "final_state": rel_err(h, h_ref)}
+    gy, gh = torch.randn_like(y_ref), torch.randn_like(h_ref)
+    torch.autograd.backward([y, h], [gy.to(y.dtype), gh.float()])
+    torch.autograd.backward([y_ref, h_ref], [gy, gh])
+    for name in ARG_NAMES:
+        if ours[name] is not None:
+            assert ours[name].grad is not None, f"no gradient for {name}"
+            assert ours[name].grad.shape == ours[name].shape
+            assert ours[name].grad.dtype == ours[name].dtype
+            errors[f"d{name}"] = rel_err(ours[name].grad, ref[name].grad)
+    bad = {k: f"{v:.2e}" for k, v in errors.items() if not v <= tol}
+    assert not bad, f"relative errors above {tol:.0e}: {bad}"
+
+
+# ---------------------------------------------------------------- CPU: Triton interpreter
+
+# (batch, dim, length, state, groups, z, D, bias, h0, softplus, fwd/bwd chunks)
+INTERPRETED_CASES = [
+    (2, 40, 37, 4, None, True, True, True, True, True, (3, 2)),      # chunks, dims not pow2
+    (1, 33, 1, 16, None, True, True, True, True, True, (0, 0)),      # length 1, split states
+    (1, 33, 29, 16, None, False, False, False, False, True, (2, 3)),  # bare scan
+    (2, 64, 21, 5, 2, True, False, True, False, False, (1, 1)),       # groups, no softplus
+    (1, 32, 19, 12, None, False, True, False, True, True, (4, 1)),    # state 12: split, masked
+]
+
+
+# every case in float32, the first one also in the 16-bit dtypes (the interpreter is slow)
+INTERPRETED_PARAMS = ([(c, torch.float32) for c in INTERPRETED_CASES]
+                      + [(INTERPRETED_CASES[0], t) for t in (torch.bfloat16, torch.float16)])
+
+
+@interpreted
+@pytest.mark.parametrize("case, dtype", INTERPRETED_PARAMS,
+                         ids=lambda p: str(p).replace("torch.", "") if isinstance(p, torch.dtype)
+                         else "b{}d{}l{}n{}g{}".format(*p))
+def test_scan_matches_float64_interpreted(case, dtype):
+    from kernels.triton_scan import ScanConfig, selective_scan_triton
+    batch, dim, length, state, groups, z, D, bias, h0, softplus, (fc, bc) = case
+    args = make_inputs(batch, dim, length, state, dtype, "cpu", groups, z, D, bias, h0, softplus)
+    check_scan(args, softplus, TOL[dtype])
+    # the forward through an explicit tiling (other chunk counts along the length)
+    cfg = ScanConfig(fwd_chunks=fc, bwd_chunks=bc)
+    y = selective_scan_triton(**args, delta_softplus=softplus, config=cfg)
+    y_ref = selective_scan_ref(**{k: v.double() if v is not None else None
+                                  for k, v in args.items()}, delta_softplus=softplus)
+    assert rel_err(y, y_ref) <= TOL[dtype]
+
+
+@interpreted
+def test_chunks_carried_state_matches_one_call_interpreted():
+    """Two calls with the state carried give the output of one call over the whole length."""
+    args = make_inputs(1, 32, 24, 4, torch.float32, "cpu", with_h0=False)
+    y_all = ops.selective_scan(**args, delta_softplus=True)
+    first = {k: v[..., :10] if k in ("u", "delta", "z", "B", "C") else v for k, v in args.items()}
+    rest = {k: v[..., 10:] if k in ("u", "delta", "z", "B", "C") else v for k, v in args.items()}
+    y1, h1 = ops.selective_scan(**first, delta_softplus=True, return_final_state=True)
+    rest["initial_state"] = h1
+    y2 = ops.selective_scan(**rest, delta_softplus=True)
+    assert rel_err(torch.cat([y1, y2], -1), y_all) <= 1e-5
+
+
+@interpreted
+def test_dispatch_uses_triton_interpreted(monkeypatch):
+    """With MAMBASEQ_KERNELS=triton, ops.selective_scan runs the Triton op, not the reference."""
+    import kernels.triton_scan as ts
+    calls = []
+    real = ts.selective_scan_triton
+    monkeypatch.setattr(ts, "selective_scan_triton", lambda *a, **k: calls.append(1) or real(*a, **k))
+    ops.selective_scan(**make_inputs(1, 32, 5, 4, torch.float32, "cpu"), delta_softplus=True)
+    assert calls == [1]
+
+
+def test_scan_under_triton_interpreter():
+    """Run this file's interpreted cases in a fresh process with the interpreter switched on."""
+    if INTERPRETED:
+        pytest.skip("already inside the interpreter subprocess")
+    env = dict(os.environ, TRITON_INTERPRET="1", MAMBASEQ_KERNELS="triton",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
+         "-k", "interpreted"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    assert " passed" in proc.stdout and " failed" not in proc.stdout, proc.stdout[-3000:]
+
+
+def test_reference_dispatch_without_triton(monkeypatch):
+    """MAMBASEQ_KERNELS=reference keeps ops.selective_scan on the PyTorch reference."""
+    monkeypatch.setenv("MAMBASEQ_KERNELS", "reference")
+    args = make_inputs(1, 4, 6, 3, torch.float32, "cpu")
+    y = ops.selective_scan(**args, delta_softplus=True)
+    assert torch.equal(y, selective_scan_ref(**args, delta_softplus=True))
+
+
+# ---------------------------------------------------------------- GPU: real sizes
+
+GPU_CASES = [
+    # (batch, dim, length, state, groups, z, D, bias, h0, softplus)
+    (1, 1024, 4096, 16, None, True, True, True, True, True),       # chunked along the length
+    (2, 1536, 2048, 16, None, True, True, True, False, True),      # training-like
+    (2, 200, 1000, 16, None, True, True, True, True, True),        # non-pow2 dim and length
+    (1, 256, 1, 16, None, True, True, True, True, True),           # length 1
+    (2, 512, 777, 16, 4, False, False, False, True, False),        # groups, bare, no softplus
+    (3, 96, 333, 12, None, True, False, True, True, True),         # state 12
+]
+
+
+GPU_PARAMS = ([(c, t) for c in GPU_CASES for t in (torch.float32, torch.bfloat16)]
+              + [(GPU_CASES[0], torch.float16)])
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("case, dtype", GPU_PARAMS,
+                         ids=lambda p: str(p).replace("torch.", "") if isinstance(p, torch.dtype)
+                         else "b{}d{}l{}n{}g{}".format(*p))
+def test_scan_matches_float64_gpu(case, dtype, monkeypatch):
+    monkeypatch.setenv("MAMBASEQ_KERNELS", "triton")
+    batch, dim, length, state, groups, z, D, bias, h0, softplus = case
+    args = make_inputs(batch, dim, length, state, dtype, "cuda", groups, z, D, bias, h0, softplus)
+    check_scan(args, softplus, TOL[dtype])
+
+
+@pytest.mark.gpu
+def test_scan_deterministic_output_gpu(monkeypatch):
+    """The output (no atomics involved) is bitwise reproducible and fully written."""
+    monkeypatch.setenv("MAMBASEQ_KERNELS", "triton")
+    args = make_inputs(1, 1024, 8192, 16, torch.bfloat16, "cuda")
+    y1 = ops.selective_scan(**args, delta_softplus=True)
+    y2 = ops.selective_scan(**args, delta_softplus=True)
+    assert torch.isfinite(y1).all() and torch.equal(y1, y2)
