@@ -3,11 +3,13 @@ inference cache, generation and model files."""
 from .cache import InferenceCache
 from .checkpoint import ModelFileError, load_model, model_from_payload, model_payload, save_model
 from .config import ConfigError, MambaConfig
-from .generate import filter_logits, generate
+from .decoding import StepRunner, decode_step, graph_period, prefill
+from .generate import filter_logits, generate, sample
 from .mixer import MambaMixer, MixerState
 from .model import MambaBackbone, MambaClassifier, MambaLM, ResidualBlock, RMSNorm
 
 __all__ = ["MambaConfig", "ConfigError", "MambaMixer", "MixerState", "ResidualBlock", "RMSNorm",
            "MambaBackbone", "MambaLM", "MambaClassifier", "InferenceCache", "generate",
-           "filter_logits", "save_model", "load_model", "model_payload", "model_from_payload",
+           "filter_logits", "sample", "StepRunner", "decode_step", "graph_period", "prefill",
+           "save_model", "load_model", "model_payload", "model_from_payload",
            "ModelFileError"]

@@ -1,12 +1,17 @@
-"""Autoregressive sampling with the recurrent cache: the prompt is read in one parallel pass,
-then every new token costs one O(1) ``step``."""
+"""Autoregressive sampling with the recurrent cache: the prompt is read by the parallel scan,
+then every new token costs one O(1) step, replayed from a CUDA graph on the GPU (see
+``core.decoding``). Sequences of a batch stop one by one at an end-of-sequence id."""
 from __future__ import annotations
 
 from typing import Callable
 
 import torch
 
-from .model import MambaLM
+from .decoding import StepRunner, decode_step, graph_period, prefill
+
+# With a stop id, how many tokens pass between the checks whether every sequence has
+# stopped: each check waits for the GPU, so checking every token would stall the pipeline.
+STOP_CHECK_INTERVAL = 16
 
 
 def filter_logits(logits: torch.Tensor, top_k: int | None = None,
@@ -26,46 +31,104 @@ def filter_logits(logits: torch.Tensor, top_k: int | None = None,
     return logits
 
 
+def sample(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None,
+           bias: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
+    """One token per row: logits (batch, vocab) any float dtype -> (batch,) int64.
+    ``bias`` (vocab,) float32 is added first (-inf for suppressed ids); temperature 0 is
+    greedy (argmax)."""
+    logits = logits.float()
+    if bias is not None:
+        logits = logits + bias
+    if temperature == 0:
+        return logits.argmax(-1)
+    probs = filter_logits(logits / temperature, top_k, top_p).softmax(-1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
 @torch.no_grad()
-def generate(model: MambaLM, prompt_ids: torch.Tensor, max_new_tokens: int,
+def generate(model: torch.nn.Module, prompt_ids: torch.Tensor, max_new_tokens: int,
              temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
              seed: int | None = None, suppress_ids: list[int] | None = None,
-             on_token: Callable[[int], None] | None = None) -> torch.Tensor:
+             on_token: Callable[[int], None] | None = None, *, eos_id: int | None = None,
+             pad_id: int | None = None, cuda_graph: bool = True,
+             prefill_tokens: int = 65536) -> torch.Tensor:
     """Sample ``max_new_tokens`` tokens after each prompt.
 
-    prompt_ids (batch, prompt_length >= 1) int64 on the model's device. ``temperature`` 0
-    means greedy decoding. ``seed`` makes sampling reproducible (a private generator; the
-    global RNG is untouched). ``suppress_ids``: token ids never to sample (e.g. specials a
-    model never saw in training). ``on_token(i)`` is called after the i-th new token (progress
-    bars). Returns (batch, prompt_length + max_new_tokens) int64: prompt then samples.
+    model: a ``MambaLM`` or any module with ``forward(ids, cache)``, ``step(ids, cache)`` and
+    ``allocate_cache(batch_size)`` (see ``core.decoding``). prompt_ids (batch,
+    prompt_length >= 1) int64 on the model's device. ``temperature`` 0 means greedy
+    decoding. ``seed`` makes sampling reproducible (a private generator; the global RNG is
+    untouched). ``suppress_ids``: token ids never to sample (e.g. specials a model never saw
+    in training). ``on_token(i)`` is called after the i-th new token (progress bars).
+
+    ``eos_id``: a sequence that samples it has stopped: its later tokens are ``pad_id``
+    (default ``eos_id``), and generation ends once every sequence has stopped.
+    ``cuda_graph``: replay each step from CUDA graphs on the GPU, for models that allow it
+    (``core.decoding.graph_period``); False: eager.
+    ``prefill_tokens``: at most this many prompt tokens (batch x chunk) per parallel pass.
+
+    Returns (batch, prompt_length + n) int64, prompt then samples: n = ``max_new_tokens``,
+    or with ``eos_id`` the longest generated length (its end-of-sequence id included).
     """
     if prompt_ids.dim() != 2 or prompt_ids.shape[1] < 1:
         raise ValueError(f"prompt_ids must be (batch, length >= 1), got {tuple(prompt_ids.shape)}")
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
+    if max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
     was_training = model.training
     model.eval()
-    generator = torch.Generator(device=prompt_ids.device)
+    try:
+        return _generate(model, prompt_ids, max_new_tokens, temperature, top_k, top_p, seed,
+                         suppress_ids, on_token, eos_id, eos_id if pad_id is None else pad_id,
+                         cuda_graph, prefill_tokens)
+    finally:
+        model.train(was_training)
+
+
+def _generate(model: torch.nn.Module, prompt_ids: torch.Tensor, max_new_tokens: int,
+              temperature: float, top_k: int | None, top_p: float | None, seed: int | None,
+              suppress_ids: list[int] | None, on_token: Callable[[int], None] | None,
+              eos_id: int | None, pad_id: int | None, cuda_graph: bool,
+              prefill_tokens: int) -> torch.Tensor:
+    """``generate`` after its checks, with the model in eval mode."""
+    batch, prompt_length = prompt_ids.shape
+    device = prompt_ids.device
+    generator = torch.Generator(device=device)
     if seed is not None:
         generator.manual_seed(seed)
     else:
         generator.seed()
-    cache = model.allocate_cache(prompt_ids.shape[0])
-    logits = model(prompt_ids, cache)[:, -1]
-    out = [prompt_ids]
+    out = prompt_ids.new_empty(batch, prompt_length + max_new_tokens)
+    out[:, :prompt_length] = prompt_ids
+    if max_new_tokens == 0:
+        return out
+    cache = model.allocate_cache(batch)
+    # All but the last prompt token go through the parallel scan; the last one through the
+    # step, whose logits predict the first new token (no (batch, length, vocab) logits).
+    prefill(model, prompt_ids[:, :-1], cache, prefill_tokens)
+    token = prompt_ids[:, -1]
+    runner = StepRunner(decode_step(model), cache, graph_period(model) if cuda_graph else None)
+    logits = runner(token)
+    bias = None
+    if suppress_ids:
+        bias = torch.zeros(logits.shape[-1], device=device)
+        bias[suppress_ids] = float("-inf")
+    finished = torch.zeros(batch, dtype=torch.bool, device=device)
+    lengths = torch.zeros(batch, dtype=torch.long, device=device)     # tokens until the stop
     for i in range(max_new_tokens):
-        logits = logits.float()
-        if suppress_ids:
-            logits[:, suppress_ids] = float("-inf")
-        if temperature == 0:
-            token = logits.argmax(-1)
-        else:
-            probs = filter_logits(logits / temperature, top_k, top_p).softmax(-1)
-            token = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
-        out.append(token[:, None])
+        if i > 0:
+            logits = runner(token)
+        token = sample(logits, temperature, top_k, top_p, bias, generator)
+        if eos_id is not None:
+            lengths += ~finished
+            token = token.masked_fill(finished, pad_id)
+            finished |= token == eos_id
+        out[:, prompt_length + i] = token
         if on_token is not None:
             on_token(i)
-        if i + 1 < max_new_tokens:
-            logits = model.step(token, cache)
-    model.train(was_training)
-    return torch.cat(out, dim=1)
+        if eos_id is not None and ((i + 1) % STOP_CHECK_INTERVAL == 0 or not out.is_cuda) \
+                and bool(finished.all()):
+            break
+    steps = max_new_tokens if eos_id is None else int(lengths.max())
+    return out[:, : prompt_length + steps]
