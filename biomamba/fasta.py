@@ -1,4 +1,8 @@
-"""Random access to FASTA files through pyfaidx, with clear errors that name the file."""
+"""Random access to FASTA files through pyfaidx, with clear errors that name the file.
+
+Plain FASTA and BGZF (``bgzip``) are read in place; an ordinary gzip FASTA is decompressed
+once into the cache folder, because pyfaidx can only seek inside BGZF blocks.
+"""
 from __future__ import annotations
 
 import gzip
@@ -20,9 +24,17 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("MAMBASEQ_CACHE", Path.home() / ".cache" / "mambaseq"))
 
 
-def _is_gzip(path: Path) -> bool:
+def compression(path: Path) -> str:
+    """"bgzf", "gzip" or "none", from the first bytes of the file.
+
+    BGZF is gzip whose header carries an extra field with the subfield id "BC" (SAM/BAM
+    specification, section 4.1): bytes 0-1 = 1f 8b, byte 3 has FEXTRA (4), bytes 12-13 = "BC".
+    """
     with open(path, "rb") as f:
-        return f.read(2) == b"\x1f\x8b"
+        head = f.read(16)
+    if head[:2] != b"\x1f\x8b":
+        return "none"
+    return "bgzf" if len(head) >= 14 and head[3] & 4 and head[12:14] == b"BC" else "gzip"
 
 
 def _decompressed_copy(path: Path, cache_dir: Path) -> Path:
@@ -43,11 +55,20 @@ def _decompressed_copy(path: Path, cache_dir: Path) -> Path:
     return target
 
 
-def open_fasta(path: str | Path, cache_dir: str | Path | None = None) -> pyfaidx.Fasta:
-    """Open a plain or gzip-compressed FASTA for random access (``fasta[name][start:end]``).
+def _first_byte(source: Path, bgzf: bool) -> bytes:
+    opener = gzip.open if bgzf else open
+    with opener(source, "rb") as f:
+        return f.read(1)
 
-    The ``.fai`` index is built beside the file when its folder is writable, else in the
-    cache folder. Raises ``FastaError`` naming the file for a missing, empty or malformed
+
+def open_fasta(path: str | Path, cache_dir: str | Path | None = None) -> pyfaidx.Fasta:
+    """Open a plain, BGZF or gzip-compressed FASTA for random access (``fasta[name][start:end]``
+    returns upper-case text).
+
+    BGZF files (named ``*.gz`` or ``*.bgz``) are read in place through pyfaidx, which needs
+    Biopython's BGZF reader; other gzip files are decompressed once into the cache. The ``.fai``
+    (and BGZF ``.gzi``) index is built beside the file when its folder is writable, else in
+    the cache folder. Raises ``FastaError`` naming the file for a missing, empty or malformed
     FASTA (pyfaidx's own complaint, such as unequal line lengths, is included).
     """
     path = Path(path)
@@ -56,16 +77,40 @@ def open_fasta(path: str | Path, cache_dir: str | Path | None = None) -> pyfaidx
         raise FastaError(f"{path}: no such FASTA file")
     if path.stat().st_size == 0:
         raise FastaError(f"{path}: empty file, expected FASTA")
-    source = _decompressed_copy(path, cache) if _is_gzip(path) else path
-    with open(source, "rb") as f:
-        if not f.read(1) == b">":
-            raise FastaError(f"{path}: not FASTA (the first character must be '>')")
-    index = None
+    kind = compression(path)
+    bgzf = kind == "bgzf" and path.suffix.lower() in (".gz", ".bgz")
+    source = _decompressed_copy(path, cache) if kind != "none" and not bgzf else path
+    first = _first_byte(source, bgzf)
+    if first != b">":
+        what = "empty after decompression" if not first else "the first character must be '>'"
+        raise FastaError(f"{path}: not FASTA ({what})")
+    index = gzi = None
     if not os.access(source.parent, os.W_OK) and not Path(f"{source}.fai").exists():
-        index = str(cache / f"{source.name}.{source.stat().st_size}.fai")
+        stem = cache / f"{source.name}.{source.stat().st_size}"
+        index, gzi = f"{stem}.fai", f"{stem}.gzi"
         cache.mkdir(parents=True, exist_ok=True)
     try:
         return pyfaidx.Fasta(str(source), indexname=index, sequence_always_upper=True,
-                             as_raw=True, rebuild=True)
+                             as_raw=True, rebuild=True,
+                             **({"gzi_indexname": gzi} if bgzf and gzi else {}))
+    except ImportError as err:
+        raise FastaError(f"{path}: reading BGZF needs Biopython >= 1.73 "
+                         f"(pip install biopython): {err}") from err
     except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat, ValueError) as err:
         raise FastaError(f"{path}: malformed FASTA: {err}") from err
+
+
+class FastaCache:
+    """FASTA files opened on first use and kept open, one per path; pickles empty, so every
+    DataLoader worker opens its own handles."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, pyfaidx.Fasta] = {}
+
+    def __getitem__(self, path: str) -> pyfaidx.Fasta:
+        if path not in self._open:
+            self._open[path] = open_fasta(path)
+        return self._open[path]
+
+    def __getstate__(self) -> dict:
+        return {"_open": {}}

@@ -67,6 +67,13 @@ class DNATokenizer:
         return "".join(self.vocab[i] for i in ids.tolist()
                        if keep_specials or i >= len(SPECIALS))
 
+    @property
+    def complement_map(self) -> list[int]:
+        """complement_map[i] = id of the complement of token i (A<->T, C<->G; N and specials
+        map to themselves): an involution of the vocabulary, the strand symmetry that an
+        RC-equivariant model is built around."""
+        return self._complement.tolist()
+
     def reverse_complement(self, ids: torch.Tensor) -> torch.Tensor:
         """Reverse complement along the last dimension (A<->T, C<->G; N and specials kept)."""
         return self._complement.to(ids.device)[ids].flip(-1)

@@ -1,62 +1,115 @@
-"""Windows of DNA for language modelling: regions of FASTA records, a seeded random sampler
-for training, a fixed tiling for validation, and the dataset that reads and tokenizes them."""
+"""Windows of DNA: regions of FASTA records, seeded random windows for training (optionally
+balanced across groups, with reverse-complement augmentation and mostly-N windows skipped),
+fixed windows for validation, sliding windows for inference, and the datasets that read and
+tokenize them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, NamedTuple
 
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from .fasta import FastaError, open_fasta
+from .fasta import FastaCache, FastaError, open_fasta
 from .tokenizer import DNATokenizer
 
 
 @dataclass(frozen=True)
 class Region:
-    """Bases [start, end) of one FASTA record (0-based, end exclusive)."""
+    """Bases [start, end) of one record of the FASTA file ``source`` (0-based, end exclusive)."""
 
     record: str
     start: int
     end: int
+    source: str = ""
 
     def __len__(self) -> int:
         return self.end - self.start
 
 
-def split_records(fasta_path: str | Path, records: list[str] | None, val_fraction: float
-                  ) -> tuple[list[Region], list[Region]]:
-    """Cut each record (all when ``records`` is None) into a train head and a validation
-    tail of ``val_fraction`` of its length: no window of one split overlaps the other."""
+class Window(NamedTuple):
+    """Bases [start, stop) of ``record`` in the FASTA file ``source``; read as a window of a
+    fixed length, right-padded past ``stop``; ``rc``: read its reverse complement."""
+
+    source: str
+    record: str
+    start: int
+    stop: int
+    rc: bool = False
+
+
+def split_records(fasta_path: str | Path, records: list[str] | None, val_fraction: float,
+                  val_records: list[str] | None = None) -> tuple[list[Region], list[Region]]:
+    """Train and validation regions of a FASTA file, so that no window of one split overlaps
+    the other.
+
+    With ``val_records``: those records (whole) are the validation set and the others of
+    ``records`` (all when None) the training set. Without: each record is cut into a train
+    head and a validation tail of ``val_fraction`` of its length.
+    """
+    fasta = open_fasta(fasta_path)
+    source = str(fasta_path)
+    names = list(fasta.keys()) if records is None else list(records)
+    for name in names + list(val_records or []):
+        if name not in fasta:
+            raise FastaError(f"{fasta_path}: no record named {name!r} "
+                             f"(has: {', '.join(list(fasta.keys())[:10])})")
+    if val_records is not None:
+        held = set(val_records)
+        train = [Region(n, 0, len(fasta[n]), source) for n in names if n not in held]
+        val = [Region(n, 0, len(fasta[n]), source) for n in val_records]
+        if not train:
+            raise ValueError(f"{fasta_path}: every record is a validation record; none is left "
+                             f"for training")
+        return train, val
     if not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
-    fasta = open_fasta(fasta_path)
-    names = list(fasta.keys()) if records is None else records
     train, val = [], []
     for name in names:
-        if name not in fasta:
-            raise FastaError(f"{fasta_path}: no record named {name!r} (has: {', '.join(list(fasta.keys())[:10])})")
         length = len(fasta[name])
         cut = int(round(length * (1 - val_fraction)))
-        train.append(Region(name, 0, cut))
-        val.append(Region(name, cut, length))
+        train.append(Region(name, 0, cut, source))
+        val.append(Region(name, cut, length, source))
     return train, val
 
 
-class RandomWindows(Sampler):
-    """``num_samples`` random window starts per epoch, (record, start) pairs; regions drawn in
-    proportion to how many windows of ``length`` they hold. Deterministic given (seed, epoch):
-    Lightning calls ``set_epoch``, so every epoch differs and a resumed run sees the same
-    windows as an uninterrupted one."""
+def window_count(region: Region, length: int) -> int:
+    """Distinct starts of a ``length`` window inside ``region``; 1 for a shorter non-empty
+    region (its one window is the whole region, padded)."""
+    return max(len(region) - length + 1, 1) if len(region) > 0 else 0
 
-    def __init__(self, regions: list[Region], length: int, num_samples: int, seed: int) -> None:
-        self.regions = [r for r in regions if len(r) >= length]
-        if not self.regions:
-            raise ValueError(f"no region holds a window of {length} bases "
-                             f"(longest: {max((len(r) for r in regions), default=0)})")
-        self.length, self.num_samples, self.seed, self.epoch = length, num_samples, seed, 0
-        self.weights = torch.tensor([len(r) - length + 1 for r in self.regions], dtype=torch.float64)
+
+class RandomWindows(Sampler):
+    """``num_samples`` random windows of ``length`` bases per epoch.
+
+    Each window lies inside one region (a region shorter than ``length`` gives one padded
+    window), so windows never cross a split. Starts are uniform over all positions (the
+    random-shift augmentation in full: a window's phase differs every epoch); with ``groups``
+    (one group id per region, e.g. the species) every group is drawn equally often, then a
+    position within it. ``rc_prob``: chance that a window is read reverse-complemented.
+    ``keep``: a window for which it returns False (e.g. mostly N) is redrawn.
+    Deterministic given (seed, epoch): Lightning calls ``set_epoch``, so every epoch differs
+    and a resumed run sees the same windows as an uninterrupted one.
+    """
+
+    MAX_REDRAWS = 100
+
+    def __init__(self, regions: list[Region], length: int, num_samples: int, seed: int, *,
+                 groups: list[int] | None = None, rc_prob: float = 0.0,
+                 keep: Callable[[Window], bool] | None = None) -> None:
+        if groups is not None and len(groups) != len(regions):
+            raise ValueError(f"groups has {len(groups)} entries for {len(regions)} regions")
+        counts = torch.tensor([window_count(r, length) for r in regions], dtype=torch.float64)
+        if not counts.sum() > 0:
+            raise ValueError(f"no region holds any base for windows of {length} bases")
+        weights = counts.clone()
+        if groups is not None:
+            ids = torch.tensor(groups)
+            for g in ids.unique():
+                weights[ids == g] /= counts[ids == g].sum()
+        self.regions, self.length, self.num_samples, self.seed = regions, length, num_samples, seed
+        self.counts, self.weights, self.rc_prob, self.keep, self.epoch = counts, weights, rc_prob, keep, 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -64,37 +117,115 @@ class RandomWindows(Sampler):
     def __len__(self) -> int:
         return self.num_samples
 
-    def __iter__(self) -> Iterator[tuple[str, int]]:
+    def _window(self, region: int, offset: int, rc: bool) -> Window:
+        r = self.regions[region]
+        start = r.start + offset
+        return Window(r.source, r.record, start, min(start + self.length, r.end), rc)
+
+    def _draw(self, g: torch.Generator, n: int) -> list[Window]:
+        which = torch.multinomial(self.weights, n, replacement=True, generator=g)
+        offsets = (torch.rand(n, generator=g, dtype=torch.float64) * self.counts[which]).long()
+        rc = torch.rand(n, generator=g) < self.rc_prob
+        return [self._window(i, o, f) for i, o, f in zip(which.tolist(), offsets.tolist(), rc.tolist())]
+
+    def __iter__(self) -> Iterator[Window]:
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        which = torch.multinomial(self.weights, self.num_samples, replacement=True, generator=g)
-        offsets = (torch.rand(self.num_samples, generator=g, dtype=torch.float64)
-                   * self.weights[which]).long()
-        for i, off in zip(which.tolist(), offsets.tolist()):
-            yield self.regions[i].record, self.regions[i].start + off
+        for window in self._draw(g, self.num_samples):
+            redraws = 0
+            while self.keep is not None and not self.keep(window):
+                redraws += 1
+                if redraws > self.MAX_REDRAWS:
+                    raise ValueError(f"{window.source}: {self.MAX_REDRAWS} windows of "
+                                     f"{self.length} bases in a row were rejected as mostly N; "
+                                     f"raise max_n_fraction or check the regions")
+                window = self._draw(g, 1)[0]
+            yield window
 
 
-def tiled_windows(regions: list[Region], length: int, max_windows: int | None = None
-                  ) -> list[tuple[str, int]]:
-    """Non-overlapping window starts covering each region from its start: the fixed
-    validation set (the first ``max_windows`` when given)."""
-    starts = [(r.record, s) for r in regions for s in range(r.start, r.end - length + 1, length)]
-    return starts[:max_windows] if max_windows is not None else starts
+def tiled_windows(regions: list[Region], length: int, max_windows: int | None = None,
+                  keep: Callable[[Window], bool] | None = None) -> list[Window]:
+    """Non-overlapping full windows covering each region from its start, those that ``keep``
+    rejects left out: the fixed validation set (the first ``max_windows`` when given)."""
+    windows = []
+    for r in regions:
+        for s in range(r.start, r.end - length + 1, length):
+            window = Window(r.source, r.record, s, s + length)
+            if keep is None or keep(window):
+                windows.append(window)
+                if max_windows is not None and len(windows) == max_windows:
+                    return windows
+    return windows
+
+
+def sliding_windows(source: str, record: str, record_length: int, length: int, stride: int
+                    ) -> list[Window]:
+    """Windows of ``length`` starting every ``stride`` bases until one reaches the record's
+    end; that last one may be shorter (read padded)."""
+    if length < 1 or stride < 1:
+        raise ValueError(f"window ({length}) and stride ({stride}) must be positive")
+    windows, start = [], 0
+    while start < record_length:
+        stop = min(start + length, record_length)
+        windows.append(Window(source, record, start, stop))
+        if stop == record_length:
+            break
+        start += stride
+    return windows
+
+
+class NFilter:
+    """``keep`` predicate: True when at most ``max_fraction`` of a window's bases are N.
+    Reads the window (sequence gaps, centromeres and telomeres are long runs of N)."""
+
+    def __init__(self, max_fraction: float) -> None:
+        if not 0 <= max_fraction <= 1:
+            raise ValueError(f"max_n_fraction must be in [0, 1], got {max_fraction}")
+        self.max_fraction, self.fastas = max_fraction, FastaCache()
+
+    def __call__(self, window: Window) -> bool:
+        if self.max_fraction >= 1:
+            return True
+        text = self.fastas[window.source][window.record][window.start: window.stop]
+        return text.count("N") <= self.max_fraction * max(len(text), 1)
+
+
+class WindowReader:
+    """Reads a ``Window`` as (ids (length,) int64 right-padded with <pad>, number of bases).
+    A reverse-complemented window keeps its padding on the right."""
+
+    def __init__(self, length: int, tokenizer: DNATokenizer) -> None:
+        self.length, self.tokenizer, self.fastas = length, tokenizer, FastaCache()
+
+    def read(self, window: Window) -> tuple[torch.Tensor, int]:
+        if window.stop - window.start > self.length:
+            raise ValueError(f"{window}: longer than the window length {self.length}")
+        text = self.fastas[window.source][window.record][window.start: window.stop]
+        bases = self.tokenizer.encode(text, record=f"{window.source}:{window.record}",
+                                      offset=window.start)
+        if window.rc:
+            bases = self.tokenizer.reverse_complement(bases)
+        ids = torch.full((self.length,), self.tokenizer.pad_id, dtype=torch.int64)
+        ids[: len(bases)] = bases
+        return ids, len(bases)
 
 
 class FastaWindows(Dataset):
-    """Reads the window (record, start) of ``length`` bases and returns its token ids,
-    (length,) int64. The FASTA is opened lazily in each worker process."""
+    """Dataset over ``Window`` keys (given by a sampler): window -> (length,) int64 ids."""
 
-    def __init__(self, fasta_path: str | Path, length: int, tokenizer: DNATokenizer) -> None:
-        self.fasta_path, self.length, self.tokenizer = str(fasta_path), length, tokenizer
-        self._fasta = None
+    def __init__(self, length: int, tokenizer: DNATokenizer) -> None:
+        self.reader = WindowReader(length, tokenizer)
 
-    def __getitem__(self, key: tuple[str, int]) -> torch.Tensor:
-        if self._fasta is None:
-            self._fasta = open_fasta(self.fasta_path)
-        record, start = key
-        text = self._fasta[record][start: start + self.length]
-        return self.tokenizer.encode(text, record=f"{self.fasta_path}:{record}", offset=start)
+    def __getitem__(self, window: Window) -> torch.Tensor:
+        return self.reader.read(window)[0]
 
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_fasta": None}
+
+class LabelledWindows(Dataset):
+    """Dataset over ``Window`` keys: window -> (ids (length,) int64, number of bases, class
+    index), the class being ``labels[window.source]`` (one FASTA file per class)."""
+
+    def __init__(self, length: int, tokenizer: DNATokenizer, labels: dict[str, int]) -> None:
+        self.reader, self.labels = WindowReader(length, tokenizer), labels
+
+    def __getitem__(self, window: Window) -> tuple[torch.Tensor, int, int]:
+        ids, valid = self.reader.read(window)
+        return ids, valid, self.labels[window.source]

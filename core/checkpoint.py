@@ -9,12 +9,22 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from .bidirectional import BidirectionalClassifier
 from .config import ConfigError, MambaConfig
 from .model import MambaClassifier, MambaLM
 
 FORMAT = "mambaseq-model"
 FORMAT_VERSION = 1
-MODEL_CLASSES: dict[str, type[nn.Module]] = {"MambaLM": MambaLM, "MambaClassifier": MambaClassifier}
+MODEL_CLASSES: dict[str, type[nn.Module]] = {"MambaLM": MambaLM, "MambaClassifier": MambaClassifier,
+                                             "BidirectionalClassifier": BidirectionalClassifier}
+
+
+def register_model_class(cls: type[nn.Module]) -> type[nn.Module]:
+    """Make ``cls`` known to ``save_model`` / ``load_model`` under its class name; usable as a
+    class decorator. Packages above core (e.g. audiomamba's U-Net) register their models at
+    import, so core never imports them. ``cls(config, **model.model_kwargs())`` must rebuild it."""
+    MODEL_CLASSES[cls.__name__] = cls
+    return cls
 
 
 class ModelFileError(RuntimeError):

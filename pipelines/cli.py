@@ -4,18 +4,23 @@ from __future__ import annotations
 import argparse
 import sys
 
+from audiomamba import AudioFileError
 from biomamba import DNATokenizerError, FastaError
 from core import ConfigError, ModelFileError
 
 from .config import ConfigFileError
-from .jobs import generate, pretrain
+from .jobs import classify, evaluate, finetune, generate, pretrain, sc09_classifier
 
 JOBS = {
-    "pretrain": (pretrain, "train a Mamba language model on DNA (YAML config + key=value overrides)"),
-    "generate": (generate, "sample DNA from a trained model"),
+    "pretrain": (pretrain, "train a Mamba language model on DNA or audio (YAML config + key=value overrides)"),
+    "generate": (generate, "sample DNA (FASTA) or audio (WAV) from a trained model"),
+    "finetune": (finetune, "train a DNA species classifier, from scratch or from a pretrained model"),
+    "classify": (classify, "predict the species of FASTA records or windows with a classifier"),
+    "evaluate": (evaluate, "score an audio model: test NLL, and FID/IS/mIS/AM of generated clips"),
+    "sc09-classifier": (sc09_classifier, "train the SC09 digit classifier that scores generated clips"),
 }
 USER_ERRORS = (ConfigFileError, ConfigError, ModelFileError, FastaError, DNATokenizerError,
-               FileNotFoundError)
+               AudioFileError, FileNotFoundError)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,16 +16,67 @@ T = TypeVar("T")
 
 @dataclass
 class DNADataConfig:
-    """DNA windows for language modelling: the tail of each record is held out."""
+    """DNA windows for language modelling. The validation set is, in order of precedence: the
+    BED intervals of split ``val_split`` (HG38 recipe), the records named in ``val_records``,
+    or the last ``val_fraction`` of every record."""
 
-    fasta: str = MISSING                 # plain or gzip FASTA
-    records: Optional[list[str]] = None  # None: every record
+    fasta: str = MISSING                 # plain, BGZF or gzip FASTA
+    bed: Optional[str] = None            # BED: chrom, start, end, split (sequences_human.bed)
+    train_split: str = "train"           # BED split names
+    val_split: str = "valid"
+    records: Optional[list[str]] = None  # without BED: records to use (None: every record)
+    val_records: Optional[list[str]] = None  # without BED: records held out whole
     val_fraction: float = 0.1
     seq_len: int = 1024
     train_windows_per_epoch: int = 2048
     max_val_windows: Optional[int] = None
+    rc_augment: bool = False             # reverse-complement half the training windows
+    max_n_fraction: float = 0.5          # windows with more N than this are skipped
     batch_size: int = 16
     num_workers: int = 0
+
+
+@dataclass
+class SpeciesDataConfig:
+    """Species classification windows: one FASTA per species in ``train_dir`` (and ``val_dir``),
+    the file name being the label. Without ``val_dir`` the last ``val_fraction`` of every
+    training record is the validation set."""
+
+    train_dir: str = MISSING
+    val_dir: Optional[str] = None
+    val_fraction: float = 0.1
+    seq_len: int = 1024                  # window length L in bases
+    train_windows_per_epoch: int = 4096  # species drawn equally often
+    val_windows_per_species: int = 64    # fixed: drawn once with val_seed
+    val_seed: int = 1234
+    rc_augment: bool = False
+    max_n_fraction: float = 0.5
+    batch_size: int = 16
+    num_workers: int = 0
+
+
+CLASSIFIER_ARCHITECTURES = ("causal", "bidirectional", "rc_equivariant")
+
+
+@dataclass
+class ClassifierConfig:
+    """The classification model around the backbone: ``architecture`` "causal" (MambaClassifier),
+    "bidirectional" (BidirectionalClassifier) or "rc_equivariant" (bidirectional, and the same
+    prediction on both strands); ``pretrained``: a language model (model.pt or .ckpt of
+    ``mambaseq pretrain``) whose backbone weights, and model shape, start the classifier."""
+
+    architecture: str = "causal"
+    pooling: str = "mean"                # mean | max (| last, causal only)
+    pretrained: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.architecture not in CLASSIFIER_ARCHITECTURES:
+            raise ConfigError(f"classifier.architecture must be one of {CLASSIFIER_ARCHITECTURES}, "
+                              f"got {self.architecture!r}")
+        allowed = ("mean", "last", "max") if self.architecture == "causal" else ("mean", "max")
+        if self.pooling not in allowed:
+            raise ConfigError(f"classifier.pooling must be one of {allowed} for architecture "
+                              f"{self.architecture!r}, got {self.pooling!r}")
 
 
 @dataclass
@@ -64,6 +115,18 @@ class PretrainDNAConfig:
 
     model: MambaConfig = field(default_factory=MambaConfig)
     data: DNADataConfig = field(default_factory=DNADataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+
+@dataclass
+class FinetuneDNAConfig:
+    """``mambaseq finetune``: a DNA sequence classifier on species windows, from scratch or
+    from a pretrained language model."""
+
+    model: MambaConfig = field(default_factory=MambaConfig)
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    data: SpeciesDataConfig = field(default_factory=SpeciesDataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 

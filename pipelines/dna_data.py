@@ -1,17 +1,32 @@
-"""LightningDataModule for DNA language modelling: random train windows, tiled validation."""
+"""LightningDataModule for DNA language modelling: random train windows (random shift,
+optional reverse-complement augmentation), fixed tiled validation windows; regions from a BED
+file with a split column (HG38 recipe) or from the records of a FASTA file."""
 from __future__ import annotations
+
+import sys
 
 import lightning as L
 from torch.utils.data import DataLoader
 
-from biomamba import DNATokenizer, FastaWindows, RandomWindows, split_records, tiled_windows
+from biomamba import (DNATokenizer, FastaWindows, NFilter, RandomWindows, Region, bed_regions,
+                      split_records, tiled_windows)
 
 from .config import DNADataConfig
 
 
+def lm_regions(cfg: DNADataConfig) -> tuple[list[Region], list[Region]]:
+    """(train, validation) regions: from ``cfg.bed`` when set, else from the FASTA's records
+    (``val_records`` held out whole, or the last ``val_fraction`` of each)."""
+    if cfg.bed is not None:
+        return (bed_regions(cfg.bed, cfg.fasta, cfg.train_split),
+                bed_regions(cfg.bed, cfg.fasta, cfg.val_split))
+    return split_records(cfg.fasta, cfg.records, cfg.val_fraction, cfg.val_records)
+
+
 class DNAWindowsDataModule(L.LightningDataModule):
-    """Windows of ``seq_len + 1`` bases (inputs plus the next-base targets) from a FASTA file;
-    the last ``val_fraction`` of every record is the validation set."""
+    """Windows of ``seq_len + 1`` bases (inputs plus the next-base targets), (batch,
+    seq_len + 1) int64. Regions shorter than a window are left out (a language model's loss
+    would otherwise count padding); windows more than ``max_n_fraction`` N are skipped."""
 
     def __init__(self, cfg: DNADataConfig, seed: int) -> None:
         super().__init__()
@@ -19,21 +34,32 @@ class DNAWindowsDataModule(L.LightningDataModule):
         self.tokenizer = DNATokenizer()
 
     def setup(self, stage: str | None = None) -> None:
-        cfg = self.cfg
-        self.train_regions, self.val_regions = split_records(cfg.fasta, cfg.records, cfg.val_fraction)
-        self.val_starts = tiled_windows(self.val_regions, cfg.seq_len + 1, cfg.max_val_windows)
-        if not self.val_starts:
+        cfg, length = self.cfg, self.cfg.seq_len + 1
+        train, val = lm_regions(cfg)
+        short = [r for r in train if len(r) < length]
+        if short:
+            print(f"[mambaseq] {cfg.fasta}: {len(short)} training region(s) shorter than "
+                  f"{length} bases left out ({sum(len(r) for r in short):,} bases)", file=sys.stderr)
+        self.train_regions = [r for r in train if len(r) >= length]
+        if not self.train_regions:
+            raise ValueError(f"data.fasta={cfg.fasta}: no training region holds a window of "
+                             f"data.seq_len + 1 = {length} bases")
+        self.keep = NFilter(cfg.max_n_fraction)
+        self.val_regions = val
+        self.val_windows = tiled_windows(val, length, cfg.max_val_windows, keep=self.keep)
+        if not self.val_windows:
             raise ValueError(f"data.fasta={cfg.fasta}: the validation part holds no window of "
-                             f"data.seq_len + 1 = {cfg.seq_len + 1} bases; lower data.seq_len or "
-                             f"raise data.val_fraction")
-        self.dataset = FastaWindows(cfg.fasta, cfg.seq_len + 1, self.tokenizer)
+                             f"data.seq_len + 1 = {length} bases that is not mostly N; lower "
+                             f"data.seq_len or enlarge the validation split")
+        self.dataset = FastaWindows(length, self.tokenizer)
 
     def train_dataloader(self) -> DataLoader:
         sampler = RandomWindows(self.train_regions, self.cfg.seq_len + 1,
-                                self.cfg.train_windows_per_epoch, self.seed)
+                                self.cfg.train_windows_per_epoch, self.seed,
+                                rc_prob=0.5 if self.cfg.rc_augment else 0.0, keep=self.keep)
         return DataLoader(self.dataset, batch_size=self.cfg.batch_size, sampler=sampler,
                           num_workers=self.cfg.num_workers, drop_last=True)
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.dataset, batch_size=self.cfg.batch_size, sampler=self.val_starts,
+        return DataLoader(self.dataset, batch_size=self.cfg.batch_size, sampler=self.val_windows,
                           num_workers=self.cfg.num_workers)

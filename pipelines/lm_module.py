@@ -1,4 +1,5 @@
-"""LightningModule for causal language modelling with a MambaLM (any token domain)."""
+"""LightningModule for causal language modelling (any token domain) with either backbone:
+the flat ``MambaLM`` or audiomamba's multi-scale ``SaShiMiLM``."""
 from __future__ import annotations
 
 import math
@@ -6,9 +7,11 @@ from typing import Any
 
 import lightning as L
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
-from core import MambaConfig, MambaLM
+from audiomamba import SaShiMiLM
+from core import ConfigError, MambaConfig, MambaLM
 
 
 def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: float) -> float:
@@ -20,17 +23,36 @@ def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: flo
     return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def build_lm(model: dict[str, Any], backbone: dict[str, Any] | None = None) -> nn.Module:
+    """The language model a config describes: ``model`` is a ``MambaConfig`` dict;
+    ``backbone`` None or {"kind": "mamba"} gives a ``MambaLM``, {"kind": "sashimi", "pool":
+    [...], "expand": n} a ``SaShiMiLM``."""
+    config = MambaConfig.from_dict(model)
+    backbone = backbone or {"kind": "mamba"}
+    if backbone["kind"] == "mamba":
+        return MambaLM(config)
+    if backbone["kind"] == "sashimi":
+        return SaShiMiLM(config, pool=list(backbone["pool"]), expand=backbone["expand"])
+    raise ConfigError(f"backbone.kind must be 'mamba' or 'sashimi', got {backbone['kind']!r}")
+
+
+def no_weight_decay(model: nn.Module) -> list[nn.Parameter]:
+    """The parameters of a language model that AdamW must not decay."""
+    return model.backbone.no_weight_decay() if isinstance(model, MambaLM) else model.no_weight_decay()
+
+
 class LMModule(L.LightningModule):
-    """Trains ``MambaLM(MambaConfig(**model))`` on batches of token ids (batch, length + 1):
+    """Trains ``build_lm(model, backbone)`` on batches of token ids (batch, length + 1):
     inputs are ids[:, :-1], targets ids[:, 1:]. Logs train/loss and val/loss in nats per
     token and val/bits_per_token. ``run_config`` (the job's resolved config, plain Python) is
     stored in every checkpoint's hyper-parameters."""
 
     def __init__(self, model: dict[str, Any], optim: dict[str, Any], max_steps: int,
-                 run_config: dict[str, Any] | None = None) -> None:
+                 run_config: dict[str, Any] | None = None,
+                 backbone: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.model = MambaLM(MambaConfig.from_dict(model))
+        self.model = build_lm(model, backbone)
 
     def _loss(self, batch: torch.Tensor) -> torch.Tensor:
         logits = self.model(batch[:, :-1])
@@ -48,7 +70,7 @@ class LMModule(L.LightningModule):
 
     def configure_optimizers(self):
         opt = self.hparams.optim
-        no_decay = {id(p) for p in self.model.backbone.no_weight_decay()}
+        no_decay = {id(p) for p in no_weight_decay(self.model)}
         params = list(self.model.parameters())
         groups = [{"params": [p for p in params if id(p) not in no_decay],
                    "weight_decay": opt["weight_decay"]},

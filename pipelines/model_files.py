@@ -1,5 +1,6 @@
 """Load a trained model from either kind of file a run writes: ``model.pt`` (core's model
-file) or a Lightning training checkpoint (``*.ckpt``), both with ``weights_only=True``."""
+file) or a Lightning training checkpoint (``*.ckpt``), both with ``weights_only=True``.
+Importing this module registers audiomamba's ``SaShiMiLM`` with core's model files."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,15 +9,18 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from core import MambaConfig, MambaLM, ModelFileError, load_model
+from core import ConfigError, MambaLM, ModelFileError, load_model
+
+from .lm_module import build_lm
 
 
-def load_trained_model(path: str | Path, expect: type[nn.Module] = MambaLM
+def load_trained_model(path: str | Path, expect: type[nn.Module] | None = MambaLM
                        ) -> tuple[nn.Module, dict[str, Any]]:
     """(model in eval mode on the CPU, metadata with at least ``run_config``).
 
-    A Lightning checkpoint is rebuilt from the hyper-parameters the training module saved.
-    Errors name the file (``ModelFileError``).
+    ``expect``: the model class the caller needs (None: any language model). A Lightning
+    checkpoint is rebuilt from the hyper-parameters the training module saved (a ``MambaLM``
+    or a ``SaShiMiLM``). Errors name the file (``ModelFileError``).
     """
     path = Path(path)
     if path.suffix != ".ckpt":
@@ -30,10 +34,12 @@ def load_trained_model(path: str | Path, expect: type[nn.Module] = MambaLM
     hparams = ckpt.get("hyper_parameters", {}) if isinstance(ckpt, dict) else {}
     if "model" not in hparams or "state_dict" not in ckpt:
         raise ModelFileError(f"{path}: not a mambaseq training checkpoint (no model hyper-parameters)")
-    if expect is not MambaLM:
-        raise ModelFileError(f"{path}: training checkpoints of language models only; "
-                             f"use the run's model.pt")
-    model = MambaLM(MambaConfig.from_dict(hparams["model"]))
+    try:
+        model = build_lm(hparams["model"], hparams.get("backbone"))
+    except (ConfigError, TypeError, KeyError) as err:
+        raise ModelFileError(f"{path}: bad model hyper-parameters: {err}") from err
+    if expect is not None and not isinstance(model, expect):
+        raise ModelFileError(f"{path}: holds a {type(model).__name__}, expected a {expect.__name__}")
     weights = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()}
     try:
         model.load_state_dict(weights, strict=True)

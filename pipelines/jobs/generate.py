@@ -1,24 +1,42 @@
-"""``mambaseq generate --checkpoint PATH``: sample DNA from a trained language model and print
-it as FASTA (one record per sample)."""
+"""``mambaseq generate --checkpoint PATH``: sample from a trained language model. DNA models
+print FASTA (one record per sample); audio models write 16 kHz WAV clips (unconditional, or
+continuations of ``--prompt-audio``) and a PNG of their waveforms and spectrograms."""
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
+from audiomamba import codec_from_name, load_audio, plot_clips, save_wav
 from biomamba import DNATokenizer
 from core import ModelFileError, generate
 
+from ..domains import model_domain
 from ..model_files import load_trained_model
+
+AUDIO_SECONDS = 1.0           # default clip length of audio models
+PLOTTED_CLIPS = 8
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, help="model.pt or a training .ckpt of a run")
-    parser.add_argument("--prompt", default="A", help="bases to continue (default: %(default)s)")
-    parser.add_argument("--num-tokens", type=int, default=200, help="bases to sample per sequence")
-    parser.add_argument("--num-samples", type=int, default=1, help="sequences, sampled as one batch")
+    parser.add_argument("--prompt", default="A", help="DNA: bases to continue (default: %(default)s)")
+    parser.add_argument("--prompt-audio", default=None, metavar="FILE",
+                        help="audio: a WAV/FLAC file to continue (default: unconditional clips "
+                             "that start from one silent sample)")
+    parser.add_argument("--num-tokens", type=int, default=None,
+                        help="tokens to sample per sequence (DNA default 200; audio default one "
+                             "second of samples)")
+    parser.add_argument("--num-samples", type=int, default=1, help="sequences / clips to sample")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="audio: clips sampled together (default: all at once)")
+    parser.add_argument("--out-dir", default=None,
+                        help="audio: folder for the clips and samples.png (default: "
+                             "samples/ beside the checkpoint)")
     parser.add_argument("--temperature", type=float, default=1.0, help="0 = greedy")
     parser.add_argument("--top-k", type=int, default=None)
     parser.add_argument("--top-p", type=float, default=None)
@@ -26,21 +44,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
 
 
-def run(args: argparse.Namespace) -> list[str]:
-    """Sample and print; returns the sampled sequences (prompt included)."""
-    model, extra = load_trained_model(args.checkpoint)
-    tokenizer_name = extra.get("tokenizer", "dna-char")
-    if tokenizer_name != "dna-char":
-        raise ModelFileError(f"{args.checkpoint}: a {tokenizer_name!r} model; this command samples "
-                             f"DNA (dna-char) models")
-    tokenizer = DNATokenizer()
+def run(args: argparse.Namespace) -> list[str] | list[Path]:
+    """Sample, then print FASTA (DNA: returns the sequences) or write WAVs (audio: returns
+    the clip paths)."""
+    if args.num_samples < 1 or (args.num_tokens is not None and args.num_tokens < 1):
+        raise ValueError("--num-samples and --num-tokens must be positive")
+    model, extra = load_trained_model(args.checkpoint, expect=None)
+    domain, tokenizer_name = model_domain(extra)
     model = model.to(args.device)
+    if domain.name == "audio":
+        return _generate_audio(args, model, extra, tokenizer_name)
+    if tokenizer_name != "dna-char":
+        raise ModelFileError(f"{args.checkpoint}: a {tokenizer_name!r} model; DNA sampling needs "
+                             f"dna-char")
+    return _generate_dna(args, model)
+
+
+def _generate_dna(args: argparse.Namespace, model: torch.nn.Module) -> list[str]:
+    tokenizer = DNATokenizer()
     prompt = tokenizer.encode(args.prompt, record="--prompt").to(args.device)
     if prompt.numel() == 0:
         raise ValueError("--prompt must hold at least one base")
+    num_tokens = args.num_tokens or 200
     prompts = prompt.unsqueeze(0).expand(args.num_samples, -1)
-    with tqdm(total=args.num_tokens, desc="sampling", unit="tok", file=sys.stderr) as bar:
-        ids = generate(model, prompts, args.num_tokens, temperature=args.temperature,
+    with tqdm(total=num_tokens, desc="sampling", unit="tok", file=sys.stderr) as bar:
+        ids = generate(model, prompts, num_tokens, temperature=args.temperature,
                        top_k=args.top_k, top_p=args.top_p, seed=args.seed,
                        suppress_ids=tokenizer.special_ids,
                        on_token=lambda i: bar.update(1))
@@ -51,3 +79,44 @@ def run(args: argparse.Namespace) -> list[str]:
         for start in range(0, len(seq), 60):
             print(seq[start:start + 60])
     return sequences
+
+
+def _generate_audio(args: argparse.Namespace, model: torch.nn.Module, extra: dict,
+                    tokenizer_name: str) -> list[Path]:
+    codec = codec_from_name(tokenizer_name)
+    rate = int((extra.get("run_config") or {}).get("data", {}).get("sample_rate", 16000))
+    num_tokens = args.num_tokens or int(AUDIO_SECONDS * rate)
+    if args.prompt_audio:
+        prompt = codec.encode(load_audio(args.prompt_audio, rate))
+        keep_from = 0                   # clips hold the prompt, then its continuation
+    else:
+        prompt = torch.tensor([codec.silence_id])
+        keep_from = 1                   # the silent start sample is not part of the clip
+    batch_size = args.batch_size or args.num_samples
+    out_dir = Path(args.out_dir) if args.out_dir else Path(args.checkpoint).resolve().parent / "samples"
+    batches = [(start, min(batch_size, args.num_samples - start))
+               for start in range(0, args.num_samples, batch_size)]
+    paths, plotted = [], []
+    started = time.perf_counter()
+    with tqdm(total=len(batches) * num_tokens, desc="sampling", unit="sample", unit_scale=True,
+              file=sys.stderr) as bar:
+        for index, (start, size) in enumerate(batches):
+            prompts = prompt.to(args.device).unsqueeze(0).expand(size, -1)
+            ids = generate(model, prompts, num_tokens, temperature=args.temperature,
+                           top_k=args.top_k, top_p=args.top_p, seed=args.seed + index,
+                           on_token=lambda i: bar.update(1))
+            for offset, row in enumerate(ids[:, keep_from:].cpu()):
+                wave = codec.decode(row)
+                paths.append(save_wav(out_dir / f"clip_{start + offset:04d}.wav", wave, rate))
+                if len(plotted) < PLOTTED_CLIPS:
+                    plotted.append(wave)
+    elapsed = time.perf_counter() - started
+    plot = plot_clips(plotted, rate, out_dir / "samples.png",
+                      [p.name for p in paths[:len(plotted)]])
+    generated = args.num_samples * num_tokens
+    clip_samples = prompt.numel() - keep_from + num_tokens
+    print(f"[mambaseq] wrote {len(paths)} clips of {clip_samples} samples "
+          f"at {rate} Hz to {out_dir}  (plot: {plot})")
+    print(f"[mambaseq] {generated:,} samples in {elapsed:.1f} s = {generated / elapsed:,.0f} "
+          f"samples per second (batch {batch_size}, {args.device})")
+    return paths

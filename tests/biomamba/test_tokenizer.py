@@ -32,3 +32,11 @@ def test_reverse_complement():
     assert tok.decode(tok.reverse_complement(ids)) == "NACGTT"
     batch = torch.randint(0, 10, (4, 33))
     assert torch.equal(tok.reverse_complement(tok.reverse_complement(batch)), batch)
+
+
+def test_complement_map_is_an_involution_matching_reverse_complement():
+    tok = DNATokenizer()
+    comp = tok.complement_map
+    assert [comp[comp[i]] for i in range(tok.vocab_size)] == list(range(tok.vocab_size))
+    assert tok.decode(torch.tensor(comp)[tok.encode("ACGTN")]) == "TGCAN"
+    assert comp[: len(tok.special_ids)] == tok.special_ids

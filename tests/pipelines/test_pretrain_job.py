@@ -1,7 +1,6 @@
 """The walking skeleton end to end: pretrain on the bundled DNA, resume, generate, errors."""
 from pathlib import Path
 
-import pytest
 import torch
 
 from core import load_model

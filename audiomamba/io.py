@@ -1,0 +1,61 @@
+"""Reading and writing audio files through soundfile (libsndfile: WAV, FLAC, OGG, ...):
+mono mix-down, resampling through torchaudio, 16-bit PCM WAV output. Errors name the file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+
+SAMPLE_RATE = 16000
+AUDIO_SUFFIXES = (".wav", ".flac")
+
+
+class AudioFileError(ValueError):
+    """An audio file or folder is missing, unreadable, empty or otherwise unusable."""
+
+
+def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
+    """Read ``path`` as mono float32 samples in [-1, 1] at ``sample_rate`` Hz: (num_samples,).
+
+    Multichannel audio is mixed down by averaging the channels; other rates are resampled
+    with ``torchaudio.functional.resample`` (windowed sinc). Raises ``AudioFileError`` naming
+    the file when it is missing, not readable as audio, or holds no samples.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AudioFileError(f"{path}: no such audio file")
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as err:  # libsndfile's errors: unknown format, truncated header, ...
+        raise AudioFileError(f"{path}: cannot be read as audio ({err})") from err
+    if data.shape[0] == 0:
+        raise AudioFileError(f"{path}: holds no audio samples")
+    wave = torch.from_numpy(data).mean(dim=1)
+    if rate != sample_rate:
+        wave = AF.resample(wave, rate, sample_rate)
+    return wave.clamp(-1.0, 1.0)
+
+
+def save_wav(path: str | Path, wave: torch.Tensor, sample_rate: int = SAMPLE_RATE) -> Path:
+    """Write mono ``wave`` (num_samples,) float in [-1, 1] (clipped) as 16-bit PCM WAV;
+    parent folders are created. Returns the path."""
+    path = Path(path)
+    if wave.dim() != 1 or wave.numel() == 0:
+        raise ValueError(f"{path}: expected a non-empty mono wave (num_samples,), got {tuple(wave.shape)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), wave.detach().float().clamp(-1, 1).cpu().numpy(), sample_rate,
+             subtype="PCM_16", format="WAV")
+    return path
+
+
+def audio_files(folder: str | Path) -> list[Path]:
+    """The WAV and FLAC files under ``folder`` (recursively), sorted by path."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise AudioFileError(f"{folder}: no such audio folder")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    if not files:
+        raise AudioFileError(f"{folder}: holds no {' or '.join(AUDIO_SUFFIXES)} files")
+    return files

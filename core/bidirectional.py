@@ -1,0 +1,119 @@
+"""Bidirectional (non-causal) Mamba backbone and sequence classifier, with an optional
+equivariance to "reverse the sequence and map every token through an involution" (for DNA:
+the reverse complement, Caduceus-style; Schiff et al. 2024, arXiv 2403.03234).
+
+Knows nothing of DNA: the token involution is a list of ids given by the caller.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from .config import ConfigError, MambaConfig
+from .model import ResidualBlock, RMSNorm
+
+BIDIRECTIONAL_POOLINGS = ("mean", "max")
+
+
+def reverse_valid(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+    """Reverse each row of x (batch, length, ...) along time within its first ``lengths[b]``
+    positions, leaving the right padding in place (a plain flip when ``lengths`` is None).
+    An involution."""
+    if lengths is None:
+        return x.flip(1)
+    t = torch.arange(x.shape[1], device=x.device)[None, :]
+    index = torch.where(t < lengths[:, None], lengths[:, None] - 1 - t, t)
+    return x.gather(1, index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x))
+
+
+class BidirectionalBackbone(nn.Module):
+    """Token ids (batch, length) -> hidden states (batch, length, d_model) that see the whole
+    sequence: every layer runs its mixer on the sequence and on its time reversal with the
+    same weights and averages the two (BiMamba with tied weights).
+
+    Commutes with time reversal: f(reverse(x)) = reverse(f(x)). Its parameters have the
+    names of ``MambaBackbone``'s, so a causal language model's backbone weights load as is.
+    """
+
+    def __init__(self, config: MambaConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(config.padded_vocab_size, config.d_model)
+        nn.init.normal_(self.embedding.weight, std=0.02)
+        self.layers = nn.ModuleList(ResidualBlock(config) for _ in range(config.n_layer))
+        self.norm_f = RMSNorm(config.d_model, config.norm_eps)
+
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """input_ids (batch, length) int64, right-padded; lengths (batch,) valid tokens per
+        row (all when None) -> (batch, length, d_model). Positions < lengths[b] never see the
+        padding."""
+        x, residual = self.embedding(input_ids), None
+        for layer in self.layers:
+            normed, residual = layer.norm(x, residual)
+            backward = reverse_valid(layer.mixer(reverse_valid(normed, lengths)), lengths)
+            x = 0.5 * (layer.mixer(normed) + backward)
+        x, _ = self.norm_f(x, residual)
+        return x
+
+    def no_weight_decay(self) -> list[nn.Parameter]:
+        """Norm weights, A_log, D and biases: parameters that weight decay must leave alone."""
+        params = [self.norm_f.weight]
+        for layer in self.layers:
+            params += [layer.norm.weight] + layer.mixer.no_weight_decay()
+        return params
+
+
+class BidirectionalClassifier(nn.Module):
+    """Sequence classifier on a ``BidirectionalBackbone``: pooling over valid positions
+    ("mean" or "max"), linear head -> (batch, num_classes).
+
+    With ``token_involution`` (a permutation p of the vocabulary with p[p[i]] = i), the
+    classifier is invariant to the map x -> p(reverse(x)): the backbone (shared weights) reads
+    both x and p(x), and the two pooled features are averaged. Since the backbone commutes
+    with time reversal, the hidden states of p(reverse(x)) are those of x with the two streams
+    swapped and reversed, so the logits are equal on both strands.
+    """
+
+    def __init__(self, config: MambaConfig, num_classes: int, pooling: str = "mean",
+                 token_involution: list[int] | None = None) -> None:
+        super().__init__()
+        if num_classes < 2:
+            raise ConfigError(f"num_classes must be >= 2, got {num_classes}")
+        if pooling not in BIDIRECTIONAL_POOLINGS:
+            raise ConfigError(f"pooling of a bidirectional classifier must be one of "
+                              f"{BIDIRECTIONAL_POOLINGS}, got {pooling!r}")
+        if token_involution is not None:
+            p = list(token_involution)
+            if sorted(p) != list(range(config.vocab_size)) or any(p[p[i]] != i for i in range(len(p))):
+                raise ConfigError(f"token_involution must be a permutation of range(vocab_size="
+                                  f"{config.vocab_size}) that is its own inverse, got {p}")
+            self.register_buffer("involution", torch.tensor(p, dtype=torch.int64), persistent=False)
+        else:
+            self.involution = None
+        self.config, self.num_classes, self.pooling = config, num_classes, pooling
+        self.backbone = BidirectionalBackbone(config)
+        self.head = nn.Linear(config.d_model, num_classes)
+
+    def _pool(self, hidden: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        valid = torch.arange(hidden.shape[1], device=hidden.device)[None, :] < lengths[:, None]
+        if self.pooling == "mean":
+            return (hidden * valid[..., None]).sum(1) / lengths[:, None].to(hidden.dtype)
+        return hidden.masked_fill(~valid[..., None], float("-inf")).amax(1)
+
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """input_ids (batch, length), right-padded; lengths (batch,) valid tokens per row
+        (all when None) -> logits (batch, num_classes)."""
+        batch, length = input_ids.shape
+        if lengths is None:
+            lengths = torch.full((batch,), length, device=input_ids.device)
+        if self.involution is None:
+            return self.head(self._pool(self.backbone(input_ids, lengths), lengths))
+        both = torch.cat([input_ids, self.involution[input_ids]])
+        pooled = self._pool(self.backbone(both, lengths.repeat(2)), lengths.repeat(2))
+        return self.head(0.5 * (pooled[:batch] + pooled[batch:]))
+
+    def model_kwargs(self) -> dict:
+        """Constructor arguments beyond the config: what a checkpoint must store."""
+        involution = None if self.involution is None else self.involution.tolist()
+        return {"num_classes": self.num_classes, "pooling": self.pooling,
+                "token_involution": involution}

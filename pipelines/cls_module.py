@@ -1,0 +1,78 @@
+"""LightningModule for sequence classification with any classifier model class of core
+(``MambaClassifier``, ``BidirectionalClassifier``), on any token domain."""
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core import MambaConfig
+from core.checkpoint import MODEL_CLASSES
+
+from .lm_module import warmup_cosine
+from .species_metrics import classification_metrics
+
+
+class ClassifierModule(L.LightningModule):
+    """Trains ``MODEL_CLASSES[model_class](MambaConfig(**model), **model_kwargs)`` on batches
+    (ids (batch, length) int64 right-padded, lengths (batch,), labels (batch,)).
+
+    Logs train/loss, train/accuracy, val/loss and, over each whole validation pass,
+    val/accuracy and val/f1_macro (scikit-learn); ``confusion`` then holds that pass's
+    confusion matrix (rows true, columns predicted). ``classes`` names the class indices;
+    ``run_config`` (the job's resolved config) is stored in every checkpoint.
+    """
+
+    def __init__(self, model_class: str, model: dict[str, Any], model_kwargs: dict[str, Any],
+                 optim: dict[str, Any], max_steps: int, classes: list[str],
+                 run_config: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = MODEL_CLASSES[model_class](MambaConfig.from_dict(model), **model_kwargs)
+        self.confusion: np.ndarray | None = None
+        self._val_preds: list[torch.Tensor] = []
+        self._val_targets: list[torch.Tensor] = []
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.model(ids, lengths)
+
+    def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
+        ids, lengths, labels = batch
+        logits = self.model(ids, lengths).float()
+        loss = F.cross_entropy(logits, labels)
+        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/accuracy", (logits.argmax(-1) == labels).float().mean())
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> None:
+        ids, lengths, labels = batch
+        logits = self.model(ids, lengths).float()
+        self.log("val/loss", F.cross_entropy(logits, labels), prog_bar=True, sync_dist=True)
+        self._val_preds.append(logits.argmax(-1))
+        self._val_targets.append(labels)
+
+    def on_validation_epoch_end(self) -> None:
+        preds = self.all_gather(torch.cat(self._val_preds)).flatten().cpu().numpy()
+        targets = self.all_gather(torch.cat(self._val_targets)).flatten().cpu().numpy()
+        self._val_preds.clear()
+        self._val_targets.clear()
+        metrics, self.confusion = classification_metrics(targets, preds, len(self.hparams.classes))
+        self.log("val/accuracy", metrics["accuracy"], prog_bar=True)
+        self.log("val/f1_macro", metrics["f1_macro"])
+
+    def configure_optimizers(self):
+        opt = self.hparams.optim
+        no_decay = {id(p) for p in self.model.backbone.no_weight_decay()}
+        no_decay.add(id(self.model.head.bias))
+        params = list(self.model.parameters())
+        groups = [{"params": [p for p in params if id(p) not in no_decay],
+                   "weight_decay": opt["weight_decay"]},
+                  {"params": [p for p in params if id(p) in no_decay], "weight_decay": 0.0}]
+        optimizer = torch.optim.AdamW(groups, lr=opt["lr"], betas=tuple(opt["betas"]))
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: warmup_cosine(step, opt["warmup_steps"], self.hparams.max_steps,
+                                                  opt["min_lr_ratio"]))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}

@@ -1,0 +1,94 @@
+"""The token domains a language-model job can run on, chosen by a config's top-level
+``domain`` key (default "dna"): each names its config schema, DataModule, backbone, the
+tokenizer stored in model files, and the unit its bits are counted in."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import lightning as L
+from omegaconf import OmegaConf
+
+from audiomamba import Codec
+from biomamba import DNATokenizer
+
+from .audio_config import PretrainAudioConfig
+from .audio_data import AudioTokensDataModule
+from .config import ConfigFileError, PretrainDNAConfig
+from .dna_data import DNAWindowsDataModule
+
+DEFAULT_DOMAIN = "dna"
+
+
+@dataclass
+class PretrainDNAJob(PretrainDNAConfig):
+    """The DNA pretraining schema plus the ``domain`` key that selected it."""
+
+    domain: str = "dna"
+
+
+@dataclass(frozen=True)
+class Domain:
+    """How one token domain plugs into the generic language-model jobs."""
+
+    name: str
+    schema: type                                   # the job config dataclass
+    unit: str                                      # what one token is: "base", "sample"
+    make_data: Callable[[Any, int], L.LightningDataModule]   # (typed config, seed)
+    tokenizer: Callable[[Any], str]                # typed config -> tokenizer name
+    vocab_size: Callable[[Any], int]               # typed config -> tokens the data uses
+    backbone: Callable[[Any], dict[str, Any] | None]         # typed config -> build_lm's backbone
+    uniform_note: Callable[[Any], str]             # the bits of a uniform guess, for messages
+
+
+DOMAINS = {
+    "dna": Domain(
+        name="dna", schema=PretrainDNAJob, unit="base",
+        make_data=lambda cfg, seed: DNAWindowsDataModule(cfg.data, seed=seed),
+        tokenizer=lambda cfg: "dna-char",
+        vocab_size=lambda cfg: DNATokenizer().vocab_size,
+        backbone=lambda cfg: None,
+        uniform_note=lambda cfg: "uniform over ACGT = 2 bits"),
+    "audio": Domain(
+        name="audio", schema=PretrainAudioConfig, unit="sample",
+        make_data=lambda cfg, seed: AudioTokensDataModule(cfg.data, seed=seed),
+        tokenizer=lambda cfg: Codec(cfg.data.codec, cfg.data.bits).name,
+        vocab_size=lambda cfg: 2 ** cfg.data.bits,
+        backbone=lambda cfg: asdict(cfg.backbone),
+        uniform_note=lambda cfg: f"uniform over {2 ** cfg.data.bits} levels = {cfg.data.bits} bits"),
+}
+
+
+def config_domain(path: str | Path, overrides: list[str] | None = None) -> Domain:
+    """The domain a job config asks for: a ``domain=...`` override, else the file's top-level
+    ``domain`` key, else "dna". Unknown names raise ``ConfigFileError`` naming the file."""
+    name, source = None, str(path)
+    for item in overrides or []:
+        if item.startswith("domain="):
+            name, source = item.split("=", 1)[1], f"override {item!r}"
+    if name is None and Path(path).is_file():
+        try:
+            raw = OmegaConf.load(path)
+        except Exception as err:
+            raise ConfigFileError(f"{path}: cannot parse YAML: {err}") from err
+        name = raw.get("domain", DEFAULT_DOMAIN) if OmegaConf.is_dict(raw) else DEFAULT_DOMAIN
+    name = name or DEFAULT_DOMAIN
+    if name not in DOMAINS:
+        raise ConfigFileError(f"{source}: key 'domain': must be one of {', '.join(DOMAINS)}, got {name!r}")
+    return DOMAINS[name]
+
+
+def model_domain(extra: dict[str, Any]) -> tuple[Domain, str]:
+    """(domain, tokenizer name) of a loaded model from its metadata: ``domain`` and
+    ``tokenizer`` of a model.pt, or the ``run_config`` of a training checkpoint."""
+    run_config = extra.get("run_config") or {}
+    name = extra.get("domain") or run_config.get("domain", DEFAULT_DOMAIN)
+    if name not in DOMAINS:
+        raise ConfigFileError(f"model metadata: unknown domain {name!r}")
+    tokenizer = extra.get("tokenizer")
+    if tokenizer is None:
+        data = run_config.get("data", {})
+        tokenizer = ("dna-char" if name == "dna"
+                     else Codec(data.get("codec", "mulaw"), data.get("bits", 8)).name)
+    return DOMAINS[name], tokenizer

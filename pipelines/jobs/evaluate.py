@@ -1,0 +1,136 @@
+"""``mambaseq evaluate``: score an audio model and its samples.
+
+- ``--checkpoint RUN/model.pt``: negative log-likelihood of the run's data split (test by
+  default) in bits per sample.
+- ``--samples DIR --classifier classifier.pt --sc09 ROOT``: FID, IS, mIS and AM of the clips
+  in DIR, computed as in SaShiMi's evaluation from the digit classifier's probabilities and
+  penultimate features with the SC09 train split as reference; the SC09 test clips get the
+  same scores (the ceiling a perfect generator would reach) and the classifier's accuracy.
+
+Prints a table and writes it as CSV (one row per set: test, generated)."""
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from audiomamba import (CLIP_SAMPLES, SC09Clips, audio_files, fit_length, load_audio,
+                        load_classifier, sample_scores)
+from core import ModelFileError
+
+from ..audio_config import AudioDataConfig
+from ..audio_data import AudioTokensDataModule
+from ..domains import model_domain
+from ..model_files import load_trained_model
+
+COLUMNS = ("set", "clips", "bits_per_sample", "accuracy", "fid", "is", "mis", "am")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", help="an audio model (model.pt or .ckpt): report its NLL")
+    parser.add_argument("--split", default="test", choices=("train", "validation", "test"),
+                        help="data split for the NLL (default: %(default)s)")
+    parser.add_argument("--data-root", help="the run's data folder, if it moved since training")
+    parser.add_argument("--samples", help="a folder of generated WAV clips to score")
+    parser.add_argument("--classifier", help="classifier.pt written by mambaseq sc09-classifier")
+    parser.add_argument("--sc09", help="the SC09 folder: train split = reference, test = ceiling")
+    parser.add_argument("--output", help="CSV to write (default: metrics.csv beside the samples "
+                                         "or the checkpoint)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+
+
+@torch.no_grad()
+def test_bits_per_sample(args: argparse.Namespace) -> tuple[float, int]:
+    """(mean NLL in bits per predicted sample, sequences) of ``--checkpoint`` on ``--split``."""
+    model, extra = load_trained_model(args.checkpoint, expect=None)
+    domain, _ = model_domain(extra)
+    if domain.name != "audio":
+        raise ModelFileError(f"{args.checkpoint}: a {domain.name} model; evaluate scores audio models")
+    data_cfg = dict(extra["run_config"]["data"])
+    if args.data_root:
+        data_cfg["root"] = args.data_root
+    data = AudioTokensDataModule(AudioDataConfig(**data_cfg), seed=0)
+    model = model.to(args.device)
+    total, count, sequences = 0.0, 0, 0
+    for batch in tqdm(data.dataloader(args.split), desc=f"NLL on {args.split}", file=sys.stderr):
+        batch = batch.to(args.device)
+        logits = model(batch[:, :-1])
+        total += float(F.cross_entropy(logits.float().flatten(0, 1), batch[:, 1:].flatten(),
+                                       reduction="sum"))
+        count += batch[:, 1:].numel()
+        sequences += batch.shape[0]
+    return total / count / math.log(2), sequences
+
+
+class _Clips(Dataset):
+    """Generated clips, each fitted to one second: item i -> (wave (16000,), -1)."""
+
+    def __init__(self, files: list[Path]) -> None:
+        self.files = files
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return fit_length(load_audio(self.files[index]), CLIP_SAMPLES), -1
+
+
+@torch.no_grad()
+def classify(model: torch.nn.Module, clips: Dataset, batch_size: int, device: str, desc: str
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(probabilities (n, 10), penultimate features (n, d), labels (n,)) of a clip dataset."""
+    probs, feats, labels = [], [], []
+    for waves, digits in tqdm(DataLoader(clips, batch_size=batch_size), desc=desc, file=sys.stderr):
+        features = model.features(waves.to(device))
+        probs.append(model.head(features).softmax(-1).cpu())
+        feats.append(features.cpu())
+        labels.append(digits)
+    return torch.cat(probs), torch.cat(feats), torch.cat(labels)
+
+
+def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Compute, print and write the metrics; returns {set: {column: value}}."""
+    if not args.checkpoint and not args.samples:
+        raise ValueError("give --checkpoint (NLL) and/or --samples with --classifier and --sc09")
+    rows: dict[str, dict[str, float]] = {}
+    if args.checkpoint:
+        bits, sequences = test_bits_per_sample(args)
+        rows[args.split] = {"clips": sequences, "bits_per_sample": bits}
+    if args.samples:
+        if not (args.classifier and args.sc09):
+            raise ValueError("--samples needs --classifier and --sc09")
+        classifier, _ = load_classifier(args.classifier)
+        classifier = classifier.to(args.device)
+        bs, dev = args.batch_size, args.device
+        ref_probs, ref_feats, _ = classify(classifier, SC09Clips(args.sc09, "train"), bs, dev, "SC09 train")
+        test_probs, test_feats, test_labels = classify(classifier, SC09Clips(args.sc09, "test"), bs, dev,
+                                                       "SC09 test")
+        gen_probs, gen_feats, _ = classify(classifier, _Clips(audio_files(args.samples)), bs, dev,
+                                           "generated")
+        accuracy = float((test_probs.argmax(-1) == test_labels).float().mean())
+        rows.setdefault("test", {}).update(clips=len(test_labels), accuracy=accuracy,
+                                           **sample_scores(ref_probs, ref_feats, test_probs, test_feats))
+        rows["generated"] = {"clips": len(gen_probs),
+                             **sample_scores(ref_probs, ref_feats, gen_probs, gen_feats)}
+    output = Path(args.output) if args.output else \
+        Path(args.samples or Path(args.checkpoint).resolve().parent) / "metrics.csv"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with open(output, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        for name, values in rows.items():
+            writer.writerow({"set": name, **values})
+    print("  ".join(f"{c:>15}" for c in COLUMNS))
+    for name, values in rows.items():
+        cells = [name] + [values.get(c, "") for c in COLUMNS[1:]]
+        print("  ".join(f"{c:>15.4f}" if isinstance(c, float) else f"{c!s:>15}" for c in cells))
+    print(f"[mambaseq] metrics: {output}")
+    return rows

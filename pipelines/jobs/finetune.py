@@ -1,0 +1,94 @@
+"""``mambaseq finetune CONFIG [key=value ...]``: train a DNA sequence classifier on species
+windows (one FASTA per species), from scratch or from a pretrained language model's backbone,
+then write the run folder: config.yaml, checkpoints/, metrics, confusion matrix (CSV, PNG),
+metrics.json and model.pt."""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict
+
+from omegaconf import OmegaConf
+
+from biomamba import DNATokenizer
+from core import save_model
+
+from ..cls_module import ClassifierModule
+from ..config import ConfigFileError, FinetuneDNAConfig, load_config
+from ..model_files import load_trained_model
+from ..species_data import SpeciesDataModule
+from ..species_metrics import write_confusion_matrix
+from ..training import fit, make_trainer, start_run
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", help="YAML job config, e.g. configs/dna/species_demo.yaml")
+    parser.add_argument("overrides", nargs="*", metavar="key=value",
+                        help="config overrides, e.g. data.seq_len=16384 "
+                             "classifier.pretrained=runs/dna-demo/model.pt")
+
+
+def classifier_spec(architecture: str, pooling: str, num_classes: int,
+                    tokenizer: DNATokenizer) -> tuple[str, dict]:
+    """(model class name, its constructor kwargs) for a ``classifier.architecture``; the
+    RC-equivariant one gets the DNA complement map as its token involution."""
+    if architecture == "causal":
+        return "MambaClassifier", {"num_classes": num_classes, "pooling": pooling}
+    involution = tokenizer.complement_map if architecture == "rc_equivariant" else None
+    return "BidirectionalClassifier", {"num_classes": num_classes, "pooling": pooling,
+                                       "token_involution": involution}
+
+
+def run(args: argparse.Namespace) -> dict[str, float]:
+    """Train, validate, save. Returns the final validation metrics."""
+    cfg, resolved = load_config(FinetuneDNAConfig, args.config, args.overrides)
+    tokenizer = DNATokenizer()
+    backbone_weights = None
+    if cfg.classifier.pretrained is not None:
+        lm, _ = load_trained_model(cfg.classifier.pretrained)
+        cfg.model = lm.config
+        resolved.model = OmegaConf.structured(lm.config)
+        backbone_weights = lm.backbone.state_dict()
+        print(f"[mambaseq] backbone and model shape from {cfg.classifier.pretrained} "
+              f"(d_model={lm.config.d_model}, n_layer={lm.config.n_layer})")
+    if cfg.model.vocab_size != tokenizer.vocab_size:
+        raise ConfigFileError(f"{args.config}: key 'model.vocab_size' is {cfg.model.vocab_size}, "
+                              f"the DNA tokenizer has {tokenizer.vocab_size} tokens")
+    tr = cfg.trainer
+    run_dir, plain = start_run(tr, resolved)
+
+    data = SpeciesDataModule(cfg.data, seed=tr.seed)
+    data.setup()
+    model_class, model_kwargs = classifier_spec(cfg.classifier.architecture, cfg.classifier.pooling,
+                                                len(data.classes), tokenizer)
+    module = ClassifierModule(model_class, cfg.model.to_dict(), model_kwargs, asdict(cfg.optim),
+                              tr.max_steps, data.classes, run_config=plain)
+    if backbone_weights is not None:
+        module.model.backbone.load_state_dict(backbone_weights, strict=True)
+    trainer = make_trainer(tr, cfg.optim.grad_clip, run_dir, monitor="val/accuracy", mode="max")
+    started = time.perf_counter()
+    fit(trainer, module, data, run_dir, tr.resume)
+    train_seconds = time.perf_counter() - started
+    final = trainer.validate(module, datamodule=data, verbose=False)[0]
+    n_params = sum(p.numel() for p in module.model.parameters())
+    metrics = {"val_accuracy": final["val/accuracy"], "val_f1_macro": final["val/f1_macro"],
+               "val_loss": final["val/loss"], "chance": 1 / len(data.classes),
+               "steps": trainer.global_step, "train_seconds": round(train_seconds, 1),
+               "parameters": n_params, "window": cfg.data.seq_len}
+    write_confusion_matrix(module.confusion, data.classes, run_dir,
+                           title=f"{tr.run_name}: accuracy {metrics['val_accuracy']:.3f}")
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    model_path = save_model(module.model, run_dir / "model.pt",
+                            extra={"run_config": plain, "tokenizer": "dna-char",
+                                   "classes": data.classes, "window": cfg.data.seq_len,
+                                   "metrics": metrics})
+    print(f"[mambaseq] {n_params:,} parameters ({model_class}, {cfg.classifier.architecture}), "
+          f"{trainer.global_step} steps of {cfg.data.batch_size} x {cfg.data.seq_len} bases "
+          f"in {train_seconds:.0f} s")
+    print(f"[mambaseq] validation on {len(data.val_windows)} windows: accuracy "
+          f"{metrics['val_accuracy']:.4f}, macro-F1 {metrics['val_f1_macro']:.4f} "
+          f"(chance {metrics['chance']:.4f}; classes {', '.join(data.classes)})")
+    print(f"[mambaseq] model: {model_path}   confusion matrix: {run_dir / 'confusion_matrix.png'}")
+    print(f"[mambaseq] classify with it: mambaseq classify --checkpoint {model_path} --fasta FASTA")
+    return metrics

@@ -1,0 +1,57 @@
+"""What every training job shares: the run folder, the Lightning Trainer built from a
+``TrainerConfig``, and resuming from the run folder's ``last.ckpt``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from omegaconf import DictConfig, OmegaConf
+
+from .config import TrainerConfig, to_plain
+
+
+def start_run(tr: TrainerConfig, resolved: DictConfig) -> tuple[Path, dict[str, Any]]:
+    """Seed everything, create ``output_dir/run_name`` and save the resolved config in it as
+    config.yaml. Returns (run folder, the resolved config as plain Python)."""
+    L.seed_everything(tr.seed, workers=True, verbose=False)
+    run_dir = Path(tr.output_dir) / tr.run_name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(resolved, run_dir / "config.yaml")
+    return run_dir, to_plain(resolved)
+
+
+def make_trainer(tr: TrainerConfig, grad_clip: float, run_dir: Path, monitor: str | None,
+                 mode: str = "min") -> L.Trainer:
+    """A Trainer that validates every ``val_every_n_steps`` steps and logs to CSV and
+    TensorBoard under ``run_dir/logs``. With ``monitor`` (a logged metric), checkpoints go to
+    ``run_dir/checkpoints`` every ``checkpoint_every_n_steps`` steps: last.ckpt plus the best
+    by ``monitor`` (``mode`` "min" or "max"); without it, no checkpoints."""
+    callbacks: list = [RichProgressBar()] if tr.progress_bar else []
+    if monitor is not None:
+        callbacks.append(ModelCheckpoint(
+            dirpath=run_dir / "checkpoints", filename="step{step}", auto_insert_metric_name=False,
+            every_n_train_steps=tr.checkpoint_every_n_steps, save_last=True, save_top_k=1,
+            monitor=monitor, mode=mode))
+    return L.Trainer(
+        max_steps=tr.max_steps, val_check_interval=tr.val_every_n_steps,
+        check_val_every_n_epoch=None, log_every_n_steps=tr.log_every_n_steps,
+        accelerator=tr.accelerator, devices=tr.devices, precision=tr.precision,
+        gradient_clip_val=grad_clip, callbacks=callbacks,
+        enable_checkpointing=monitor is not None,
+        logger=[CSVLogger(run_dir, name="", version="logs"),
+                TensorBoardLogger(run_dir, name="", version="logs")],
+        enable_progress_bar=tr.progress_bar, enable_model_summary=False, default_root_dir=run_dir)
+
+
+def fit(trainer: L.Trainer, module: L.LightningModule, data: L.LightningDataModule,
+        run_dir: Path, resume: bool) -> None:
+    """``trainer.fit``, continuing from ``run_dir/checkpoints/last.ckpt`` when ``resume`` and
+    it exists (loaded with ``weights_only=True``)."""
+    last = run_dir / "checkpoints" / "last.ckpt"
+    resume_from = last if resume and last.is_file() else None
+    if resume_from:
+        print(f"[mambaseq] resuming from {resume_from}")
+    trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
