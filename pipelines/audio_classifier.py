@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from audiomamba import DigitClassifier
 
-from .lm_module import warmup_cosine
+from .optim import adamw_warmup_cosine
 
 MAX_SHIFT = 1600              # augmentation: circular time shift of up to +-0.1 s
 GAIN_RANGE = (0.5, 1.5)       # augmentation: random gain
@@ -55,10 +55,4 @@ class ClassifierModule(L.LightningModule):
         self._evaluate(batch, "test")
 
     def configure_optimizers(self):
-        opt = self.hparams.optim
-        optimizer = torch.optim.AdamW(self.model.parameters(), lr=opt["lr"],
-                                      betas=tuple(opt["betas"]), weight_decay=opt["weight_decay"])
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: warmup_cosine(step, opt["warmup_steps"], self.hparams.max_steps,
-                                                  opt["min_lr_ratio"]))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+        return adamw_warmup_cosine(self.model, [], self.hparams.optim, self.hparams.max_steps)

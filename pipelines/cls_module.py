@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from core import MambaConfig
 from core.checkpoint import MODEL_CLASSES
 
-from .lm_module import warmup_cosine
+from .optim import adamw_warmup_cosine
 from .species_metrics import classification_metrics
 
 
@@ -64,15 +64,5 @@ class ClassifierModule(L.LightningModule):
         self.log("val/f1_macro", metrics["f1_macro"])
 
     def configure_optimizers(self):
-        opt = self.hparams.optim
-        no_decay = {id(p) for p in self.model.backbone.no_weight_decay()}
-        no_decay.add(id(self.model.head.bias))
-        params = list(self.model.parameters())
-        groups = [{"params": [p for p in params if id(p) not in no_decay],
-                   "weight_decay": opt["weight_decay"]},
-                  {"params": [p for p in params if id(p) in no_decay], "weight_decay": 0.0}]
-        optimizer = torch.optim.AdamW(groups, lr=opt["lr"], betas=tuple(opt["betas"]))
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: warmup_cosine(step, opt["warmup_steps"], self.hparams.max_steps,
-                                                  opt["min_lr_ratio"]))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+        no_decay = self.model.backbone.no_weight_decay() + [self.model.head.bias]
+        return adamw_warmup_cosine(self.model, no_decay, self.hparams.optim, self.hparams.max_steps)

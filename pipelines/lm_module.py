@@ -13,14 +13,7 @@ import torch.nn.functional as F
 from audiomamba import SaShiMiLM
 from core import ConfigError, MambaConfig, MambaLM
 
-
-def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: float) -> float:
-    """Learning-rate multiplier: linear 0 -> 1 over ``warmup_steps``, then cosine to
-    ``min_ratio`` at ``total_steps`` (and ``min_ratio`` after)."""
-    if step < warmup_steps:
-        return (step + 1) / warmup_steps
-    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
-    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+from .optim import adamw_warmup_cosine
 
 
 def build_lm(model: dict[str, Any], backbone: dict[str, Any] | None = None) -> nn.Module:
@@ -69,14 +62,5 @@ class LMModule(L.LightningModule):
         self.log("val/bits_per_token", loss / math.log(2), sync_dist=True)
 
     def configure_optimizers(self):
-        opt = self.hparams.optim
-        no_decay = {id(p) for p in no_weight_decay(self.model)}
-        params = list(self.model.parameters())
-        groups = [{"params": [p for p in params if id(p) not in no_decay],
-                   "weight_decay": opt["weight_decay"]},
-                  {"params": [p for p in params if id(p) in no_decay], "weight_decay": 0.0}]
-        optimizer = torch.optim.AdamW(groups, lr=opt["lr"], betas=tuple(opt["betas"]))
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: warmup_cosine(step, opt["warmup_steps"], self.hparams.max_steps,
-                                                  opt["min_lr_ratio"]))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+        return adamw_warmup_cosine(self.model, no_weight_decay(self.model), self.hparams.optim,
+                                   self.hparams.max_steps)
