@@ -60,7 +60,7 @@ def split_records(fasta_path: str | Path, records: list[str] | None, val_fractio
         train = [Region(n, 0, len(fasta[n]), source) for n in names if n not in held]
         val = [Region(n, 0, len(fasta[n]), source) for n in val_records]
         if not train:
-            raise ValueError(f"{fasta_path}: every record is a validation record; none is left "
+            raise FastaError(f"{fasta_path}: every record is a validation record; none is left "
                              f"for training")
         return train, val
     if not 0 < val_fraction < 1:
@@ -135,7 +135,7 @@ class RandomWindows(Sampler):
             while self.keep is not None and not self.keep(window):
                 redraws += 1
                 if redraws > self.MAX_REDRAWS:
-                    raise ValueError(f"{window.source}: {self.MAX_REDRAWS} windows of "
+                    raise FastaError(f"{window.source}: {self.MAX_REDRAWS} windows of "
                                      f"{self.length} bases in a row were rejected as mostly N; "
                                      f"raise max_n_fraction or check the regions")
                 window = self._draw(g, 1)[0]

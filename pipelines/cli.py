@@ -8,7 +8,7 @@ from audiomamba import AudioFileError
 from biomamba import DNATokenizerError, FastaError
 from core import ConfigError, ModelFileError
 
-from .config import ConfigFileError
+from .config import ConfigFileError, UsageError
 from .jobs import classify, evaluate, finetune, generate, pretrain, sc09_classifier
 
 JOBS = {
@@ -20,7 +20,7 @@ JOBS = {
     "sc09-classifier": (sc09_classifier, "train the SC09 digit classifier that scores generated clips"),
 }
 USER_ERRORS = (ConfigFileError, ConfigError, ModelFileError, FastaError, DNATokenizerError,
-               AudioFileError, FileNotFoundError)
+               AudioFileError, UsageError, FileNotFoundError)
 
 
 def build_parser() -> argparse.ArgumentParser:

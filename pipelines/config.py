@@ -132,7 +132,12 @@ class FinetuneDNAConfig:
 
 
 class ConfigFileError(ValueError):
-    """A config file or override is unreadable, has an unknown key or a bad value."""
+    """A config file or override is unreadable, has an unknown key or a bad value (including
+    a value the data cannot serve, such as windows longer than every record)."""
+
+
+class UsageError(ValueError):
+    """A job's command-line arguments are missing, contradictory or out of range."""
 
 
 def _describe(err: OmegaConfBaseException) -> str:

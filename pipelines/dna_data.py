@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 from biomamba import (DNATokenizer, FastaWindows, NFilter, RandomWindows, Region, bed_regions,
                       split_records, tiled_windows)
 
-from .config import DNADataConfig
+from .config import ConfigFileError, DNADataConfig
 
 
 def lm_regions(cfg: DNADataConfig) -> tuple[list[Region], list[Region]]:
@@ -42,13 +42,13 @@ class DNAWindowsDataModule(L.LightningDataModule):
                   f"{length} bases left out ({sum(len(r) for r in short):,} bases)", file=sys.stderr)
         self.train_regions = [r for r in train if len(r) >= length]
         if not self.train_regions:
-            raise ValueError(f"data.fasta={cfg.fasta}: no training region holds a window of "
+            raise ConfigFileError(f"data.fasta={cfg.fasta}: no training region holds a window of "
                              f"data.seq_len + 1 = {length} bases")
         self.keep = NFilter(cfg.max_n_fraction)
         self.val_regions = val
         self.val_windows = tiled_windows(val, length, cfg.max_val_windows, keep=self.keep)
         if not self.val_windows:
-            raise ValueError(f"data.fasta={cfg.fasta}: the validation part holds no window of "
+            raise ConfigFileError(f"data.fasta={cfg.fasta}: the validation part holds no window of "
                              f"data.seq_len + 1 = {length} bases that is not mostly N; lower "
                              f"data.seq_len or enlarge the validation split")
         self.dataset = FastaWindows(length, self.tokenizer)

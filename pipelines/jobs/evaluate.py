@@ -27,6 +27,7 @@ from core import ModelFileError
 
 from ..audio_config import AudioDataConfig
 from ..audio_data import AudioTokensDataModule
+from ..config import UsageError
 from ..domains import model_domain
 from ..model_files import load_trained_model
 
@@ -99,14 +100,14 @@ def classify(model: torch.nn.Module, clips: Dataset, batch_size: int, device: st
 def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """Compute, print and write the metrics; returns {set: {column: value}}."""
     if not args.checkpoint and not args.samples:
-        raise ValueError("give --checkpoint (NLL) and/or --samples with --classifier and --sc09")
+        raise UsageError("give --checkpoint (NLL) and/or --samples with --classifier and --sc09")
     rows: dict[str, dict[str, float]] = {}
     if args.checkpoint:
         bits, sequences = test_bits_per_sample(args)
         rows[args.split] = {"clips": sequences, "bits_per_sample": bits}
     if args.samples:
         if not (args.classifier and args.sc09):
-            raise ValueError("--samples needs --classifier and --sc09")
+            raise UsageError("--samples needs --classifier and --sc09")
         classifier, _ = load_classifier(args.classifier)
         classifier = classifier.to(args.device)
         bs, dev = args.batch_size, args.device

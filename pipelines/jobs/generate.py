@@ -15,6 +15,7 @@ from audiomamba import codec_from_name, load_audio, plot_clips, save_wav
 from biomamba import DNATokenizer
 from core import ModelFileError, generate
 
+from ..config import UsageError
 from ..domains import model_domain
 from ..model_files import load_trained_model
 
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> list[str] | list[Path]:
     """Sample, then print FASTA (DNA: returns the sequences) or write WAVs (audio: returns
     the clip paths)."""
     if args.num_samples < 1 or (args.num_tokens is not None and args.num_tokens < 1):
-        raise ValueError("--num-samples and --num-tokens must be positive")
+        raise UsageError("--num-samples and --num-tokens must be positive")
     model, extra = load_trained_model(args.checkpoint, expect=None)
     domain, tokenizer_name = model_domain(extra)
     model = model.to(args.device)
@@ -64,7 +65,7 @@ def _generate_dna(args: argparse.Namespace, model: torch.nn.Module) -> list[str]
     tokenizer = DNATokenizer()
     prompt = tokenizer.encode(args.prompt, record="--prompt").to(args.device)
     if prompt.numel() == 0:
-        raise ValueError("--prompt must hold at least one base")
+        raise UsageError("--prompt must hold at least one base")
     num_tokens = args.num_tokens or 200
     prompts = prompt.unsqueeze(0).expand(args.num_samples, -1)
     with tqdm(total=num_tokens, desc="sampling", unit="tok", file=sys.stderr) as bar:

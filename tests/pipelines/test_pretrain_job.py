@@ -56,3 +56,13 @@ def test_user_errors_exit_2_with_one_line(tmp_path, capsys):
     torch.save({"x": 1}, tmp_path / "junk.pt")
     assert main(["generate", "--checkpoint", str(tmp_path / "junk.pt")]) == 2
     assert "junk.pt: not a mambaseq model file" in capsys.readouterr().err
+
+
+def test_bad_arguments_and_unservable_data_exit_2(tmp_path, capsys):
+    assert main(["generate", "--checkpoint", "x.pt", "--num-samples", "0"]) == 2
+    assert "--num-samples and --num-tokens must be positive" in capsys.readouterr().err
+    assert main(["evaluate"]) == 2
+    assert "give --checkpoint" in capsys.readouterr().err
+    too_long = ["data.seq_len=300000", f"trainer.output_dir={tmp_path}", "trainer.progress_bar=false"]
+    assert main(["pretrain", str(DEMO), f"data.fasta={BUNDLED}", *too_long]) == 2
+    assert "no training region holds a window" in capsys.readouterr().err
