@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 
 from .config import ConfigError, MambaConfig
-from .model import ResidualBlock, RMSNorm
+from .model import BackboneWeights
 
 BIDIRECTIONAL_POOLINGS = ("mean", "max")
 
@@ -26,7 +26,7 @@ def reverse_valid(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor
     return x.gather(1, index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x))
 
 
-class BidirectionalBackbone(nn.Module):
+class BidirectionalBackbone(BackboneWeights):
     """Token ids (batch, length) -> hidden states (batch, length, d_model) that see the whole
     sequence: every layer runs its mixer on the sequence and on its time reversal with the
     same weights and averages the two (BiMamba with tied weights).
@@ -34,14 +34,6 @@ class BidirectionalBackbone(nn.Module):
     Commutes with time reversal: f(reverse(x)) = reverse(f(x)). Its parameters have the
     names of ``MambaBackbone``'s, so a causal language model's backbone weights load as is.
     """
-
-    def __init__(self, config: MambaConfig) -> None:
-        super().__init__()
-        self.config = config
-        self.embedding = nn.Embedding(config.padded_vocab_size, config.d_model)
-        nn.init.normal_(self.embedding.weight, std=0.02)
-        self.layers = nn.ModuleList(ResidualBlock(config) for _ in range(config.n_layer))
-        self.norm_f = RMSNorm(config.d_model, config.norm_eps)
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """input_ids (batch, length) int64, right-padded; lengths (batch,) valid tokens per
@@ -54,13 +46,6 @@ class BidirectionalBackbone(nn.Module):
             x = 0.5 * (layer.mixer(normed) + backward)
         x, _ = self.norm_f(x, residual)
         return x
-
-    def no_weight_decay(self) -> list[nn.Parameter]:
-        """Norm weights, A_log, D and biases: parameters that weight decay must leave alone."""
-        params = [self.norm_f.weight]
-        for layer in self.layers:
-            params += [layer.norm.weight] + layer.mixer.no_weight_decay()
-        return params
 
 
 class BidirectionalClassifier(nn.Module):

@@ -50,8 +50,10 @@ class ResidualBlock(nn.Module):
         return self.mixer.step(normed, state), residual
 
 
-class MambaBackbone(nn.Module):
-    """Token ids (batch, length) -> final hidden states (batch, length, d_model)."""
+class BackboneWeights(nn.Module):
+    """The parameters every Mamba backbone has: token embedding, ``n_layer`` residual blocks,
+    final RMSNorm. Subclasses say how tokens flow through them (causal, bidirectional), and
+    share parameter names, so weights move between them."""
 
     def __init__(self, config: MambaConfig) -> None:
         super().__init__()
@@ -60,6 +62,17 @@ class MambaBackbone(nn.Module):
         nn.init.normal_(self.embedding.weight, std=0.02)
         self.layers = nn.ModuleList(ResidualBlock(config) for _ in range(config.n_layer))
         self.norm_f = RMSNorm(config.d_model, config.norm_eps)
+
+    def no_weight_decay(self) -> list[nn.Parameter]:
+        """Norm weights, A_log, D and biases: parameters that weight decay must leave alone."""
+        params = [self.norm_f.weight]
+        for layer in self.layers:
+            params += [layer.norm.weight] + layer.mixer.no_weight_decay()
+        return params
+
+
+class MambaBackbone(BackboneWeights):
+    """Token ids (batch, length) -> final hidden states (batch, length, d_model), causally."""
 
     def forward(self, input_ids: torch.Tensor, cache: InferenceCache | None = None) -> torch.Tensor:
         """input_ids (batch, length) int64 -> (batch, length, d_model) in the embedding's
@@ -88,14 +101,6 @@ class MambaBackbone(nn.Module):
         return InferenceCache([layer.mixer.allocate_state(batch_size, dtype or weight.dtype,
                                                           device or weight.device)
                                for layer in self.layers])
-
-    def no_weight_decay(self) -> list[nn.Parameter]:
-        """Norm weights, A_log, D and biases: parameters that weight decay must leave alone."""
-        params = [self.norm_f.weight]
-        for layer in self.layers:
-            params += [layer.norm.weight] + layer.mixer.no_weight_decay()
-        return params
-
 
 class MambaLM(nn.Module):
     """Causal language model: next-token logits over ``config.vocab_size`` tokens.
