@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .varlen import check_cu_seqlens, last_inputs
+
 _ACTIVATIONS = (None, "silu")
 
 
@@ -14,17 +16,29 @@ def _check_activation(activation: str | None) -> None:
 
 def causal_conv1d_ref(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
                       activation: str | None = None, initial_state: torch.Tensor | None = None,
-                      return_final_state: bool = False):
+                      return_final_state: bool = False, cu_seqlens: torch.Tensor | None = None):
     """y_t = act(bias + sum_k weight[:, k] * x_{t - W + 1 + k}) per channel; nothing from the future.
 
     x (batch, dim, length); weight (dim, W); bias (dim,); initial_state (batch, dim, W - 1): the
     W - 1 inputs before x (zeros when None), oldest first. Returns y (batch, dim, length) in x's
     dtype, or (y, final_state) where final_state (batch, dim, W - 1) holds the last W - 1 inputs,
     ready to continue with another chunk or with ``causal_conv1d_update_ref``.
+
+    Packed sequences: with ``cu_seqlens`` (see ``kernels.varlen``; batch 1, no initial_state)
+    the window starts empty at every sequence start and final_state is (n_seqs, dim, W - 1),
+    each sequence's last inputs.
     """
     _check_activation(activation)
     batch, dim, length = x.shape
     width = weight.shape[1]
+    if cu_seqlens is not None:
+        check_cu_seqlens(cu_seqlens, batch, length)
+        if initial_state is not None:
+            raise ValueError("causal_conv1d: initial_state is not supported with cu_seqlens")
+        bounds = cu_seqlens.tolist()
+        y = torch.cat([causal_conv1d_ref(x[..., a:b], weight, bias, activation)
+                       for a, b in zip(bounds, bounds[1:])], dim=-1)
+        return (y, last_inputs(x, cu_seqlens, width - 1)) if return_final_state else y
     if initial_state is None:
         initial_state = x.new_zeros(batch, dim, width - 1)
     elif initial_state.shape != (batch, dim, width - 1):

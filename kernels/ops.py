@@ -18,20 +18,22 @@ from .step_reference import selective_state_update_ref
 def selective_scan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor,
                    C: torch.Tensor, D: torch.Tensor | None = None, z: torch.Tensor | None = None,
                    delta_bias: torch.Tensor | None = None, delta_softplus: bool = False,
-                   initial_state: torch.Tensor | None = None, return_final_state: bool = False):
-    """Selective scan; contract and shapes in ``kernels.scan_reference.selective_scan_ref``.
+                   initial_state: torch.Tensor | None = None, return_final_state: bool = False,
+                   cu_seqlens: torch.Tensor | None = None):
+    """Selective scan; contract and shapes in ``kernels.scan_reference.selective_scan_ref``
+    (packed sequences: ``cu_seqlens``, see ``kernels.varlen``).
 
     Runs the fused Triton kernels (``kernels.triton_scan``) when ``use_triton(u)`` holds and
     they support the call (``triton_supports``); the reference otherwise.
     """
     if use_triton(u):
         from .triton_scan import selective_scan_triton, triton_supports
-        check_scan_shapes(u, delta, A, B, C, D, z, delta_bias, initial_state)
+        check_scan_shapes(u, delta, A, B, C, D, z, delta_bias, initial_state, cu_seqlens)
         if triton_supports(u, B):
             return selective_scan_triton(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
-                                         initial_state, return_final_state)
+                                         initial_state, return_final_state, cu_seqlens)
     return selective_scan_ref(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
-                              initial_state, return_final_state)
+                              initial_state, return_final_state, cu_seqlens)
 
 
 def selective_state_update(state: torch.Tensor, x: torch.Tensor, delta: torch.Tensor,
@@ -49,12 +51,15 @@ def selective_state_update(state: torch.Tensor, x: torch.Tensor, delta: torch.Te
 
 def causal_conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
                   activation: str | None = None, initial_state: torch.Tensor | None = None,
-                  return_final_state: bool = False):
-    """Causal depthwise conv1d; see ``kernels.conv_reference.causal_conv1d_ref``."""
+                  return_final_state: bool = False, cu_seqlens: torch.Tensor | None = None):
+    """Causal depthwise conv1d; see ``kernels.conv_reference.causal_conv1d_ref`` (packed
+    sequences: ``cu_seqlens``, see ``kernels.varlen``)."""
     if use_triton(x, weight, bias, initial_state):
         from .triton_conv import causal_conv1d_triton
-        return causal_conv1d_triton(x, weight, bias, activation, initial_state, return_final_state)
-    return causal_conv1d_ref(x, weight, bias, activation, initial_state, return_final_state)
+        return causal_conv1d_triton(x, weight, bias, activation, initial_state,
+                                    return_final_state, cu_seqlens)
+    return causal_conv1d_ref(x, weight, bias, activation, initial_state, return_final_state,
+                             cu_seqlens)
 
 
 def causal_conv1d_update(x: torch.Tensor, conv_state: torch.Tensor, weight: torch.Tensor,

@@ -18,6 +18,8 @@ import torch
 import triton
 import triton.language as tl
 
+from .varlen import check_cu_seqlens, last_inputs, sequence_ids
+
 _ACTIVATIONS = (None, "silu")
 # Length of the tile every backward program covers: fixed so the partial sums of the weight
 # gradient have a known shape before launch.
@@ -32,17 +34,28 @@ def _configs(options: list[tuple[int, int, int]]) -> list[triton.Config]:
 
 
 @triton.jit
-def _load_padded(x_ptr, init_ptr, b, offs_d, pos, dim, length,
+def _sequence_start(start_ptr, t, length):
+    """Packed sequences: the first position of the sequence each of the positions t is in."""
+    return tl.load(start_ptr + t, mask=(t >= 0) & (t < length), other=0)
+
+
+@triton.jit
+def _load_padded(x_ptr, init_ptr, b, offs_d, pos, lo, dim, length,
                  sxb, sxd, sxl, sib, sid, sil,
-                 W: tl.constexpr, HAS_INIT: tl.constexpr):
+                 W: tl.constexpr, HAS_INIT: tl.constexpr, VARLEN: tl.constexpr):
     """float32 tile of the padded input [initial_state | x] at positions ``pos`` (x's time
     axis; -(W-1) <= pos < 0 reads initial_state); zero outside the channels and positions.
-    Only the first tile along the length (program_id(0) == 0) can reach back before x."""
+    Only the first tile along the length (program_id(0) == 0) can reach back before x.
+    VARLEN: also zero before ``lo`` (per position: the start of the reading output's sequence)."""
     d = offs_d[:, None]
     p = pos[None, :]
     d_ok = d < dim
+    if VARLEN:
+        p_ok = p >= lo[None, :]
+    else:
+        p_ok = p >= 0
     v = tl.load(x_ptr + b * sxb + d * sxd + p * sxl,
-                mask=d_ok & (p >= 0) & (p < length), other=0.0).to(tl.float32)
+                mask=d_ok & p_ok & (p < length), other=0.0).to(tl.float32)
     if HAS_INIT:
         if tl.program_id(0) == 0:
             v += tl.load(init_ptr + b * sib + d * sid + (p + W - 1) * sil,
@@ -51,34 +64,38 @@ def _load_padded(x_ptr, init_ptr, b, offs_d, pos, dim, length,
 
 
 @triton.jit
-def _preactivation(x_ptr, init_ptr, w_ptr, bias_ptr, b, offs_d, t, dim, length,
+def _preactivation(x_ptr, init_ptr, w_ptr, bias_ptr, b, offs_d, t, lo, dim, length,
                    sxb, sxd, sxl, sib, sid, sil, swd, swk,
-                   W: tl.constexpr, HAS_INIT: tl.constexpr, HAS_BIAS: tl.constexpr):
-    """float32 (BLOCK_D, BLOCK_L) tile of bias + sum_k weight[:, k] * x_pad[t - W + 1 + k]."""
+                   W: tl.constexpr, HAS_INIT: tl.constexpr, HAS_BIAS: tl.constexpr,
+                   VARLEN: tl.constexpr):
+    """float32 (BLOCK_D, BLOCK_L) tile of bias + sum_k weight[:, k] * x_pad[t - W + 1 + k]
+    (VARLEN: taps before ``lo``, the start of t's sequence, read zero)."""
     d_ok = offs_d < dim
     acc = tl.zeros((offs_d.shape[0], t.shape[0]), dtype=tl.float32)
     for k in tl.static_range(W):
         w_k = tl.load(w_ptr + offs_d * swd + k * swk, mask=d_ok, other=0.0).to(tl.float32)
-        acc += w_k[:, None] * _load_padded(x_ptr, init_ptr, b, offs_d, t - (W - 1) + k, dim,
-                                           length, sxb, sxd, sxl, sib, sid, sil, W, HAS_INIT)
+        acc += w_k[:, None] * _load_padded(x_ptr, init_ptr, b, offs_d, t - (W - 1) + k, lo,
+                                           dim, length, sxb, sxd, sxl, sib, sid, sil, W,
+                                           HAS_INIT, VARLEN)
     if HAS_BIAS:
         acc += tl.load(bias_ptr + offs_d, mask=d_ok, other=0.0).to(tl.float32)[:, None]
     return acc
 
 
 @triton.jit
-def _grad_preactivation(x_ptr, init_ptr, w_ptr, bias_ptr, dy_ptr, b, offs_d, t, dim, length,
+def _grad_preactivation(x_ptr, init_ptr, w_ptr, bias_ptr, dy_ptr, b, offs_d, t, lo, dim, length,
                         sxb, sxd, sxl, sib, sid, sil, swd, swk, sgb, sgd, sgl,
                         W: tl.constexpr, HAS_INIT: tl.constexpr, HAS_BIAS: tl.constexpr,
-                        SILU: tl.constexpr):
+                        SILU: tl.constexpr, VARLEN: tl.constexpr):
     """float32 tile of dLoss/d(pre-activation) at positions t; zero where t is outside x."""
     d = offs_d[:, None]
     p = t[None, :]
     dy = tl.load(dy_ptr + b * sgb + d * sgd + p * sgl,
                  mask=(d < dim) & (p >= 0) & (p < length), other=0.0).to(tl.float32)
     if SILU:
-        pre = _preactivation(x_ptr, init_ptr, w_ptr, bias_ptr, b, offs_d, t, dim, length,
-                             sxb, sxd, sxl, sib, sid, sil, swd, swk, W, HAS_INIT, HAS_BIAS)
+        pre = _preactivation(x_ptr, init_ptr, w_ptr, bias_ptr, b, offs_d, t, lo, dim, length,
+                             sxb, sxd, sxl, sib, sid, sil, swd, swk, W, HAS_INIT, HAS_BIAS,
+                             VARLEN)
         sig = tl.sigmoid(pre)
         dy = dy * sig * (1.0 + pre * (1.0 - sig))
     return dy
@@ -87,15 +104,19 @@ def _grad_preactivation(x_ptr, init_ptr, w_ptr, bias_ptr, dy_ptr, b, offs_d, t, 
 @triton.autotune(configs=_configs([(16, 256, 4), (32, 128, 4), (64, 64, 4), (64, 128, 8)]),
                  key=["dim", "length", "sxd"])
 @triton.jit
-def _conv_fwd_kernel(x_ptr, init_ptr, w_ptr, bias_ptr, y_ptr, dim, length,
+def _conv_fwd_kernel(x_ptr, init_ptr, w_ptr, bias_ptr, y_ptr, start_ptr, dim, length,
                      sxb, sxd, sxl, sib, sid, sil, swd, swk, syb, syd, syl,
                      W: tl.constexpr, HAS_INIT: tl.constexpr, HAS_BIAS: tl.constexpr,
-                     SILU: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr):
+                     SILU: tl.constexpr, VARLEN: tl.constexpr, BLOCK_D: tl.constexpr,
+                     BLOCK_L: tl.constexpr):
     b = tl.program_id(2).to(tl.int64)
     offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
     t = tl.program_id(0) * BLOCK_L + tl.arange(0, BLOCK_L)
-    y = _preactivation(x_ptr, init_ptr, w_ptr, bias_ptr, b, offs_d, t, dim, length,
-                       sxb, sxd, sxl, sib, sid, sil, swd, swk, W, HAS_INIT, HAS_BIAS)
+    lo = t
+    if VARLEN:
+        lo = _sequence_start(start_ptr, t, length)
+    y = _preactivation(x_ptr, init_ptr, w_ptr, bias_ptr, b, offs_d, t, lo, dim, length,
+                       sxb, sxd, sxl, sib, sid, sil, swd, swk, W, HAS_INIT, HAS_BIAS, VARLEN)
     if SILU:
         y = y * tl.sigmoid(y)
     mask = (offs_d[:, None] < dim) & (t[None, :] < length)
@@ -108,39 +129,53 @@ def _conv_fwd_kernel(x_ptr, init_ptr, w_ptr, bias_ptr, y_ptr, dim, length,
                  key=["dim", "length", "sxd"])
 @triton.jit
 def _conv_bwd_kernel(x_ptr, init_ptr, w_ptr, bias_ptr, dy_ptr, dx_ptr, dinit_ptr,
-                     dw_part_ptr, db_part_ptr, dim, length,
+                     dw_part_ptr, db_part_ptr, start_ptr, dim, length,
                      sxb, sxd, sxl, sib, sid, sil, swd, swk, sgb, sgd, sgl,
                      sdxb, sdxd, sdxl, sdib, sdid, sdil,
                      W: tl.constexpr, HAS_INIT: tl.constexpr, HAS_BIAS: tl.constexpr,
-                     SILU: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr):
+                     SILU: tl.constexpr, VARLEN: tl.constexpr, BLOCK_D: tl.constexpr,
+                     BLOCK_L: tl.constexpr):
     """Tile o in [0, length + W - 1): the pre-activation gradient at t = o feeds this tile's
     partial weight/bias gradients; the input gradient is written at s = o - (W - 1), which
-    is initial_state's gradient where s < 0."""
+    is initial_state's gradient where s < 0. VARLEN: output t takes nothing from before its
+    sequence's start, so s gets gradient only from the outputs of its own sequence."""
     b = tl.program_id(2).to(tl.int64)
     offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
     o = tl.program_id(0) * BLOCK_L + tl.arange(0, BLOCK_L)
     d_ok = offs_d < dim
     d = offs_d[:, None]
 
-    g = _grad_preactivation(x_ptr, init_ptr, w_ptr, bias_ptr, dy_ptr, b, offs_d, o, dim, length,
-                            sxb, sxd, sxl, sib, sid, sil, swd, swk, sgb, sgd, sgl,
-                            W, HAS_INIT, HAS_BIAS, SILU)
+    lo = o
+    if VARLEN:
+        lo = _sequence_start(start_ptr, o, length)
+    g = _grad_preactivation(x_ptr, init_ptr, w_ptr, bias_ptr, dy_ptr, b, offs_d, o, lo, dim,
+                            length, sxb, sxd, sxl, sib, sid, sil, swd, swk, sgb, sgd, sgl,
+                            W, HAS_INIT, HAS_BIAS, SILU, VARLEN)
     part = (b * tl.num_programs(0) + tl.program_id(0)) * dim
     for k in tl.static_range(W):
-        xs = _load_padded(x_ptr, init_ptr, b, offs_d, o - (W - 1) + k, dim, length,
-                          sxb, sxd, sxl, sib, sid, sil, W, HAS_INIT)
+        xs = _load_padded(x_ptr, init_ptr, b, offs_d, o - (W - 1) + k, lo, dim, length,
+                          sxb, sxd, sxl, sib, sid, sil, W, HAS_INIT, VARLEN)
         tl.store(dw_part_ptr + (part + offs_d) * W + k, tl.sum(g * xs, axis=1), mask=d_ok)
     if HAS_BIAS:
         tl.store(db_part_ptr + part + offs_d, tl.sum(g, axis=1), mask=d_ok)
 
+    s = o[None, :] - (W - 1)
     w_0 = tl.load(w_ptr + offs_d * swd, mask=d_ok, other=0.0).to(tl.float32)
+    if VARLEN:
+        g = tl.where(lo[None, :] <= s, g, 0.0)
     dx = w_0[:, None] * g
     for k in tl.static_range(1, W):
         w_k = tl.load(w_ptr + offs_d * swd + k * swk, mask=d_ok, other=0.0).to(tl.float32)
-        dx += w_k[:, None] * _grad_preactivation(
-            x_ptr, init_ptr, w_ptr, bias_ptr, dy_ptr, b, offs_d, o - k, dim, length,
-            sxb, sxd, sxl, sib, sid, sil, swd, swk, sgb, sgd, sgl, W, HAS_INIT, HAS_BIAS, SILU)
-    s = o[None, :] - (W - 1)
+        lo_k = o
+        if VARLEN:
+            lo_k = _sequence_start(start_ptr, o - k, length)
+        g_k = _grad_preactivation(
+            x_ptr, init_ptr, w_ptr, bias_ptr, dy_ptr, b, offs_d, o - k, lo_k, dim, length,
+            sxb, sxd, sxl, sib, sid, sil, swd, swk, sgb, sgd, sgl, W, HAS_INIT, HAS_BIAS, SILU,
+            VARLEN)
+        if VARLEN:
+            g_k = tl.where(lo_k[None, :] <= s, g_k, 0.0)
+        dx += w_k[:, None] * g_k
     tl.store(dx_ptr + b * sdxb + d * sdxd + s * sdxl, dx.to(dx_ptr.dtype.element_ty),
              mask=(d < dim) & (s >= 0) & (s < length))
     if HAS_INIT:
@@ -154,23 +189,26 @@ def _strides(t: torch.Tensor | None) -> tuple[int, ...]:
 
 
 class _CausalConv1d(torch.autograd.Function):
+    """Autograd wrapper; ``starts`` (length,) int32 is each position's sequence start for
+    packed sequences, None otherwise."""
+
     @staticmethod
-    def forward(ctx, x, weight, bias, initial_state, silu: bool):
+    def forward(ctx, x, weight, bias, initial_state, starts, silu: bool):
         batch, dim, length = x.shape
         y = torch.empty_like(x)
         grid = lambda meta: (triton.cdiv(length, meta["BLOCK_L"]),  # noqa: E731
                              triton.cdiv(dim, meta["BLOCK_D"]), batch)
-        _conv_fwd_kernel[grid](x, initial_state, weight, bias, y, dim, length,
+        _conv_fwd_kernel[grid](x, initial_state, weight, bias, y, starts, dim, length,
                                *x.stride(), *_strides(initial_state), *weight.stride(),
                                *y.stride(), W=weight.shape[1], HAS_INIT=initial_state is not None,
-                               HAS_BIAS=bias is not None, SILU=silu)
-        ctx.save_for_backward(x, weight, bias, initial_state)
+                               HAS_BIAS=bias is not None, SILU=silu, VARLEN=starts is not None)
+        ctx.save_for_backward(x, weight, bias, initial_state, starts)
         ctx.silu = silu
         return y
 
     @staticmethod
     def backward(ctx, dy):
-        x, weight, bias, initial_state = ctx.saved_tensors
+        x, weight, bias, initial_state, starts = ctx.saved_tensors
         batch, dim, length = x.shape
         width = weight.shape[1]
         n_tiles = triton.cdiv(length + width - 1, _BWD_BLOCK_L)
@@ -180,13 +218,14 @@ class _CausalConv1d(torch.autograd.Function):
         db_part = None if bias is None else x.new_empty(batch * n_tiles, dim, dtype=torch.float32)
         grid = lambda meta: (n_tiles, triton.cdiv(dim, meta["BLOCK_D"]), batch)  # noqa: E731
         _conv_bwd_kernel[grid](x, initial_state, weight, bias, dy, dx, dinit, dw_part, db_part,
-                               dim, length, *x.stride(), *_strides(initial_state),
+                               starts, dim, length, *x.stride(), *_strides(initial_state),
                                *weight.stride(), *dy.stride(), *dx.stride(), *_strides(dinit),
                                W=width, HAS_INIT=initial_state is not None,
-                               HAS_BIAS=bias is not None, SILU=ctx.silu)
+                               HAS_BIAS=bias is not None, SILU=ctx.silu,
+                               VARLEN=starts is not None)
         dw = dw_part.sum(0).to(weight.dtype)
         db = None if bias is None else db_part.sum(0).to(bias.dtype)
-        return dx, dw, db, dinit, None
+        return dx, dw, db, dinit, None, None
 
 
 def _check(x: torch.Tensor, weight: torch.Tensor, activation: str | None,
@@ -205,15 +244,26 @@ def _check(x: torch.Tensor, weight: torch.Tensor, activation: str | None,
 def causal_conv1d_triton(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
                          activation: str | None = None,
                          initial_state: torch.Tensor | None = None,
-                         return_final_state: bool = False):
+                         return_final_state: bool = False,
+                         cu_seqlens: torch.Tensor | None = None):
     """Triton ``causal_conv1d_ref``: y (batch, dim, length) in x's dtype, or (y, final_state)
     with final_state (batch, dim, W - 1) the last W - 1 inputs in x's dtype. Differentiable
-    in x, weight, bias and initial_state."""
+    in x, weight, bias and initial_state. Packed sequences (``cu_seqlens``, batch 1, no
+    initial_state) as in the reference: final_state is then (n_seqs, dim, W - 1)."""
     _check(x, weight, activation, initial_state)
     bias = None if bias is None else bias.contiguous()
-    y = _CausalConv1d.apply(x, weight, bias, initial_state, activation == "silu")
+    starts = None
+    if cu_seqlens is not None:
+        check_cu_seqlens(cu_seqlens, x.shape[0], x.shape[-1])
+        if initial_state is not None:
+            raise ValueError("causal_conv1d: initial_state is not supported with cu_seqlens")
+        cu = cu_seqlens.to(device=x.device, dtype=torch.int64)
+        starts = cu[:-1][sequence_ids(cu, x.shape[-1])].to(torch.int32)
+    y = _CausalConv1d.apply(x, weight, bias, initial_state, starts, activation == "silu")
     if not return_final_state:
         return y
+    if cu_seqlens is not None:
+        return y, last_inputs(x, cu_seqlens, weight.shape[1] - 1)
     batch, dim, length = x.shape
     keep = weight.shape[1] - 1
     before = (x.new_zeros(batch, dim, keep) if initial_state is None

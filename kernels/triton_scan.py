@@ -31,6 +31,14 @@ Backward, with the adjoint g_t = dL/dh_t = C_t * dy_t + exp(delta_{t+1} A) * g_{
      tile-start state and kept in registers, then the adjoint walked backwards and every
      gradient formed. dB and dC (sums over channels, reduced across the program's lanes) and
      dA, dD, d(delta_bias) (sums over batch and time) are accumulated with float32 atomics.
+
+Packed sequences (``cu_seqlens``, batch 1): every step reads its sequence index and whether
+it starts or ends a sequence. At a start the state is replaced by the sequence's initial
+state (or zero) before the update, at an end it is written as that sequence's final state;
+backwards, dfinal joins the adjoint at ends and the adjoint reaching a start becomes that
+sequence's initial-state gradient, then stops. The combines let nothing pass through a chunk
+in which a sequence starts. All of it is behind the VARLEN compile-time flag, so unpacked
+calls compile to the same code as before.
 """
 from __future__ import annotations
 
@@ -40,6 +48,8 @@ from dataclasses import dataclass
 import torch
 import triton
 import triton.language as tl
+
+from .varlen import sequence_ids
 
 SUPPORTED_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 
@@ -100,15 +110,38 @@ def _state_offsets(row, dim, state, offs_d, offs_n):
     return row * dim * state + offs_d[None, :] * state + offs_n[:, None]
 
 
+@triton.jit
+def _position(meta_ptr, t, length):
+    """Packed sequences: (index of the sequence step t belongs to, whether t starts it,
+    whether t ends it), from meta[t] = index * 4 + 2 * ends + starts."""
+    m = tl.load(meta_ptr + t, mask=t < length, other=0)
+    return m >> 2, (m & 1) != 0, (m & 2) != 0
+
+
+@triton.jit
+def _restart(h, start, seq, init_ptr, dim, state, offs_d, offs_n, mask_nd,
+             HAS_INIT: tl.constexpr):
+    """h, or where a sequence starts, the state it starts from: init[seq] or zero."""
+    if HAS_INIT:
+        h0 = tl.load(init_ptr + _state_offsets(seq, dim, state, offs_d, offs_n),
+                     mask=mask_nd & start, other=0.0)
+    else:
+        h0 = tl.zeros(h.shape, dtype=tl.float32)
+    return tl.where(start, h0, h)
+
+
 # ----------------------------------------------------------------------------- forward
 
 @triton.jit
 def _chunk_state_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, state_ptr, dsum_ptr,
-                        dim, length, state, dim_per_group, chunk_len, n_chunks,
-                        HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
+                        meta_ptr, init_ptr, dim, length, state, dim_per_group, chunk_len,
+                        n_chunks, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
+                        VARLEN: tl.constexpr, HAS_INIT: tl.constexpr,
                         BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr):
     """Grid (dim blocks, chunks - 1, batch). Chunk c scanned from a zero state: its end state to
-    state[b, c] (dim, state) and its sum of delta to dsum[b, c] (dim,), both float32."""
+    state[b, c] (dim, state) and its sum of delta to dsum[b, c] (dim,), both float32. VARLEN:
+    the state restarts at sequence starts (meta, see ``_position``) from init[seq] (HAS_INIT)
+    or zero."""
     pid_c = tl.program_id(1)
     pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, rows, bc_base = _setup(
         A_ptr, bias_ptr, dim, state, dim_per_group, length, HAS_BIAS, BLOCK_D, BLOCK_N)
@@ -126,6 +159,10 @@ def _chunk_state_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, state_ptr, ds
             sel = (offs_t == s)[:, None]
             Bs = tl.load(Bt_ptr + bc_base + (t0 + s) * state + offs_n,
                          mask=mask_n & (t0 + s < length), other=0.0)
+            if VARLEN:
+                seq, start, _ = _position(meta_ptr, t0 + s, length)
+                h = _restart(h, start, seq, init_ptr, dim, state, offs_d, offs_n, mask_nd,
+                             HAS_INIT)
             h = tl.exp2(_col(dt, sel)[None, :] * A2) * h + _col(dtu, sel)[None, :] * Bs[:, None]
         dsum += tl.sum(dt, axis=0)
     row = pid_b * n_chunks + pid_c
@@ -134,13 +171,14 @@ def _chunk_state_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, state_ptr, ds
 
 
 @triton.jit
-def _chunk_combine_kernel(A_ptr, local_ptr, dsum_ptr, init_ptr, carry_ptr, dim, state, n_chunks,
-                          HAS_INIT: tl.constexpr, REVERSE: tl.constexpr,
-                          BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr):
+def _chunk_combine_kernel(A_ptr, local_ptr, dsum_ptr, init_ptr, reset_ptr, carry_ptr, dim, state,
+                          n_chunks, HAS_INIT: tl.constexpr, REVERSE: tl.constexpr,
+                          VARLEN: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr):
     """Grid (dim blocks, 1, batch). Walks the chunks (backwards when REVERSE) carrying
     x <- exp(A * dsum[b, c]) * x + local[b, c] from init[b] (or zero) and stores the value
     carried INTO each chunk as carry[b, c]. local, carry: (batch, n_chunks, dim, state);
-    dsum: (batch, n_chunks, dim); init: (batch, dim, state); all float32."""
+    dsum: (batch, n_chunks, dim); init: (batch, dim, state); all float32. VARLEN: nothing
+    passes through a chunk in which a sequence starts (reset[c] != 0, int32 (n_chunks,))."""
     pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, rows, bc_base = _setup(
         A_ptr, A_ptr, dim, state, dim, 1, False, BLOCK_D, BLOCK_N)
     if HAS_INIT:
@@ -159,21 +197,26 @@ def _chunk_combine_kernel(A_ptr, local_ptr, dsum_ptr, init_ptr, carry_ptr, dim, 
         if i < n_chunks - 1:
             s = tl.load(dsum_ptr + row * dim + offs_d, mask=mask_d, other=0.0)
             local = tl.load(local_ptr + offs, mask=mask_nd, other=0.0)
-            x = tl.exp2(A2 * s[None, :]) * x + local
+            decay = tl.exp2(A2 * s[None, :])
+            if VARLEN:
+                decay = tl.where(tl.load(reset_ptr + c) != 0, 0.0, decay)
+            x = decay * x + local
 
 
 @triton.jit
 def _fwd_scan_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, Ct_ptr, D_ptr, z_ptr, out_ptr,
-                     h0_ptr, h0_rows_per_batch, tiles_ptr, final_ptr,
+                     h0_ptr, h0_rows_per_batch, tiles_ptr, final_ptr, meta_ptr, init_ptr,
                      dim, length, state, dim_per_group, chunk_len, n_tiles,
                      HAS_H0: tl.constexpr, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
                      HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, STORE_TILES: tl.constexpr,
+                     VARLEN: tl.constexpr, HAS_INIT: tl.constexpr,
                      BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr):
     """Grid (dim blocks, chunks, batch). Scans chunk c from h0[b * h0_rows_per_batch + c]
     (rows of (dim, state); h0_rows_per_batch is 1 for initial_state, n_chunks for carries) and
     writes out (batch, dim, length) in out's dtype; the last chunk writes final (batch, dim,
     state) float32; STORE_TILES writes the state at every tile start to tiles (batch, n_tiles,
-    dim, state) float32."""
+    dim, state) float32. VARLEN (batch 1): the state restarts at every sequence start from
+    init[seq] (HAS_INIT) or zero, and each sequence's last state goes to final[seq]."""
     pid_c = tl.program_id(1)
     pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, rows, bc_base = _setup(
         A_ptr, bias_ptr, dim, state, dim_per_group, length, HAS_BIAS, BLOCK_D, BLOCK_N)
@@ -203,7 +246,14 @@ def _fwd_scan_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, Ct_ptr, D_ptr, z
             mask_s = mask_n & (t0 + s < length)
             Bs = tl.load(Bt_ptr + bc_base + (t0 + s) * state + offs_n, mask=mask_s, other=0.0)
             Cs = tl.load(Ct_ptr + bc_base + (t0 + s) * state + offs_n, mask=mask_s, other=0.0)
+            if VARLEN:
+                seq, start, end = _position(meta_ptr, t0 + s, length)
+                h = _restart(h, start, seq, init_ptr, dim, state, offs_d, offs_n, mask_nd,
+                             HAS_INIT)
             h = tl.exp2(_col(dt, sel)[None, :] * A2) * h + _col(dtu, sel)[None, :] * Bs[:, None]
+            if VARLEN:
+                tl.store(final_ptr + _state_offsets(seq, dim, state, offs_d, offs_n), h,
+                         mask=mask_nd & end)
             y = tl.where(sel, tl.sum(h * Cs[:, None], axis=0)[None, :], y)
         if HAS_D:
             y += Dv[None, :] * u
@@ -211,8 +261,10 @@ def _fwd_scan_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, Ct_ptr, D_ptr, z
             z = _load_tile(z_ptr, offs, mask)
             y *= z / (1.0 + tl.exp(-z))
         tl.store(out_ptr + offs, y, mask=mask)
-    if t_end >= length:
-        tl.store(final_ptr + _state_offsets(pid_b, dim, state, offs_d, offs_n), h, mask=mask_nd)
+    if not VARLEN:
+        if t_end >= length:
+            tl.store(final_ptr + _state_offsets(pid_b, dim, state, offs_d, offs_n), h,
+                     mask=mask_nd)
 
 
 # ----------------------------------------------------------------------------- backward
@@ -232,12 +284,15 @@ def _gate(dout, z_ptr, offs, mask, HAS_Z: tl.constexpr):
 
 @triton.jit
 def _chunk_adjoint_kernel(delta_ptr, bias_ptr, A_ptr, Ct_ptr, z_ptr, dout_ptr, local_ptr,
-                          dsum_ptr, dim, length, state, dim_per_group, chunk_len, n_chunks,
-                          HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
-                          BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr):
+                          dsum_ptr, meta_ptr, dfinal_ptr, dim, length, state, dim_per_group,
+                          chunk_len, n_chunks, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
+                          SOFTPLUS: tl.constexpr, VARLEN: tl.constexpr,
+                          HAS_DFINAL: tl.constexpr, BLOCK_D: tl.constexpr,
+                          BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr):
     """Grid (dim blocks, chunks - 1, batch); program c walks chunk c + 1 backwards from a zero
     adjoint and writes exp(delta_c0 A) * g_c0 at its first step c0 to local[b, c + 1] (dim,
-    state) and its sum of delta to dsum[b, c + 1] (dim,), both float32."""
+    state) and its sum of delta to dsum[b, c + 1] (dim,), both float32. VARLEN: the adjoint
+    takes in dfinal[seq] (HAS_DFINAL) at each sequence's last step and stops at its first."""
     pid_c = tl.program_id(1) + 1
     pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, rows, bc_base = _setup(
         A_ptr, bias_ptr, dim, state, dim_per_group, length, HAS_BIAS, BLOCK_D, BLOCK_N)
@@ -258,7 +313,15 @@ def _chunk_adjoint_kernel(delta_ptr, bias_ptr, A_ptr, Ct_ptr, z_ptr, dout_ptr, l
             sel = (offs_t == s)[:, None]
             Cs = tl.load(Ct_ptr + bc_base + (t0 + s) * state + offs_n,
                          mask=mask_n & (t0 + s < length), other=0.0)
-            gn = tl.exp2(_col(dt, sel)[None, :] * A2) * (Cs[:, None] * _col(dy, sel)[None, :] + gn)
+            g = Cs[:, None] * _col(dy, sel)[None, :] + gn
+            if VARLEN:
+                seq, start, end = _position(meta_ptr, t0 + s, length)
+                if HAS_DFINAL:
+                    g += tl.load(dfinal_ptr + _state_offsets(seq, dim, state, offs_d, offs_n),
+                                 mask=mask_nd & end, other=0.0)
+            gn = tl.exp2(_col(dt, sel)[None, :] * A2) * g
+            if VARLEN:
+                gn = tl.where(start, 0.0, gn)
         dsum += tl.sum(dt, axis=0)
     row = pid_b * n_chunks + pid_c
     tl.store(local_ptr + _state_offsets(row, dim, state, offs_d, offs_n), gn, mask=mask_nd)
@@ -268,11 +331,15 @@ def _chunk_adjoint_kernel(delta_ptr, bias_ptr, A_ptr, Ct_ptr, z_ptr, dout_ptr, l
 @triton.jit
 def _bwd_tile_part(h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, length, state,
                    Bt_ptr, Ct_ptr, dB_ptr, dC_ptr, bc_base,
-                   gB_sum, gkA_sum, y_sum, BLOCK_T: tl.constexpr):
+                   gB_sum, gkA_sum, y_sum, meta_ptr, init_ptr, dfinal_ptr, dh0_ptr, dim, offs_d,
+                   mask_d, BLOCK_T: tl.constexpr, VARLEN: tl.constexpr,
+                   HAS_INIT: tl.constexpr, HAS_DFINAL: tl.constexpr):
     """One tile for the states ``offs_n`` (part of them, in registers): h is the state at the tile start,
     gn = exp(delta A) * g carried in from the step after the tile, dA the running dL/dA.
     Adds this part's sums over the state of g * B, g * A * a * h_prev and C * h into the
     (BLOCK_T, BLOCK_D) accumulators and its channel sums into dB, dC (transposed, float32).
+    VARLEN: states restart at sequence starts (from init[seq] with HAS_INIT, whose gradient
+    goes to dh0[seq]); dfinal[seq] (HAS_DFINAL) joins the adjoint at each sequence's end.
     Returns h, gn, dA, gB_sum, gkA_sum, y_sum."""
     A = A2 * 0.6931471805599453
     hs = tl.zeros([BLOCK_T, h.shape[0], h.shape[1]], dtype=tl.float32)
@@ -281,6 +348,10 @@ def _bwd_tile_part(h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, lengt
         mask_s = mask_n & (t0 + s < length)
         Bs = tl.load(Bt_ptr + bc_base + (t0 + s) * state + offs_n, mask=mask_s, other=0.0)
         Cs = tl.load(Ct_ptr + bc_base + (t0 + s) * state + offs_n, mask=mask_s, other=0.0)
+        if VARLEN:
+            seq, start, _ = _position(meta_ptr, t0 + s, length)
+            h = _restart(h, start, seq, init_ptr, dim, state, offs_d, offs_n,
+                         mask_n[:, None] & mask_d[None, :], HAS_INIT)
         h = tl.exp2(_col(dt, sel)[None, :] * A2) * h + _col(dtu, sel)[None, :] * Bs[:, None]
         hs = tl.where(sel[:, :, None], h[None, :, :], hs)
         y_sum += tl.where(sel, tl.sum(h * Cs[:, None], axis=0)[None, :], -0.0)
@@ -296,6 +367,12 @@ def _bwd_tile_part(h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, lengt
         dtu_s = _col(dtu, sel)[None, :]
         h_s = tl.sum(tl.where(sel[:, :, None], hs, -0.0), axis=0)
         g = Cs[:, None] * _col(dy, sel)[None, :] + gn                # dL/dh_t
+        if VARLEN:
+            seq, start, end = _position(meta_ptr, t0 + s, length)
+            mask_nd = mask_n[:, None] & mask_d[None, :]
+            if HAS_DFINAL:
+                g += tl.load(dfinal_ptr + _state_offsets(seq, dim, state, offs_d, offs_n),
+                             mask=mask_nd & end, other=0.0)
         gk = g * (h_s - dtu_s * Bs[:, None])                         # g_t * a_t * h_{t-1}
         gB_sum += tl.where(sel, tl.sum(g * Bs[:, None], axis=0)[None, :], -0.0)
         gkA_sum += tl.where(sel, tl.sum(gk * A, axis=0)[None, :], -0.0)
@@ -303,6 +380,11 @@ def _bwd_tile_part(h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, lengt
         tl.atomic_add(dB_ptr + bc_base + (t0 + s) * state + offs_n, tl.sum(g * dtu_s, axis=1),
                       mask=mask_s, sem="relaxed")
         gn = tl.exp2(dt_s * A2) * g
+        if VARLEN:
+            if HAS_INIT:
+                tl.store(dh0_ptr + _state_offsets(seq, dim, state, offs_d, offs_n), gn,
+                         mask=mask_nd & start)
+            gn = tl.where(start, 0.0, gn)
     return h, gn, dA, gB_sum, gkA_sum, y_sum
 
 
@@ -310,9 +392,11 @@ def _bwd_tile_part(h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, lengt
 def _bwd_scan_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, Ct_ptr, D_ptr, z_ptr, dout_ptr,
                      tiles_ptr, carry_ptr, carry_rows_per_batch,
                      du_ptr, ddelta_ptr, dz_ptr, dA_ptr, dB_ptr, dC_ptr, dD_ptr, dbias_ptr,
-                     dh0_ptr, dim, length, state, dim_per_group, chunk_len, n_tiles,
+                     dh0_ptr, meta_ptr, init_ptr, dfinal_ptr,
+                     dim, length, state, dim_per_group, chunk_len, n_tiles,
                      HAS_CARRY: tl.constexpr, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
                      HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_DH0: tl.constexpr,
+                     VARLEN: tl.constexpr, HAS_INIT: tl.constexpr, HAS_DFINAL: tl.constexpr,
                      SPLIT: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr,
                      BLOCK_T: tl.constexpr):
     """Grid (dim blocks, chunks, batch). Walks chunk c's tiles last to first, starting from the
@@ -320,7 +404,9 @@ def _bwd_scan_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, Ct_ptr, D_ptr, z
     after the chunk. Writes du, ddelta, dz (batch, dim, length) in their tensors' dtypes and,
     from chunk 0, dh0 (batch, dim, state); adds into the float32 accumulators dA (dim, state),
     dB, dC (batch, groups, length, state), dD, dbias (dim,). With SPLIT the states are handled
-    in two halves of BLOCK_N // 2, so that a tile's states fit in registers."""
+    in two halves of BLOCK_N // 2, so that a tile's states fit in registers. VARLEN: see
+    ``_bwd_tile_part``; dh0 (n_seqs, dim, state) is then written by the program holding each
+    sequence's first step."""
     pid_c = tl.program_id(1)
     pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, rows, bc_base = _setup(
         A_ptr, bias_ptr, dim, state, dim_per_group, length, HAS_BIAS, BLOCK_D, BLOCK_N // SPLIT)
@@ -366,12 +452,15 @@ def _bwd_scan_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, Ct_ptr, D_ptr, z
         h = tl.load(tiles_ptr + tile_off, mask=mask_nd, other=0.0)
         _, gn, dA, gB, gkA, y = _bwd_tile_part(
             h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, length, state, Bt_ptr,
-            Ct_ptr, dB_ptr, dC_ptr, bc_base, gB, gkA, y, BLOCK_T)
+            Ct_ptr, dB_ptr, dC_ptr, bc_base, gB, gkA, y, meta_ptr, init_ptr, dfinal_ptr,
+            dh0_ptr, dim, offs_d, mask_d, BLOCK_T, VARLEN, HAS_INIT, HAS_DFINAL)
         if SPLIT == 2:
             h2 = tl.load(tiles_ptr + tile_off + HALF, mask=mask_nd2, other=0.0)
             _, gn2, dA2, gB, gkA, y = _bwd_tile_part(
                 h2, gn2, A2_2, dA2, t0, offs_t, offs_n2, mask_n2, dt, dtu, dy, length, state,
-                Bt_ptr, Ct_ptr, dB_ptr, dC_ptr, bc_base, gB, gkA, y, BLOCK_T)
+                Bt_ptr, Ct_ptr, dB_ptr, dC_ptr, bc_base, gB, gkA, y, meta_ptr, init_ptr,
+                dfinal_ptr, dh0_ptr, dim, offs_d, mask_d, BLOCK_T, VARLEN, HAS_INIT,
+                HAS_DFINAL)
         # epilogue: the per-step inputs are read again (cache hits) to keep registers free
         u = _load_tile(u_ptr, offs, mask)
         dout = _load_tile(dout_ptr, offs, mask)
@@ -490,47 +579,84 @@ def _transposed(M: torch.Tensor) -> torch.Tensor:
     return M4.float().transpose(-1, -2).contiguous()
 
 
+@dataclass(frozen=True)
+class _Packing:
+    """Packed sequences of a batch of one, as the kernels read them: ``meta`` (length,) int32
+    holds seq * 4 + 2 * (ends a sequence) + (starts one) for every step (see ``_position``);
+    ``starts`` the sequences' first steps (n_seqs,) int64."""
+    meta: torch.Tensor
+    starts: torch.Tensor
+    n_seqs: int
+
+    @classmethod
+    def of(cls, cu_seqlens: torch.Tensor, length: int, device: torch.device) -> "_Packing":
+        cu = cu_seqlens.to(device=device, dtype=torch.int64)
+        starts, ends = cu[:-1], cu[1:] - 1
+        flags = torch.zeros(length, dtype=torch.int64, device=device)
+        flags[starts] += 1
+        flags[ends] += 2
+        meta = (sequence_ids(cu, length) * 4 + flags).to(torch.int32)
+        return cls(meta, starts, starts.numel())
+
+    def chunk_resets(self, chunk_len: int, chunks: int) -> torch.Tensor:
+        """(chunks,) int32: 1 for every chunk of ``chunk_len`` steps in which a sequence
+        starts (no state passes through it)."""
+        resets = torch.zeros(chunks, dtype=torch.int32, device=self.meta.device)
+        resets[self.starts // chunk_len] = 1
+        return resets
+
+
 # ----------------------------------------------------------------------------- launches
 
 def _forward(p: _Plan, u, delta, A, Bt, Ct, D, z, delta_bias, softplus, initial_state,
-             store_tiles: bool):
-    """Returns out (u's shape/dtype), final state (batch, dim, state) float32 and, with
-    ``store_tiles``, the tile-start states (batch, n_tiles, dim, state) float32."""
+             store_tiles: bool, packing: _Packing | None):
+    """Returns out (u's shape/dtype), final state float32 ((batch, dim, state), or (n_seqs,
+    dim, state) with ``packing``) and, with ``store_tiles``, the tile-start states (batch,
+    n_tiles, dim, state) float32. With ``packing``, initial_state is per sequence."""
     f32 = dict(device=u.device, dtype=torch.float32)
     out = torch.empty_like(u)
-    final = torch.empty(p.batch, p.dim, p.state, **f32)
+    final = torch.empty(packing.n_seqs if packing else p.batch, p.dim, p.state, **f32)
     tiles = torch.empty(p.batch, p.n_tiles, p.dim, p.state, **f32) if store_tiles else final
     flags = dict(HAS_BIAS=delta_bias is not None, SOFTPLUS=softplus)
+    varlen = dict(meta_ptr=packing.meta if packing else u, init_ptr=initial_state,
+                  VARLEN=packing is not None,
+                  HAS_INIT=packing is not None and initial_state is not None)
     bias = delta_bias if delta_bias is not None else A
     chunks = p.fwd_chunks
+    batch_init = initial_state if packing is None else None
     if chunks > 1:
         local = torch.empty(p.batch, chunks, p.dim, p.state, **f32)
         dsum = torch.empty(p.batch, chunks, p.dim, **f32)
         _chunk_state_kernel[p.grid(chunks - 1)](
             u, delta, bias, A, Bt, local, dsum, n_chunks=chunks, **p.sizes(chunks), **flags,
-            **p.blocks())
+            **varlen, **p.blocks())
         h0 = torch.empty_like(local)
         _chunk_combine_kernel[p.grid(1)](
-            A, local, dsum, initial_state if initial_state is not None else local, h0, p.dim,
-            p.state, chunks, HAS_INIT=initial_state is not None, REVERSE=False,
-            BLOCK_D=p.block_d, BLOCK_N=p.block_n, num_warps=p.num_warps)
+            A, local, dsum, batch_init if batch_init is not None else local,
+            packing.chunk_resets(p.chunk_len(chunks), chunks) if packing else dsum, h0, p.dim,
+            p.state, chunks, HAS_INIT=batch_init is not None, REVERSE=False,
+            VARLEN=packing is not None, BLOCK_D=p.block_d, BLOCK_N=p.block_n,
+            num_warps=p.num_warps)
         h0_rows = chunks
     else:
-        h0, h0_rows = (initial_state if initial_state is not None else final), 1
+        h0, h0_rows = (batch_init if batch_init is not None else final), 1
     _fwd_scan_kernel[p.grid(chunks)](
         u, delta, bias, A, Bt, Ct, D if D is not None else A, z if z is not None else u, out,
-        h0, h0_rows, tiles, final, **p.sizes(chunks), n_tiles=p.n_tiles,
-        HAS_H0=chunks > 1 or initial_state is not None, HAS_D=D is not None,
+        h0, h0_rows, tiles, final, **varlen, **p.sizes(chunks), n_tiles=p.n_tiles,
+        HAS_H0=chunks > 1 or batch_init is not None, HAS_D=D is not None,
         HAS_Z=z is not None, STORE_TILES=store_tiles, **flags, **p.blocks())
     return out, final, (tiles if store_tiles else None)
 
 
 def _backward(p: _Plan, dout, dfinal, tiles, u, delta, A, Bt, Ct, D, z, delta_bias, softplus,
-              want_dh0: bool):
+              initial_state, want_dh0: bool, packing: _Packing | None):
     """Returns du, ddelta, dz, dA, dBt, dCt (transposed float32), dD, dbias, dh0 (None for
-    absent inputs)."""
+    absent inputs). With ``packing``, dfinal, initial_state and dh0 are per sequence."""
     f32 = dict(device=u.device, dtype=torch.float32)
     flags = dict(HAS_BIAS=delta_bias is not None, SOFTPLUS=softplus, HAS_Z=z is not None)
+    varlen = dict(meta_ptr=packing.meta if packing else u, dfinal_ptr=dfinal,
+                  VARLEN=packing is not None, HAS_DFINAL=packing is not None and dfinal is not None)
+    batch_dfinal = dfinal if packing is None else None
     bias = delta_bias if delta_bias is not None else A
     zz = z if z is not None else u
     chunks = p.bwd_chunks
@@ -539,28 +665,31 @@ def _backward(p: _Plan, dout, dfinal, tiles, u, delta, A, Bt, Ct, D, z, delta_bi
         dsum = torch.empty(p.batch, chunks, p.dim, **f32)
         _chunk_adjoint_kernel[p.grid(chunks - 1)](
             delta, bias, A, Ct, zz, dout, local, dsum, n_chunks=chunks, **p.sizes(chunks),
-            **flags, **p.blocks())
+            **flags, **varlen, **p.blocks())
         carry = torch.empty_like(local)
         _chunk_combine_kernel[p.grid(1)](
-            A, local, dsum, dfinal if dfinal is not None else local, carry, p.dim, p.state,
-            chunks, HAS_INIT=dfinal is not None, REVERSE=True, BLOCK_D=p.block_d,
-            BLOCK_N=p.block_n, num_warps=p.num_warps)
+            A, local, dsum, batch_dfinal if batch_dfinal is not None else local,
+            packing.chunk_resets(p.chunk_len(chunks), chunks) if packing else dsum, carry,
+            p.dim, p.state, chunks, HAS_INIT=batch_dfinal is not None, REVERSE=True,
+            VARLEN=packing is not None, BLOCK_D=p.block_d, BLOCK_N=p.block_n,
+            num_warps=p.num_warps)
         carry_rows = chunks
     else:
-        carry, carry_rows = (dfinal if dfinal is not None else tiles), 1
+        carry, carry_rows = (batch_dfinal if batch_dfinal is not None else tiles), 1
     du, ddelta = torch.empty_like(u), torch.empty_like(delta)
     dz = torch.empty_like(z) if z is not None else None
     dA = torch.zeros(p.dim, p.state, **f32)
     dBt, dCt = torch.zeros(Bt.shape, **f32), torch.zeros(Ct.shape, **f32)
     dD = torch.zeros(p.dim, **f32) if D is not None else None
     dbias = torch.zeros(p.dim, **f32) if delta_bias is not None else None
-    dh0 = torch.empty(p.batch, p.dim, p.state, **f32) if want_dh0 else None
+    dh0 = torch.empty_like(initial_state) if want_dh0 else None
     _bwd_scan_kernel[p.grid(chunks)](
         u, delta, bias, A, Bt, Ct, D if D is not None else A, zz, dout, tiles, carry, carry_rows,
         du, ddelta, dz if dz is not None else du, dA, dBt, dCt,
         dD if dD is not None else dA, dbias if dbias is not None else dA,
-        dh0 if dh0 is not None else dA, **p.sizes(chunks), n_tiles=p.n_tiles,
-        HAS_CARRY=chunks > 1 or dfinal is not None, HAS_D=D is not None, HAS_DH0=want_dh0,
+        dh0 if dh0 is not None else dA, init_ptr=initial_state, **varlen, **p.sizes(chunks),
+        n_tiles=p.n_tiles, HAS_CARRY=chunks > 1 or batch_dfinal is not None, HAS_D=D is not None,
+        HAS_DH0=want_dh0 and packing is None, HAS_INIT=want_dh0 and packing is not None,
         SPLIT=2 if p.block_n >= 16 else 1, **flags, **p.blocks())
     return du, ddelta, dz, dA, dBt, dCt, dD, dbias, dh0
 
@@ -574,19 +703,21 @@ class _SelectiveScanFn(torch.autograd.Function):
     """Autograd wrapper; forward returns (out, final_state)."""
 
     @staticmethod
-    def forward(ctx, u, delta, A, B, C, D, z, delta_bias, initial_state, softplus: bool,
-                needs_grad: bool, config: ScanConfig | None):
+    def forward(ctx, u, delta, A, B, C, D, z, delta_bias, initial_state, cu_seqlens,
+                softplus: bool, needs_grad: bool, config: ScanConfig | None):
         u, delta = u.contiguous(), delta.contiguous()
         z = z.contiguous() if z is not None else None
         Bt, Ct, A32 = _transposed(B), _transposed(C), A.contiguous().float()
         h0 = initial_state.contiguous().float() if initial_state is not None else None
         plan = _make_plan(u, delta, A, Bt.shape[1], config)
-        out, final, tiles = _forward(plan, u, delta, A32, Bt, Ct, D, z, delta_bias, softplus,
-                                     h0, store_tiles=needs_grad)
+        packing = (_Packing.of(cu_seqlens, u.shape[-1], u.device) if cu_seqlens is not None
+                   else None)
+        out, final, tiles = _forward(plan, u, delta, A32, Bt, Ct, D, z, delta_bias, softplus, h0,
+                                     store_tiles=needs_grad, packing=packing)
         if needs_grad:
-            ctx.save_for_backward(u, delta, A32, Bt, Ct, D, z, delta_bias, tiles, A, B, C,
-                                  initial_state)
-            ctx.plan, ctx.softplus = plan, softplus
+            ctx.save_for_backward(u, delta, A32, Bt, Ct, D, z, delta_bias, tiles, A, B, C, h0)
+            ctx.plan, ctx.softplus, ctx.packing = plan, softplus, packing
+            ctx.h0_dtype = initial_state.dtype if initial_state is not None else None
         ctx.set_materialize_grads(False)
         return out, final
 
@@ -597,11 +728,12 @@ class _SelectiveScanFn(torch.autograd.Function):
         dfinal = dfinal.contiguous().float() if dfinal is not None else None
         du, ddelta, dz, dA, dBt, dCt, dD, dbias, dh0 = _backward(
             ctx.plan, dout, dfinal, tiles, u, delta, A32, Bt, Ct, D, z, delta_bias,
-            ctx.softplus, want_dh0=h0 is not None and ctx.needs_input_grad[8])
+            ctx.softplus, h0, want_dh0=h0 is not None and ctx.needs_input_grad[8],
+            packing=ctx.packing)
         return (du, ddelta, dA.to(A.dtype), _grad_of(dBt, B), _grad_of(dCt, C),
                 dD.to(D.dtype) if dD is not None else None, dz,
                 dbias.to(delta_bias.dtype) if dbias is not None else None,
-                dh0.to(h0.dtype) if dh0 is not None else None, None, None, None)
+                dh0.to(ctx.h0_dtype) if dh0 is not None else None, None, None, None, None)
 
 
 def triton_supports(u: torch.Tensor, B: torch.Tensor, num_warps: int = 1) -> bool:
@@ -616,12 +748,14 @@ def selective_scan_triton(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor,
                           B: torch.Tensor, C: torch.Tensor, D: torch.Tensor | None = None,
                           z: torch.Tensor | None = None, delta_bias: torch.Tensor | None = None,
                           delta_softplus: bool = False, initial_state: torch.Tensor | None = None,
-                          return_final_state: bool = False, config: ScanConfig | None = None):
-    """Fused selective scan; contract, shapes and dtypes of ``selective_scan_ref``.
+                          return_final_state: bool = False, cu_seqlens: torch.Tensor | None = None,
+                          config: ScanConfig | None = None):
+    """Fused selective scan; contract, shapes and dtypes of ``selective_scan_ref`` (packed
+    sequences through ``cu_seqlens`` included).
 
     u's dtype must be float32, bfloat16 or float16 and the length at least 1. ``config``
     overrides the tiling. Returns y (u's dtype), or (y, final_state float32 (batch, dim,
-    state)).
+    state), or (n_seqs, dim, state) with ``cu_seqlens``).
     """
     if u.dtype not in SUPPORTED_DTYPES:
         raise TypeError(f"selective_scan_triton: u must be one of {SUPPORTED_DTYPES}, got {u.dtype}")
@@ -631,5 +765,5 @@ def selective_scan_triton(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor,
     needs_grad = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in tensors)
     out, final = _SelectiveScanFn.apply(u, delta, A, B, C, D, z, delta_bias, initial_state,
-                                        delta_softplus, needs_grad, config)
+                                        cu_seqlens, delta_softplus, needs_grad, config)
     return (out, final) if return_final_state else out

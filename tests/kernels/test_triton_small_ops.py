@@ -19,9 +19,11 @@ from typing import Callable
 import pytest
 import torch
 
-from kernels import ops
+from kernels import cu_seqlens_from_lengths, ops
 from kernels.conv_reference import causal_conv1d_ref, causal_conv1d_update_ref
 from kernels.step_reference import selective_state_update_ref
+
+from .packing import LENGTHS, run_alone, run_packed
 
 ROOT = Path(__file__).resolve().parents[2]
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
@@ -130,6 +132,41 @@ def test_conv_gpu(shape: tuple[int, int, int], dtype: torch.dtype, channel_last:
     batch, dim, length = shape
     check_conv("cuda", dtype, batch, dim, length, width=4, bias=True, activation="silu",
                initial_state=True, final_state=True, channel_last=channel_last)
+
+
+def check_packed_conv(device: str, dtype: torch.dtype, lengths: list[int], dim: int, width: int,
+                      channel_last: bool = False) -> None:
+    """A packed row through the Triton conv against every sequence alone through the float64
+    reference: y, per-sequence final windows, and the gradients of x, weight and bias."""
+    from kernels.triton_conv import causal_conv1d_triton
+    total = sum(lengths)
+    x = (torch.randn(1, total, dim, device=device, dtype=dtype).transpose(1, 2) if channel_last
+         else torch.randn(1, dim, total, device=device, dtype=dtype))
+    args = dict(x=x, weight=torch.randn(dim, width, device=device, dtype=dtype) / width,
+                bias=torch.randn(dim, device=device, dtype=dtype))
+    cu = cu_seqlens_from_lengths(lengths)
+    cot = (torch.randn(1, dim, total, device=device, dtype=torch.float64),
+           torch.randn(len(lengths), dim, width - 1, device=device, dtype=torch.float64))
+    packed = run_packed(causal_conv1d_triton, args, cu.to(device), cot, activation="silu")
+    alone = run_alone(causal_conv1d_ref, args, cu, cot, dtype=torch.float64, activation="silu")
+    for name in packed:
+        assert_close(name, packed[name], alone[name], TOL[dtype])
+        assert packed[name].dtype == dtype, name
+
+
+@interpreted
+@pytest.mark.parametrize("lengths, width, dtype", [
+    (LENGTHS, 4, torch.float32), ([1, 50, 1, 1, 3], 3, torch.bfloat16), ([1] * 9, 4, torch.float32)])
+def test_packed_conv_equals_each_alone_interpreted(lengths, width, dtype) -> None:
+    check_packed_conv("cpu", dtype, lengths, 20, width)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+def test_packed_conv_equals_each_alone_gpu(dtype: torch.dtype) -> None:
+    g = torch.Generator().manual_seed(3)
+    lengths = [1, 2, 1] + torch.randint(1, 3000, (9,), generator=g).tolist()
+    check_packed_conv("cuda", dtype, lengths, 1536, 4, channel_last=True)
 
 
 def check_conv_update(device: str, dtype: torch.dtype, state_dtype: torch.dtype, batch: int,
