@@ -11,6 +11,7 @@ import torch.nn as nn
 
 from .config import ConfigError, MambaConfig
 from .model import BackboneWeights
+from .packing import check_packed, pool_sequences, reverse_within
 
 BIDIRECTIONAL_POOLINGS = ("mean", "max")
 
@@ -35,15 +36,23 @@ class BidirectionalBackbone(BackboneWeights):
     names of ``MambaBackbone``'s, so a causal language model's backbone weights load as is.
     """
 
-    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor | None = None,
+                cu_seqlens: torch.Tensor | None = None) -> torch.Tensor:
         """input_ids (batch, length) int64, right-padded; lengths (batch,) valid tokens per
         row (all when None) -> (batch, length, d_model). Positions < lengths[b] never see the
-        padding."""
+        padding. With ``cu_seqlens`` instead of ``lengths``, input_ids (1, length) are packed
+        sequences (``core.packing``), each seen whole and alone."""
+        if cu_seqlens is not None:
+            check_packed(input_ids, cu_seqlens)
+
+        def reverse(h: torch.Tensor) -> torch.Tensor:
+            return reverse_valid(h, lengths) if cu_seqlens is None else reverse_within(h, cu_seqlens)
+
         x, residual = self.embedding(input_ids), None
         for layer in self.layers:
             normed, residual = layer.norm(x, residual)
-            backward = reverse_valid(layer.mixer(reverse_valid(normed, lengths)), lengths)
-            x = 0.5 * (layer.mixer(normed) + backward)
+            backward = reverse(layer.mixer(reverse(normed), cu_seqlens=cu_seqlens))
+            x = 0.5 * (layer.mixer(normed, cu_seqlens=cu_seqlens) + backward)
         x, _ = self.norm_f(x, residual)
         return x
 
@@ -85,9 +94,13 @@ class BidirectionalClassifier(nn.Module):
             return (hidden * valid[..., None]).sum(1) / lengths[:, None].to(hidden.dtype)
         return hidden.masked_fill(~valid[..., None], float("-inf")).amax(1)
 
-    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor | None = None,
+                cu_seqlens: torch.Tensor | None = None) -> torch.Tensor:
         """input_ids (batch, length), right-padded; lengths (batch,) valid tokens per row
-        (all when None) -> logits (batch, num_classes)."""
+        (all when None) -> logits (batch, num_classes). With ``cu_seqlens`` instead of
+        ``lengths``: input_ids (1, length) are packed sequences -> (n_seqs, num_classes)."""
+        if cu_seqlens is not None:
+            return self._forward_packed(input_ids, cu_seqlens)
         batch, length = input_ids.shape
         if lengths is None:
             lengths = torch.full((batch,), length, device=input_ids.device)
@@ -96,6 +109,18 @@ class BidirectionalClassifier(nn.Module):
         both = torch.cat([input_ids, self.involution[input_ids]])
         pooled = self._pool(self.backbone(both, lengths.repeat(2)), lengths.repeat(2))
         return self.head(0.5 * (pooled[:batch] + pooled[batch:]))
+
+    def _forward_packed(self, input_ids: torch.Tensor, cu_seqlens: torch.Tensor) -> torch.Tensor:
+        """Packed sequences; with the involution, the mapped copy of the row is packed after
+        it (one row of twice the length), so both strands go through the backbone at once."""
+        if self.involution is None:
+            hidden = self.backbone(input_ids, cu_seqlens=cu_seqlens)
+            return self.head(pool_sequences(hidden, cu_seqlens, self.pooling))
+        n = cu_seqlens.numel() - 1
+        both = torch.cat([input_ids, self.involution[input_ids]], dim=1)
+        cu_both = torch.cat([cu_seqlens, cu_seqlens[1:] + input_ids.shape[1]])
+        pooled = pool_sequences(self.backbone(both, cu_seqlens=cu_both), cu_both, self.pooling)
+        return self.head(0.5 * (pooled[:n] + pooled[n:]))
 
     def model_kwargs(self) -> dict:
         """Constructor arguments beyond the config: what a checkpoint must store."""

@@ -98,20 +98,25 @@ class MambaMixer(nn.Module):
         with torch.autocast(device_type=dt_low.device.type, enabled=False):
             return F.linear(dt_low.float(), self.dt_proj.weight.float())
 
-    def forward(self, hidden: torch.Tensor, state: MixerState | None = None) -> torch.Tensor:
+    def forward(self, hidden: torch.Tensor, state: MixerState | None = None,
+                cu_seqlens: torch.Tensor | None = None) -> torch.Tensor:
         """hidden (batch, length, d_model) -> (batch, length, d_model), same dtype.
 
         With ``state``, the sequence continues from it and ``state`` is set to the state at the
         end of ``hidden`` (prefill for generation, or one chunk of a longer sequence); its
         tensors are replaced, not overwritten, so autograd can flow through the old ones.
+        With ``cu_seqlens`` (batch 1, no state), ``hidden`` holds several sequences back to
+        back and each is mixed as if alone (see ``kernels.varlen``).
         """
         cfg = self.config
         n, rank = cfg.d_state, cfg.resolved_dt_rank
+        if state is not None and cu_seqlens is not None:
+            raise ValueError("MambaMixer: packed sequences (cu_seqlens) cannot continue a state")
         xz = self.in_proj(hidden).transpose(1, 2)                     # (b, 2*d_inner, l)
         x, z = xz.chunk(2, dim=1)
         conv_in = None if state is None else state.conv
         x = causal_conv1d(x, self.conv_weight, self.conv_bias, "silu", initial_state=conv_in,
-                          return_final_state=state is not None)
+                          return_final_state=state is not None, cu_seqlens=cu_seqlens)
         if state is not None:
             x, state.conv = x
         dt_low, B, C = self.x_proj(x.transpose(1, 2)).split([rank, n, n], dim=-1)
@@ -120,7 +125,7 @@ class MambaMixer(nn.Module):
         y = selective_scan(x, delta, A, B.transpose(1, 2), C.transpose(1, 2), self.D.float(), z,
                            delta_bias=self.dt_proj.bias.float(), delta_softplus=True,
                            initial_state=None if state is None else state.ssm,
-                           return_final_state=state is not None)
+                           return_final_state=state is not None, cu_seqlens=cu_seqlens)
         if state is not None:
             y, state.ssm = y
         return self.out_proj(y.transpose(1, 2))

@@ -10,6 +10,7 @@ from kernels import add_rms_norm
 from .cache import InferenceCache
 from .config import ConfigError, MambaConfig
 from .mixer import MambaMixer
+from .packing import check_packed, pool_sequences
 
 
 class RMSNorm(nn.Module):
@@ -39,10 +40,10 @@ class ResidualBlock(nn.Module):
         self.norm = RMSNorm(config.d_model, config.norm_eps)
         self.mixer = MambaMixer(config)
 
-    def forward(self, x: torch.Tensor, residual: torch.Tensor | None, state=None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, residual: torch.Tensor | None, state=None,
+                cu_seqlens: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         normed, residual = self.norm(x, residual)
-        return self.mixer(normed, state), residual
+        return self.mixer(normed, state, cu_seqlens), residual
 
     def step(self, x: torch.Tensor, residual: torch.Tensor | None, state
              ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -74,12 +75,18 @@ class BackboneWeights(nn.Module):
 class MambaBackbone(BackboneWeights):
     """Token ids (batch, length) -> final hidden states (batch, length, d_model), causally."""
 
-    def forward(self, input_ids: torch.Tensor, cache: InferenceCache | None = None) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, cache: InferenceCache | None = None,
+                cu_seqlens: torch.Tensor | None = None) -> torch.Tensor:
         """input_ids (batch, length) int64 -> (batch, length, d_model) in the embedding's
-        dtype (autocast's under autocast). With ``cache``, continues from it and advances it."""
+        dtype (autocast's under autocast). With ``cache``, continues from it and advances it.
+        With ``cu_seqlens``, input_ids (1, length) holds several sequences back to back
+        (``core.packing``), each processed as if alone."""
+        if cu_seqlens is not None:
+            check_packed(input_ids, cu_seqlens)
         x, residual = self.embedding(input_ids), None
         for i, layer in enumerate(self.layers):
-            x, residual = layer(x, residual, None if cache is None else cache.layers[i])
+            x, residual = layer(x, residual, None if cache is None else cache.layers[i],
+                                cu_seqlens)
         x, _ = self.norm_f(x, residual)
         if cache is not None:
             cache.seqlen_offset += input_ids.shape[1]
@@ -118,10 +125,12 @@ class MambaLM(nn.Module):
         else:
             nn.init.normal_(self.lm_head.weight, std=0.02)
 
-    def forward(self, input_ids: torch.Tensor, cache: InferenceCache | None = None) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, cache: InferenceCache | None = None,
+                cu_seqlens: torch.Tensor | None = None) -> torch.Tensor:
         """input_ids (batch, length) -> logits (batch, length, vocab_size); logit t predicts
-        token t + 1. With ``cache``, continues the sequences in it and advances it."""
-        hidden = self.backbone(input_ids, cache)
+        token t + 1. With ``cache``, continues the sequences in it and advances it. With
+        ``cu_seqlens``, input_ids (1, length) are packed sequences (``core.packing``)."""
+        hidden = self.backbone(input_ids, cache, cu_seqlens)
         return self.lm_head(hidden)[..., : self.config.vocab_size]
 
     def step(self, input_ids: torch.Tensor, cache: InferenceCache) -> torch.Tensor:
@@ -158,9 +167,14 @@ class MambaClassifier(nn.Module):
         self.backbone = MambaBackbone(config)
         self.head = nn.Linear(config.d_model, num_classes)
 
-    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor | None = None,
+                cu_seqlens: torch.Tensor | None = None) -> torch.Tensor:
         """input_ids (batch, length), right-padded; lengths (batch,) valid tokens per row
-        (all when None) -> logits (batch, num_classes)."""
+        (all when None) -> logits (batch, num_classes). With ``cu_seqlens`` instead of
+        ``lengths``: input_ids (1, length) are packed sequences -> (n_seqs, num_classes)."""
+        if cu_seqlens is not None:
+            return self.head(pool_sequences(self.backbone(input_ids, cu_seqlens=cu_seqlens),
+                                            cu_seqlens, self.pooling))
         hidden = self.backbone(input_ids)
         batch, length, _ = hidden.shape
         if lengths is None:
