@@ -18,7 +18,8 @@ from .species_metrics import classification_metrics
 
 class ClassifierModule(L.LightningModule):
     """Trains ``MODEL_CLASSES[model_class](MambaConfig(**model), **model_kwargs)`` on batches
-    (ids (batch, length) int64 right-padded, lengths (batch,), labels (batch,)).
+    (ids (batch, length) int64 right-padded, lengths (batch,), labels (batch,)), or packed
+    ``classification_batch`` dicts.
 
     Logs train/loss, train/accuracy, val/loss and, over each whole validation pass,
     val/accuracy and val/f1_macro (scikit-learn); ``confusion`` then holds that pass's
@@ -39,17 +40,25 @@ class ClassifierModule(L.LightningModule):
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.model(ids, lengths)
 
-    def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
+    def _logits(self, batch: tuple[torch.Tensor, ...] | dict[str, torch.Tensor]
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(float32 logits (n, classes), labels (n,)) of a padded (ids, lengths, labels) batch
+        or a packed ``classification_batch`` dict (``pipelines.packing``)."""
+        if isinstance(batch, dict):
+            return (self.model(batch["ids"], cu_seqlens=batch["cu_seqlens"]).float(),
+                    batch["labels"])
         ids, lengths, labels = batch
-        logits = self.model(ids, lengths).float()
+        return self.model(ids, lengths).float(), labels
+
+    def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
+        logits, labels = self._logits(batch)
         loss = F.cross_entropy(logits, labels)
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/accuracy", (logits.argmax(-1) == labels).float().mean())
         return loss
 
     def validation_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> None:
-        ids, lengths, labels = batch
-        logits = self.model(ids, lengths).float()
+        logits, labels = self._logits(batch)
         self.log("val/loss", F.cross_entropy(logits, labels), prog_bar=True, sync_dist=True)
         self._val_preds.append(logits.argmax(-1))
         self._val_targets.append(labels)

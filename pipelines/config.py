@@ -34,6 +34,29 @@ class DNADataConfig:
     max_n_fraction: float = 0.5          # windows with more N than this are skipped
     batch_size: int = 16
     num_workers: int = 0
+    # variable-length training windows: see check_variable_length
+    min_seq_len: Optional[int] = None
+    pack: bool = True
+    max_tokens: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        check_variable_length(self)
+
+
+def check_variable_length(cfg: Any) -> None:
+    """Variable-length training windows, shared by the DNA data configs: with ``min_seq_len``
+    set, every training window is cut to a length drawn uniformly in [min_seq_len, seq_len]
+    and batches are filled up to ``max_tokens`` bases (default batch_size * seq_len), then
+    packed back to back into one row (``pack``, no padding) or padded to their longest.
+    Raises ConfigError naming the key."""
+    if cfg.min_seq_len is None:
+        return
+    if not 1 <= cfg.min_seq_len <= cfg.seq_len:
+        raise ConfigError(f"data.min_seq_len must be in [1, data.seq_len={cfg.seq_len}], "
+                          f"got {cfg.min_seq_len}")
+    if cfg.max_tokens is not None and cfg.max_tokens < cfg.seq_len + 1:
+        raise ConfigError(f"data.max_tokens must hold one window of data.seq_len + 1 = "
+                          f"{cfg.seq_len + 1} bases, got {cfg.max_tokens}")
 
 
 @dataclass
@@ -53,6 +76,13 @@ class SpeciesDataConfig:
     max_n_fraction: float = 0.5
     batch_size: int = 16
     num_workers: int = 0
+    # variable-length training windows: see check_variable_length
+    min_seq_len: Optional[int] = None
+    pack: bool = True
+    max_tokens: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        check_variable_length(self)
 
 
 CLASSIFIER_ARCHITECTURES = ("causal", "bidirectional", "rc_equivariant")

@@ -4,6 +4,7 @@ file with a split column (HG38 recipe) or from the records of a FASTA file."""
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 import lightning as L
 from torch.utils.data import DataLoader
@@ -12,6 +13,7 @@ from biomamba import (DNATokenizer, FastaWindows, NFilter, RandomWindows, Region
                       split_records, tiled_windows)
 
 from .config import ConfigFileError, DNADataConfig
+from .packing import ExactWindows, lm_batch, variable_length_loader
 
 
 def lm_regions(cfg: DNADataConfig) -> tuple[list[Region], list[Region]]:
@@ -26,7 +28,9 @@ def lm_regions(cfg: DNADataConfig) -> tuple[list[Region], list[Region]]:
 class DNAWindowsDataModule(L.LightningDataModule):
     """Windows of ``seq_len + 1`` bases (inputs plus the next-base targets), (batch,
     seq_len + 1) int64. Regions shorter than a window are left out (a language model's loss
-    would otherwise count padding); windows more than ``max_n_fraction`` N are skipped."""
+    would otherwise count padding); windows more than ``max_n_fraction`` N are skipped.
+    With ``min_seq_len``, training windows have random lengths and come as ``lm_batch``
+    dicts, packed or padded (``pipelines.packing``)."""
 
     def __init__(self, cfg: DNADataConfig, seed: int) -> None:
         super().__init__()
@@ -54,11 +58,15 @@ class DNAWindowsDataModule(L.LightningDataModule):
         self.dataset = FastaWindows(length, self.tokenizer)
 
     def train_dataloader(self) -> DataLoader:
-        sampler = RandomWindows(self.train_regions, self.cfg.seq_len + 1,
-                                self.cfg.train_windows_per_epoch, self.seed,
-                                rc_prob=0.5 if self.cfg.rc_augment else 0.0, keep=self.keep)
-        return DataLoader(self.dataset, batch_size=self.cfg.batch_size, sampler=sampler,
-                          num_workers=self.cfg.num_workers, drop_last=True)
+        cfg = self.cfg
+        sampler = RandomWindows(self.train_regions, cfg.seq_len + 1, cfg.train_windows_per_epoch,
+                                self.seed, rc_prob=0.5 if cfg.rc_augment else 0.0, keep=self.keep)
+        if cfg.min_seq_len is not None:
+            return variable_length_loader(cfg, sampler, self.seed, ExactWindows(
+                cfg.seq_len + 1, self.tokenizer), partial(
+                    lm_batch, packed=cfg.pack, pad_id=self.tokenizer.pad_id), extra=1)
+        return DataLoader(self.dataset, batch_size=cfg.batch_size, sampler=sampler,
+                          num_workers=cfg.num_workers, drop_last=True)
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.dataset, batch_size=self.cfg.batch_size, sampler=self.val_windows,

@@ -14,6 +14,7 @@ from audiomamba import SaShiMiLM
 from core import ConfigError, MambaConfig, MambaLM
 
 from .optim import adamw_warmup_cosine
+from .packing import IGNORE_INDEX
 
 
 def build_lm(model: dict[str, Any], backbone: dict[str, Any] | None = None) -> nn.Module:
@@ -36,7 +37,8 @@ def no_weight_decay(model: nn.Module) -> list[nn.Parameter]:
 
 class LMModule(L.LightningModule):
     """Trains ``build_lm(model, backbone)`` on batches of token ids (batch, length + 1):
-    inputs are ids[:, :-1], targets ids[:, 1:]. Logs train/loss and val/loss in nats per
+    inputs are ids[:, :-1], targets ids[:, 1:]; or on ``lm_batch`` dicts of sequences of
+    different lengths (packed with cu_seqlens, or padded with ignored targets). Logs train/loss and val/loss in nats per
     token and val/bits_per_token. ``run_config`` (the job's resolved config, plain Python) is
     stored in every checkpoint's hyper-parameters."""
 
@@ -47,9 +49,16 @@ class LMModule(L.LightningModule):
         self.save_hyperparameters()
         self.model = build_lm(model, backbone)
 
-    def _loss(self, batch: torch.Tensor) -> torch.Tensor:
-        logits = self.model(batch[:, :-1])
-        return F.cross_entropy(logits.float().flatten(0, 1), batch[:, 1:].flatten())
+    def _loss(self, batch: torch.Tensor | dict[str, torch.Tensor]) -> torch.Tensor:
+        """Mean next-token cross entropy (nats) of a (batch, length + 1) tensor of ids, or of
+        an ``lm_batch`` dict (``pipelines.packing``: packed or padded sequences)."""
+        if isinstance(batch, dict):
+            logits = self.model(batch["inputs"], cu_seqlens=batch.get("cu_seqlens"))
+            targets = batch["targets"]
+        else:
+            logits, targets = self.model(batch[:, :-1]), batch[:, 1:]
+        return F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(),
+                               ignore_index=IGNORE_INDEX)
 
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
         loss = self._loss(batch)

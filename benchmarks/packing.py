@@ -1,0 +1,118 @@
+"""Packed against padded training on DNA windows of random lengths: real tokens per second.
+
+Training windows are cut to lengths drawn uniformly in [--min-len, --max-len] bases and
+grouped into batches of at most --max-tokens bases (``pipelines.packing``): packed back to
+back into one row with cu_seqlens, or padded to the longest window of the batch (the
+padded batch holds fewer windows: rows x longest <= budget). Each mode trains the same
+MambaLM from the same initialisation with AdamW for --steps steps (after --warmup untimed
+ones, bf16 autocast on CUDA) and reports real (non-padding) tokens per second, the share
+of the batch that is padding, and peak GPU memory. Prints a Markdown table; writes
+packing.csv to --out.
+
+    PYTHONPATH=. python benchmarks/packing.py --fasta G/train/Hsap.fa.gz G/train/Ptro.fa.gz \
+        --out runs/bench-packing                    # G = a great_apes_chr22 folder
+    PYTHONPATH=. python benchmarks/packing.py --smoke   # tiny shapes on the bundled FASTA
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from biomamba import DNATokenizer, NFilter, RandomWindows, split_records
+from core import MambaConfig, MambaLM
+from pipelines.config import DNADataConfig
+from pipelines.packing import IGNORE_INDEX, ExactWindows, lm_batch, variable_length_loader
+
+BUNDLED = Path(__file__).resolve().parents[1] / "biomamba" / "data" / "hsap_chr22_200kb.fa"
+
+
+def batches(fastas: list[str], args: argparse.Namespace, packed: bool):
+    """An endless stream of ``lm_batch`` dicts from the training part of ``fastas``."""
+    cfg = DNADataConfig(fasta=fastas[0], seq_len=args.max_len, min_seq_len=args.min_len,
+                        pack=packed, max_tokens=args.max_tokens)
+    regions = [r for f in fastas for r in split_records(f, None, 0.1)[0]]
+    windows = RandomWindows(regions, args.max_len + 1, 1 << 20, seed=0, keep=NFilter(0.5))
+    tokenizer = DNATokenizer()
+    collate = lambda seqs: lm_batch(seqs, packed, tokenizer.pad_id)  # noqa: E731
+    loader = variable_length_loader(cfg, windows, 0, ExactWindows(args.max_len + 1, tokenizer),
+                                    collate, extra=1)
+    while True:
+        yield from loader
+
+
+def train(fastas: list[str], args: argparse.Namespace, packed: bool, device: torch.device) -> dict:
+    """Time ``args.steps`` optimizer steps; returns one result row."""
+    torch.manual_seed(0)
+    model = MambaLM(MambaConfig(d_model=args.d_model, n_layer=args.n_layer, vocab_size=10)).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+    stream = batches(fastas, args, packed)
+    real = slots = 0
+    elapsed = 0.0
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    for step in range(args.warmup + args.steps):
+        batch = {k: v.to(device) for k, v in next(stream).items()}
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        with autocast:
+            logits = model(batch["inputs"], cu_seqlens=batch.get("cu_seqlens"))
+        loss = F.cross_entropy(logits.float().flatten(0, 1), batch["targets"].flatten(),
+                               ignore_index=IGNORE_INDEX)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        if step >= args.warmup:
+            elapsed += time.perf_counter() - start
+            real += int((batch["targets"] != IGNORE_INDEX).sum())
+            slots += batch["targets"].numel()
+    peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else float("nan")
+    return {"mode": "packed" if packed else "padded", "tokens_per_s": real / elapsed,
+            "padding_share": 1 - real / slots, "tokens_per_step": real / args.steps,
+            "peak_gib": peak, "params": sum(p.numel() for p in model.parameters())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--fasta", nargs="+", default=[str(BUNDLED)])
+    parser.add_argument("--min-len", type=int, default=1024)
+    parser.add_argument("--max-len", type=int, default=32768)
+    parser.add_argument("--max-tokens", type=int, default=131072)
+    parser.add_argument("--d-model", type=int, default=256)
+    parser.add_argument("--n-layer", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("runs/bench-packing"))
+    parser.add_argument("--smoke", action="store_true", help="tiny shapes: checks the script")
+    args = parser.parse_args()
+    if args.smoke:
+        args.min_len, args.max_len, args.max_tokens = 16, 256, 1024
+        args.d_model, args.n_layer, args.steps, args.warmup = 16, 1, 2, 1
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    rows = [train(args.fasta, args, packed, device) for packed in (True, False)]
+    ratio = rows[0]["tokens_per_s"] / rows[1]["tokens_per_s"]
+    print(f"\nwindows of {args.min_len}-{args.max_len} bases, budget {args.max_tokens} bases per "
+          f"batch, {rows[0]['params']:,} parameters, {device}\n")
+    print("| mode | real tokens/s | padding share | real tokens/step | peak GiB |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['mode']} | {r['tokens_per_s']:,.0f} | {r['padding_share']:.1%} | "
+              f"{r['tokens_per_step']:,.0f} | {r['peak_gib']:.2f} |")
+    print(f"\npacked / padded real tokens per second: {ratio:.2f}x")
+    args.out.mkdir(parents=True, exist_ok=True)
+    with open(args.out / "packing.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Variable-length training batches: random window lengths, token budgets, packed batches that
+give the loss of the same sequences padded, and the pretrain/finetune jobs running on them."""
+from pathlib import Path
+
+import pytest
+import torch
+
+from biomamba import RandomWindows, Region, Window
+from pipelines.cli import main
+from pipelines.cls_module import ClassifierModule
+from pipelines.lm_module import LMModule
+from pipelines.packing import (IGNORE_INDEX, RandomLengthWindows, TokenBudgetBatches,
+                               classification_batch, lm_batch, window_length)
+
+REPO = Path(__file__).resolve().parents[2]
+BUNDLED = REPO / "biomamba" / "data" / "hsap_chr22_200kb.fa"
+TINY = dict(d_model=16, n_layer=1, vocab_size=10, d_state=4)
+OPTIM = dict(lr=1e-3, weight_decay=0.0, betas=[0.9, 0.95], warmup_steps=1, min_lr_ratio=0.1,
+             grad_clip=1.0)
+
+
+def test_random_lengths_are_in_range_and_fixed_by_the_window():
+    base = RandomWindows([Region("chr", 0, 10_000, "x.fa")], 500, 200, seed=1)
+    cut = RandomLengthWindows(base, 100, seed=5)
+    lengths = [window_length(w) for w in cut]
+    assert min(lengths) >= 100 and max(lengths) <= 500 and len(set(lengths)) > 50
+    assert lengths == [window_length(w) for w in cut]                 # same epoch, same cut
+    assert all(a.start == b.start for a, b in zip(cut, base))        # starts untouched
+    short = Window("x.fa", "chr", 0, 60)
+    assert list(RandomLengthWindows([short], 100, seed=5)) == [short]
+
+
+@pytest.mark.parametrize("packed", [True, False])
+def test_token_budget_batches_respect_the_budget(packed):
+    lengths = torch.randint(1, 50, (300,), generator=torch.Generator().manual_seed(0)).tolist()
+    batches = list(TokenBudgetBatches(lengths, int, 120, packed))
+    assert sum(batches, []) == lengths                                # order kept, nothing lost
+    for b in batches:
+        cost = sum(b) if packed else len(b) * max(b)
+        assert cost <= 120
+    # greedy: adding the next item would have broken the budget
+    for b, nxt in zip(batches, batches[1:]):
+        grown = b + [nxt[0]]
+        assert (sum(grown) if packed else len(grown) * max(grown)) > 120
+    with pytest.raises(ValueError, match="exceeds the batch budget"):
+        list(TokenBudgetBatches([130], int, 120, packed))
+
+
+def test_lm_batch_layouts():
+    seqs = [torch.tensor([5, 6, 7]), torch.tensor([8, 9])]
+    packed = lm_batch(seqs, packed=True, pad_id=0)
+    assert packed["inputs"].tolist() == [[5, 6, 8]] and packed["targets"].tolist() == [[6, 7, 9]]
+    assert packed["cu_seqlens"].tolist() == [0, 2, 3]
+    padded = lm_batch(seqs, packed=False, pad_id=0)
+    assert padded["inputs"].tolist() == [[5, 6], [8, 0]]
+    assert padded["targets"].tolist() == [[6, 7], [9, IGNORE_INDEX]]
+
+
+def test_packed_and_padded_batches_give_the_same_loss_and_gradients():
+    module = LMModule(TINY, OPTIM, max_steps=10)
+    seqs = [torch.randint(5, 10, (n,)) for n in (3, 17, 2, 9)]
+    losses, grads = [], []
+    for packed in (True, False):
+        module.zero_grad()
+        loss = module._loss(lm_batch(seqs, packed, pad_id=0))
+        loss.backward()
+        losses.append(loss.detach())
+        grads.append([p.grad.clone() for p in module.parameters()])
+    torch.testing.assert_close(losses[0], losses[1], rtol=1e-5, atol=1e-6)
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_packed_classification_batch_gives_the_padded_logits():
+    module = ClassifierModule("MambaClassifier", TINY, {"num_classes": 3, "pooling": "mean"},
+                              OPTIM, max_steps=10, classes=["a", "b", "c"]).eval()
+    items = [(torch.randint(5, 10, (12,)), n, n % 3) for n in (12, 4, 1, 7)]
+    with torch.no_grad():
+        packed_logits, packed_labels = module._logits(classification_batch(items, packed=True))
+        padded_logits, padded_labels = module._logits(classification_batch(items, packed=False))
+    torch.testing.assert_close(packed_logits, padded_logits, rtol=1e-5, atol=1e-5)
+    assert torch.equal(packed_labels, padded_labels)
+
+
+@pytest.mark.parametrize("pack", ["true", "false"])
+def test_pretrain_and_finetune_on_variable_length_windows(tmp_path, pack):
+    common = [f"trainer.output_dir={tmp_path}", "trainer.max_steps=3", "trainer.progress_bar=false",
+              "trainer.val_every_n_steps=3", "trainer.checkpoint_every_n_steps=3",
+              "model.d_model=16", "model.n_layer=1", "data.seq_len=64", "data.min_seq_len=8",
+              f"data.pack={pack}", "data.max_tokens=200", "optim.warmup_steps=1"]
+    assert main(["pretrain", str(REPO / "configs/dna/demo.yaml"), f"data.fasta={BUNDLED}",
+                 "data.max_val_windows=2", *common]) == 0
+    assert main(["finetune", str(REPO / "configs/dna/species_demo.yaml"),
+                 f"data.train_dir={REPO}/biomamba/data/great_apes_demo/train",
+                 f"data.val_dir={REPO}/biomamba/data/great_apes_demo/val",
+                 "data.val_windows_per_species=2", *common]) == 0
+
+
+def test_bad_variable_length_settings_name_the_key(tmp_path, capsys):
+    config = str(REPO / "configs/dna/demo.yaml")
+    assert main(["pretrain", config, "data.min_seq_len=500", f"trainer.output_dir={tmp_path}"]) == 2
+    assert "data.min_seq_len must be in [1, data.seq_len=256]" in capsys.readouterr().err
+    assert main(["pretrain", config, "data.min_seq_len=10", "data.max_tokens=100",
+                 f"trainer.output_dir={tmp_path}"]) == 2
+    assert "data.max_tokens must hold one window" in capsys.readouterr().err
