@@ -111,7 +111,8 @@ def split_files(files: list[Path], val_fraction: float, test_fraction: float
 
 class EncodedAudio(Dataset):
     """Whole files held in memory as token ids (uint8 for <= 256 levels: one byte a sample);
-    item (file index, start) -> ids[start : start + length] as int64 (length,)."""
+    item (file index, start) -> ids[start : start + length] as int64 (length,), and item
+    (file index, start, n) -> the first n of them."""
 
     def __init__(self, files: list[Path], codec: Codec, length: int,
                  sample_rate: int = SAMPLE_RATE) -> None:
@@ -124,9 +125,9 @@ class EncodedAudio(Dataset):
         """Samples per file."""
         return [c.shape[0] for c in self.codes]
 
-    def __getitem__(self, key: tuple[int, int]) -> torch.Tensor:
-        i, start = key
-        return self.codes[i][start:start + self.length].long()
+    def __getitem__(self, key: tuple[int, ...]) -> torch.Tensor:
+        i, start, n = key if len(key) == 3 else (*key, self.length)
+        return self.codes[i][start:start + min(n, self.length)].long()
 
 
 class RandomCrops(Sampler):

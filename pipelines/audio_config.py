@@ -10,7 +10,7 @@ from omegaconf import MISSING
 from audiomamba import CLIP_SAMPLES, CODEC_KINDS
 from core import ConfigError, MambaConfig
 
-from .config import OptimConfig, TrainerConfig
+from .config import OptimConfig, TrainerConfig, check_variable_length
 
 AUDIO_DATASETS = ("sc09", "folder")
 BACKBONE_KINDS = ("mamba", "sashimi")
@@ -35,6 +35,11 @@ class AudioDataConfig:
     max_val_crops: Optional[int] = None  # sc09: clips; folder: crops
     batch_size: int = 16
     num_workers: int = 0
+    # folder: training crops of random length in [min_seq_len, seq_len], max_tokens samples a
+    # batch, packed back to back (pack) or padded to the longest (pipelines.packing)
+    min_seq_len: Optional[int] = None
+    pack: bool = True
+    max_tokens: Optional[int] = None
 
     def __post_init__(self) -> None:
         if self.dataset not in AUDIO_DATASETS:
@@ -52,6 +57,10 @@ class AudioDataConfig:
         for name in ("val_fraction", "test_fraction"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"data.{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.min_seq_len is not None and self.dataset == "sc09":
+            raise ConfigError("data.min_seq_len: sc09 clips all have one length; variable-length "
+                              "crops need dataset: folder")
+        check_variable_length(self)
 
 
 @dataclass
@@ -82,6 +91,11 @@ class PretrainAudioConfig:
     data: AudioDataConfig = field(default_factory=AudioDataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+    def __post_init__(self) -> None:
+        if self.data.min_seq_len is not None and self.data.pack and self.backbone.kind != "mamba":
+            raise ConfigError("data.pack: packed sequences need backbone.kind: mamba (the U-Net's "
+                              "pooling would mix neighbouring sequences); set data.pack=false")
 
 
 @dataclass

@@ -10,6 +10,7 @@ from audiomamba import (AudioFileError, ClipTokens, Codec, EncodedAudio, RandomC
                         audio_files, split_files, tiled_crops)
 
 from .audio_config import AudioDataConfig, ClassifierDataConfig
+from .packing import variable_length_crops
 
 
 class AudioTokensDataModule(L.LightningDataModule):
@@ -17,7 +18,8 @@ class AudioTokensDataModule(L.LightningDataModule):
 
     sc09: each item is one silent sample then the 16000-sample clip; train is shuffled
     (seeded), validation and test in order. folder: random crops of train files, tiled crops
-    of validation and test files (files split in sorted order)."""
+    of validation and test files (files split in sorted order); with ``min_seq_len``,
+    training crops of random lengths come as packed or padded ``lm_batch`` dicts."""
 
     def __init__(self, cfg: AudioDataConfig, seed: int) -> None:
         super().__init__()
@@ -64,6 +66,8 @@ class AudioTokensDataModule(L.LightningDataModule):
         cfg = self.cfg
         if self.cfg.dataset == "folder" and split == "train":
             sampler = RandomCrops(data.lengths, cfg.seq_len + 1, cfg.train_crops_per_epoch, self.seed)
+            if cfg.min_seq_len is not None:
+                return variable_length_crops(cfg, sampler, self.seed, data)
             return DataLoader(data, batch_size=cfg.batch_size, sampler=sampler,
                               num_workers=cfg.num_workers, drop_last=True)
         if keys is not None:

@@ -44,9 +44,9 @@ class DNADataConfig:
 
 
 def check_variable_length(cfg: Any) -> None:
-    """Variable-length training windows, shared by the DNA data configs: with ``min_seq_len``
+    """Variable-length training windows, shared by the DNA and audio data configs: with ``min_seq_len``
     set, every training window is cut to a length drawn uniformly in [min_seq_len, seq_len]
-    and batches are filled up to ``max_tokens`` bases (default batch_size * seq_len), then
+    and batches are filled up to ``max_tokens`` tokens (default: batch_size full windows), then
     packed back to back into one row (``pack``, no padding) or padded to their longest.
     Raises ConfigError naming the key."""
     if cfg.min_seq_len is None:

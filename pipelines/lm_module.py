@@ -53,7 +53,8 @@ class LMModule(L.LightningModule):
         """Mean next-token cross entropy (nats) of a (batch, length + 1) tensor of ids, or of
         an ``lm_batch`` dict (``pipelines.packing``: packed or padded sequences)."""
         if isinstance(batch, dict):
-            logits = self.model(batch["inputs"], cu_seqlens=batch.get("cu_seqlens"))
+            packed = {"cu_seqlens": batch["cu_seqlens"]} if "cu_seqlens" in batch else {}
+            logits = self.model(batch["inputs"], **packed)
             targets = batch["targets"]
         else:
             logits, targets = self.model(batch[:, :-1]), batch[:, 1:]

@@ -4,6 +4,7 @@ token budget, then either padded to the longest or packed back to back into one 
 from __future__ import annotations
 
 import zlib
+from functools import partial
 from typing import Any, Callable, Iterable, Iterator
 
 import torch
@@ -21,31 +22,33 @@ def stable_uniform(key: str, low: int, high: int) -> int:
     return low + zlib.crc32(key.encode()) % (high - low + 1)
 
 
-class RandomLengthWindows(Sampler):
-    """The windows of ``windows`` (a window sampler such as ``RandomWindows``), each cut to a
-    length drawn uniformly in [min_len, its length] from its own coordinates and ``seed``.
-    Windows already shorter than ``min_len`` are kept whole."""
+class RandomLengths(Sampler):
+    """The items of ``items`` (a sampler of windows or crops), each cut to a length drawn
+    uniformly in [min_len, its length] from the item itself and ``seed`` (so the same item
+    is always cut the same way). ``length_of(item)`` is an item's length, ``cut(item, n)``
+    the item shortened to n tokens. Items already shorter than ``min_len`` stay whole."""
 
-    def __init__(self, windows: Sampler, min_len: int, seed: int) -> None:
+    def __init__(self, items: Iterable, min_len: int, seed: int,
+                 length_of: Callable[[Any], int], cut: Callable[[Any, int], Any]) -> None:
         if min_len < 1:
             raise ValueError(f"min_len must be at least 1 token, got {min_len}")
-        self.windows, self.min_len, self.seed = windows, min_len, seed
+        self.items, self.min_len, self.seed = items, min_len, seed
+        self.length_of, self.cut = length_of, cut
 
     def set_epoch(self, epoch: int) -> None:
-        if hasattr(self.windows, "set_epoch"):
-            self.windows.set_epoch(epoch)
+        if hasattr(self.items, "set_epoch"):
+            self.items.set_epoch(epoch)
 
     def __len__(self) -> int:
-        return len(self.windows)
+        return len(self.items)
 
-    def __iter__(self) -> Iterator[Window]:
-        for w in self.windows:
-            full = w.stop - w.start
+    def __iter__(self) -> Iterator:
+        for item in self.items:
+            full = self.length_of(item)
             if full <= self.min_len:
-                yield w
-                continue
-            key = f"{self.seed}:{w.source}:{w.record}:{w.start}:{w.rc}"
-            yield w._replace(stop=w.start + stable_uniform(key, self.min_len, full))
+                yield item
+            else:
+                yield self.cut(item, stable_uniform(f"{self.seed}:{item!r}", self.min_len, full))
 
 
 class TokenBudgetBatches(Sampler):
@@ -84,6 +87,11 @@ def window_length(window: Window) -> int:
     return window.stop - window.start
 
 
+def cut_window(window: Window, n: int) -> Window:
+    """The first ``n`` bases of a window."""
+    return window._replace(stop=window.start + n)
+
+
 def variable_length_loader(cfg: Any, windows: Sampler, seed: int, dataset: Dataset,
                            collate: Callable, extra: int = 0) -> DataLoader:
     """Training loader of a DNA data config with ``min_seq_len`` set (see
@@ -92,10 +100,33 @@ def variable_length_loader(cfg: Any, windows: Sampler, seed: int, dataset: Datas
     target), grouped by the ``max_tokens`` budget, read by ``dataset`` and batched by
     ``collate``."""
     max_tokens = cfg.max_tokens or cfg.batch_size * (cfg.seq_len + extra)
-    batches = TokenBudgetBatches(RandomLengthWindows(windows, cfg.min_seq_len + extra, seed),
-                                 window_length, max_tokens, packed=cfg.pack)
+    cut = RandomLengths(windows, cfg.min_seq_len + extra, seed, window_length, cut_window)
+    batches = TokenBudgetBatches(cut, window_length, max_tokens, packed=cfg.pack)
     return DataLoader(dataset, batch_sampler=batches, collate_fn=collate,
                       num_workers=cfg.num_workers)
+
+
+def crop_length(crop: tuple[int, ...], full: int) -> int:
+    """Samples an audio crop key (file, start[, n]) reads; ``full`` when it has no n."""
+    return crop[2] if len(crop) == 3 else full
+
+
+def cut_crop(crop: tuple[int, ...], n: int) -> tuple[int, int, int]:
+    """An audio crop key shortened to its first ``n`` samples."""
+    return crop[0], crop[1], n
+
+
+def variable_length_crops(cfg: Any, crops: Sampler, seed: int, dataset: Dataset) -> DataLoader:
+    """Training loader of an audio folder config with ``min_seq_len`` set: ``crops`` of
+    seq_len + 1 samples (``RandomCrops``) cut to random lengths, grouped by ``max_tokens``,
+    read by ``dataset`` (``EncodedAudio``) into packed or padded ``lm_batch`` dicts."""
+    full = cfg.seq_len + 1
+    length_of = partial(crop_length, full=full)
+    cut = RandomLengths(crops, cfg.min_seq_len + 1, seed, length_of, cut_crop)
+    batches = TokenBudgetBatches(cut, length_of, cfg.max_tokens or cfg.batch_size * full,
+                                 packed=cfg.pack)
+    return DataLoader(dataset, batch_sampler=batches, num_workers=cfg.num_workers,
+                      collate_fn=partial(lm_batch, packed=cfg.pack, pad_id=0))
 
 
 class ExactWindows(Dataset):

@@ -9,8 +9,8 @@ from biomamba import RandomWindows, Region, Window
 from pipelines.cli import main
 from pipelines.cls_module import ClassifierModule
 from pipelines.lm_module import LMModule
-from pipelines.packing import (IGNORE_INDEX, RandomLengthWindows, TokenBudgetBatches,
-                               classification_batch, lm_batch, window_length)
+from pipelines.packing import (IGNORE_INDEX, RandomLengths, TokenBudgetBatches,
+                               classification_batch, cut_window, lm_batch, window_length)
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED = REPO / "biomamba" / "data" / "hsap_chr22_200kb.fa"
@@ -21,13 +21,13 @@ OPTIM = dict(lr=1e-3, weight_decay=0.0, betas=[0.9, 0.95], warmup_steps=1, min_l
 
 def test_random_lengths_are_in_range_and_fixed_by_the_window():
     base = RandomWindows([Region("chr", 0, 10_000, "x.fa")], 500, 200, seed=1)
-    cut = RandomLengthWindows(base, 100, seed=5)
+    cut = RandomLengths(base, 100, 5, window_length, cut_window)
     lengths = [window_length(w) for w in cut]
     assert min(lengths) >= 100 and max(lengths) <= 500 and len(set(lengths)) > 50
     assert lengths == [window_length(w) for w in cut]                 # same epoch, same cut
     assert all(a.start == b.start for a, b in zip(cut, base))        # starts untouched
     short = Window("x.fa", "chr", 0, 60)
-    assert list(RandomLengthWindows([short], 100, seed=5)) == [short]
+    assert list(RandomLengths([short], 100, 5, window_length, cut_window)) == [short]
 
 
 @pytest.mark.parametrize("packed", [True, False])
@@ -103,3 +103,25 @@ def test_bad_variable_length_settings_name_the_key(tmp_path, capsys):
     assert main(["pretrain", config, "data.min_seq_len=10", "data.max_tokens=100",
                  f"trainer.output_dir={tmp_path}"]) == 2
     assert "data.max_tokens must hold one window" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra", [["backbone.kind=mamba", "data.pack=true"],
+                                   ["backbone.kind=sashimi", "data.pack=false"]])
+def test_audio_pretrain_on_variable_length_crops(tmp_path, extra):
+    args = [f"data.root={REPO / 'audiomamba' / 'data' / 'speech_16k'}", f"trainer.output_dir={tmp_path}",
+            "trainer.max_steps=2", "trainer.val_every_n_steps=2", "trainer.checkpoint_every_n_steps=2",
+            "trainer.progress_bar=false", "data.seq_len=48", "data.min_seq_len=16",
+            "data.max_tokens=120", "data.max_val_crops=2", "model.d_model=8",
+            "optim.warmup_steps=1", *extra]
+    assert main(["pretrain", str(REPO / "configs/audio/demo.yaml"), *args]) == 0
+
+
+def test_audio_packing_refuses_the_unet(tmp_path, capsys):
+    assert main(["pretrain", str(REPO / "configs/audio/demo.yaml"), "data.min_seq_len=16",
+                 f"trainer.output_dir={tmp_path}"]) == 2
+    assert "packed sequences need backbone.kind: mamba" in capsys.readouterr().err
+
+
+def test_cut_audio_crops_read_their_length():
+    from pipelines.packing import crop_length, cut_crop
+    assert crop_length((3, 100), full=49) == 49 and crop_length(cut_crop((3, 100), 20), 49) == 20
