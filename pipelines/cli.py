@@ -16,7 +16,7 @@ JOBS = {
     "generate": (generate, "sample DNA (FASTA) or audio (WAV) from a trained model"),
     "finetune": (finetune, "train a DNA species classifier, from scratch or from a pretrained model"),
     "classify": (classify, "predict the species of FASTA records or windows with a classifier"),
-    "evaluate": (evaluate, "score an audio model: test NLL, and FID/IS/mIS/AM of generated clips"),
+    "evaluate": (evaluate, "score a model: DNA bits per base or species accuracy; audio NLL and FID/IS/mIS/AM"),
     "sc09-classifier": (sc09_classifier, "train the SC09 digit classifier that scores generated clips"),
 }
 USER_ERRORS = (ConfigFileError, ConfigError, ModelFileError, FastaError, DNATokenizerError,

@@ -1,5 +1,12 @@
-"""``mambaseq evaluate``: score an audio model and its samples.
+"""``mambaseq evaluate``: score a trained model (DNA or audio) and generated audio.
 
+DNA (``pipelines.dna_eval``):
+- ``--checkpoint`` of a language model: bits per base on fixed windows of the run's split
+  (validation or train; test = the BED file's test intervals), or of ``--fasta FILE``.
+- ``--checkpoint`` of a species classifier with ``--species-dir DIR``: accuracy, macro-F1
+  and the confusion matrix (CSV, PNG) on seeded windows of each species' FASTA.
+
+Audio:
 - ``--checkpoint RUN/model.pt``: negative log-likelihood of the run's data split (test by
   default) in bits per sample.
 - ``--samples DIR --classifier classifier.pt --sc09 ROOT``: FID, IS, mIS and AM of the clips
@@ -23,13 +30,15 @@ from tqdm import tqdm
 
 from audiomamba import (CLIP_SAMPLES, SC09Clips, audio_files, fit_length, load_audio,
                         load_classifier, sample_scores)
-from core import ModelFileError
+from core import BidirectionalClassifier, MambaClassifier
 
 from ..audio_config import AudioDataConfig
 from ..audio_data import AudioTokensDataModule
 from ..config import UsageError
+from ..dna_eval import classifier_scores, lm_bits_per_base
 from ..domains import model_domain
 from ..model_files import load_trained_model
+from ..species_metrics import write_confusion_matrix
 
 COLUMNS = ("set", "clips", "bits_per_sample", "accuracy", "fid", "is", "mis", "am")
 
@@ -44,17 +53,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sc09", help="the SC09 folder: train split = reference, test = ceiling")
     parser.add_argument("--output", help="CSV to write (default: metrics.csv beside the samples "
                                          "or the checkpoint)")
+    parser.add_argument("--fasta", help="DNA language model: score every record of this FASTA")
+    parser.add_argument("--max-windows", type=int, default=None,
+                        help="DNA language model: score at most this many windows")
+    parser.add_argument("--species-dir", help="DNA classifier: a folder with one FASTA per class")
+    parser.add_argument("--windows-per-species", type=int, default=64,
+                        help="DNA classifier: seeded random windows per species (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=1234, help="DNA classifier: window seed")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
 
 
 @torch.no_grad()
-def test_bits_per_sample(args: argparse.Namespace) -> tuple[float, int]:
-    """(mean NLL in bits per predicted sample, sequences) of ``--checkpoint`` on ``--split``."""
-    model, extra = load_trained_model(args.checkpoint, expect=None)
-    domain, _ = model_domain(extra)
-    if domain.name != "audio":
-        raise ModelFileError(f"{args.checkpoint}: a {domain.name} model; evaluate scores audio models")
+def test_bits_per_sample(args: argparse.Namespace, model: torch.nn.Module, extra: dict
+                         ) -> tuple[float, int]:
+    """(mean NLL in bits per predicted sample, sequences) of an audio model on ``--split``."""
     data_cfg = dict(extra["run_config"]["data"])
     if args.data_root:
         data_cfg["root"] = args.data_root
@@ -97,13 +110,47 @@ def classify(model: torch.nn.Module, clips: Dataset, batch_size: int, device: st
     return torch.cat(probs), torch.cat(feats), torch.cat(labels)
 
 
+def run_dna(args: argparse.Namespace, model: torch.nn.Module, extra: dict
+            ) -> dict[str, dict[str, float]]:
+    """Score a DNA language model or species classifier; print and write the CSV (and the
+    confusion matrix beside it)."""
+    output = Path(args.output) if args.output else Path(args.checkpoint).resolve().parent / "evaluation.csv"
+    if isinstance(model, (MambaClassifier, BidirectionalClassifier)):
+        if not args.species_dir:
+            raise UsageError("a classifier is scored on --species-dir (one FASTA per class)")
+        scores, confusion, classes = classifier_scores(
+            model, extra, args.species_dir, args.windows_per_species, args.seed,
+            args.batch_size, args.device)
+        row = {"set": str(args.species_dir), **scores}
+        write_confusion_matrix(confusion, classes, output.parent,
+                               title=f"accuracy {scores['accuracy']:.3f}")
+    else:
+        bits, windows = lm_bits_per_base(model, extra, args.split, args.fasta, args.max_windows,
+                                         args.batch_size, args.device)
+        row = {"set": args.fasta or args.split, "windows": windows, "bits_per_base": bits}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with open(output, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        writer.writeheader()
+        writer.writerow(row)
+    print("| " + " | ".join(row) + " |\n|" + "---|" * len(row))
+    print("| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row.values())
+          + " |")
+    print(f"[mambaseq] metrics: {output}")
+    return {row["set"]: row}
+
+
 def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """Compute, print and write the metrics; returns {set: {column: value}}."""
     if not args.checkpoint and not args.samples:
         raise UsageError("give --checkpoint (NLL) and/or --samples with --classifier and --sc09")
+    if args.checkpoint:
+        model, extra = load_trained_model(args.checkpoint, expect=None)
+        if model_domain(extra)[0].name == "dna":
+            return run_dna(args, model, extra)
     rows: dict[str, dict[str, float]] = {}
     if args.checkpoint:
-        bits, sequences = test_bits_per_sample(args)
+        bits, sequences = test_bits_per_sample(args, model, extra)
         rows[args.split] = {"clips": sequences, "bits_per_sample": bits}
     if args.samples:
         if not (args.classifier and args.sc09):
