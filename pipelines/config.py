@@ -6,12 +6,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, TypeVar
 
+from lightning.pytorch.strategies import StrategyRegistry
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from core import ConfigError, MambaConfig
 
 T = TypeVar("T")
+
+
+@dataclass
+class SeqLenWarmupConfig:
+    """Sequence-length warm-up (Mamba paper, section 4.3): training starts on windows of
+    ``start_len`` bases and doubles the length every ``steps_per_stage`` steps until
+    ``data.seq_len``, halving the batch at each doubling so that every step holds
+    ``batch_size * seq_len`` tokens."""
+
+    start_len: int = MISSING
+    steps_per_stage: int = MISSING
 
 
 @dataclass
@@ -32,8 +44,23 @@ class DNADataConfig:
     max_val_windows: Optional[int] = None
     rc_augment: bool = False             # reverse-complement half the training windows
     max_n_fraction: float = 0.5          # windows with more N than this are skipped
-    batch_size: int = 16
+    batch_size: int = 16                 # windows per optimizer step, over all processes
     num_workers: int = 0
+    seq_len_warmup: Optional[SeqLenWarmupConfig] = None   # None: seq_len from the first step
+
+    def __post_init__(self) -> None:
+        warmup = self.seq_len_warmup
+        if warmup is None:
+            return
+        ratio = self.seq_len // warmup.start_len if warmup.start_len >= 1 else 0
+        if not (1 <= warmup.start_len < self.seq_len and ratio * warmup.start_len == self.seq_len
+                and ratio & (ratio - 1) == 0):
+            raise ConfigError(f"data.seq_len_warmup.start_len must be data.seq_len "
+                              f"({self.seq_len}) divided by a power of 2 (2, 4, ...), got "
+                              f"{warmup.start_len}")
+        if warmup.steps_per_stage < 1:
+            raise ConfigError(f"data.seq_len_warmup.steps_per_stage must be >= 1, got "
+                              f"{warmup.steps_per_stage}")
 
 
 @dataclass
@@ -51,7 +78,7 @@ class SpeciesDataConfig:
     val_seed: int = 1234
     rc_augment: bool = False
     max_n_fraction: float = 0.5
-    batch_size: int = 16
+    batch_size: int = 16                 # windows per optimizer step, over all processes
     num_workers: int = 0
 
 
@@ -102,11 +129,24 @@ class TrainerConfig:
     checkpoint_every_n_steps: int = 100
     log_every_n_steps: int = 10
     accelerator: str = "auto"
-    devices: int = 1
+    devices: int = 1                     # processes (GPUs) per node
+    num_nodes: int = 1
+    strategy: str = "auto"               # Lightning strategy: auto, ddp, ddp_spawn, fsdp, ...
     precision: str = "32-true"           # "bf16-mixed" on GPUs
+    activation_checkpointing: bool = False   # recompute each residual block in backward
+    stop_on_nonfinite: bool = True       # stop at a NaN/Inf loss or gradient, naming where
     seed: int = 0
     resume: bool = True                  # continue from the run folder's last.ckpt if present
     progress_bar: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("devices", "num_nodes"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"trainer.{name} must be >= 1, got {getattr(self, name)}")
+        known = ["auto", *StrategyRegistry.available_strategies()]
+        if self.strategy not in known:
+            raise ConfigError(f"trainer.strategy must be one of {', '.join(known)}; got "
+                              f"{self.strategy!r}")
 
 
 @dataclass

@@ -6,12 +6,14 @@ from __future__ import annotations
 import sys
 
 import lightning as L
+import torch
 from torch.utils.data import DataLoader
 
 from biomamba import (DNATokenizer, FastaWindows, NFilter, RandomWindows, Region, bed_regions,
                       split_records, tiled_windows)
 
 from .config import ConfigFileError, DNADataConfig
+from .step_data import BatchShape, LengthSchedule, StepBatches, StepLoader, data_parallel_rank
 
 
 def lm_regions(cfg: DNADataConfig) -> tuple[list[Region], list[Region]]:
@@ -25,8 +27,12 @@ def lm_regions(cfg: DNADataConfig) -> tuple[list[Region], list[Region]]:
 
 class DNAWindowsDataModule(L.LightningDataModule):
     """Windows of ``seq_len + 1`` bases (inputs plus the next-base targets), (batch,
-    seq_len + 1) int64. Regions shorter than a window are left out (a language model's loss
-    would otherwise count padding); windows more than ``max_n_fraction`` N are skipped."""
+    seq_len + 1) int64 (shorter during sequence-length warm-up). Regions shorter than a
+    window are left out (a language model's loss would otherwise count padding); windows more
+    than ``max_n_fraction`` N are skipped. It splits batches across processes itself
+    (``shards_by_rank``): the Trainer must not add a distributed sampler."""
+
+    shards_by_rank = True
 
     def __init__(self, cfg: DNADataConfig, seed: int) -> None:
         super().__init__()
@@ -53,13 +59,35 @@ class DNAWindowsDataModule(L.LightningDataModule):
                              f"data.seq_len or enlarge the validation split")
         self.dataset = FastaWindows(length, self.tokenizer)
 
-    def train_dataloader(self) -> DataLoader:
-        sampler = RandomWindows(self.train_regions, self.cfg.seq_len + 1,
-                                self.cfg.train_windows_per_epoch, self.seed,
-                                rc_prob=0.5 if self.cfg.rc_augment else 0.0, keep=self.keep)
-        return DataLoader(self.dataset, batch_size=self.cfg.batch_size, sampler=sampler,
-                          num_workers=self.cfg.num_workers, drop_last=True)
+    def schedule(self) -> LengthSchedule:
+        """The global batch shape of every training step (constant, or the warm-up's)."""
+        cfg, warmup = self.cfg, self.cfg.seq_len_warmup
+        if warmup is None:
+            return LengthSchedule(cfg.seq_len, cfg.batch_size)
+        return LengthSchedule(cfg.seq_len, cfg.batch_size, warmup.start_len, warmup.steps_per_stage)
+
+    def train_dataloader(self) -> StepLoader:
+        """Random windows, a new draw for every step; resumable mid-epoch; each of the
+        Trainer's processes reads its slice of every step's global batch. An epoch is
+        ``train_windows_per_epoch // batch_size`` steps (as many tokens at every warm-up stage)."""
+        cfg = self.cfg
+        samplers: dict[int, RandomWindows] = {}
+
+        def draw(step: int, shape: BatchShape) -> list:
+            if shape.length not in samplers:
+                samplers[shape.length] = RandomWindows(
+                    self.train_regions, shape.length + 1, shape.batch, self.seed,
+                    rc_prob=0.5 if cfg.rc_augment else 0.0, keep=self.keep)
+            return samplers[shape.length].batch(step, shape.batch)
+
+        rank, world = data_parallel_rank(self)
+        batches = StepBatches(draw, self.schedule(), cfg.train_windows_per_epoch // cfg.batch_size,
+                              rank, world)
+        return StepLoader(self.dataset, batches, num_workers=cfg.num_workers)
 
     def val_dataloader(self) -> DataLoader:
+        """The fixed validation windows, all of them in every process (so every process
+        computes the exact metrics); drawing worker seeds from its own generator, it leaves
+        the global random number generators as they were."""
         return DataLoader(self.dataset, batch_size=self.cfg.batch_size, sampler=self.val_windows,
-                          num_workers=self.cfg.num_workers)
+                          num_workers=self.cfg.num_workers, generator=torch.Generator())

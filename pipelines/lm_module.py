@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from audiomamba import SaShiMiLM
 from core import ConfigError, MambaConfig, MambaLM
 
+from .checkpointing import checkpoint_residual_blocks
 from .optim import adamw_warmup_cosine
 
 
@@ -37,15 +38,20 @@ def no_weight_decay(model: nn.Module) -> list[nn.Parameter]:
 class LMModule(L.LightningModule):
     """Trains ``build_lm(model, backbone)`` on batches of token ids (batch, length + 1):
     inputs are ids[:, :-1], targets ids[:, 1:]. Logs train/loss and val/loss in nats per
-    token and val/bits_per_token. ``run_config`` (the job's resolved config, plain Python) is
-    stored in every checkpoint's hyper-parameters."""
+    token and val/bits_per_token (train/loss averaged over all processes: the loss of the
+    step's global batch). ``run_config`` (the job's resolved config, plain Python) is stored
+    in every checkpoint's hyper-parameters. ``activation_checkpointing``: recompute every
+    residual block in the backward pass."""
 
     def __init__(self, model: dict[str, Any], optim: dict[str, Any], max_steps: int,
                  run_config: dict[str, Any] | None = None,
-                 backbone: dict[str, Any] | None = None) -> None:
+                 backbone: dict[str, Any] | None = None,
+                 activation_checkpointing: bool = False) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.model = build_lm(model, backbone)
+        if activation_checkpointing:
+            checkpoint_residual_blocks(self.model)
 
     def _loss(self, batch: torch.Tensor) -> torch.Tensor:
         logits = self.model(batch[:, :-1])
@@ -53,7 +59,7 @@ class LMModule(L.LightningModule):
 
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
         loss = self._loss(batch)
-        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/loss", loss, prog_bar=True, sync_dist=True)
         return loss
 
     def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:

@@ -3,11 +3,13 @@ seeded set of validation windows per species."""
 from __future__ import annotations
 
 import lightning as L
+import torch
 from torch.utils.data import DataLoader
 
 from biomamba import DNATokenizer, LabelledWindows, NFilter, RandomWindows, load_species_split
 
 from .config import SpeciesDataConfig
+from .step_data import LengthSchedule, StepBatches, StepLoader, data_parallel_rank
 
 
 class SpeciesDataModule(L.LightningDataModule):
@@ -17,8 +19,12 @@ class SpeciesDataModule(L.LightningDataModule):
     records (a new draw every epoch; reverse-complemented half the time with ``rc_augment``).
     Validation windows: ``val_windows_per_species`` per species, drawn once with ``val_seed``.
     A record shorter than ``seq_len`` gives one padded window; mostly-N windows are skipped.
-    ``classes`` (sorted species labels) is known after ``setup``.
+    ``classes`` (sorted species labels) is known after ``setup``. Every process validates on
+    all the validation windows; training batches are split across processes here
+    (``shards_by_rank``).
     """
+
+    shards_by_rank = True
 
     def __init__(self, cfg: SpeciesDataConfig, seed: int) -> None:
         super().__init__()
@@ -37,13 +43,22 @@ class SpeciesDataModule(L.LightningDataModule):
                                                    cfg.val_seed + k, keep=self.keep))
         self.dataset = LabelledWindows(cfg.seq_len, self.tokenizer, self.split.sources())
 
-    def train_dataloader(self) -> DataLoader:
-        sampler = RandomWindows(self.split.train, self.cfg.seq_len, self.cfg.train_windows_per_epoch,
-                                self.seed, groups=self.split.train_groups,
-                                rc_prob=0.5 if self.cfg.rc_augment else 0.0, keep=self.keep)
-        return DataLoader(self.dataset, batch_size=self.cfg.batch_size, sampler=sampler,
-                          num_workers=self.cfg.num_workers, drop_last=True)
+    def train_dataloader(self) -> StepLoader:
+        """Balanced random windows, a new draw for every step; resumable mid-epoch; each of
+        the Trainer's processes reads its slice of every step's global batch."""
+        cfg = self.cfg
+        sampler = RandomWindows(self.split.train, cfg.seq_len, cfg.batch_size, self.seed,
+                                groups=self.split.train_groups,
+                                rc_prob=0.5 if cfg.rc_augment else 0.0, keep=self.keep)
+        rank, world = data_parallel_rank(self)
+        batches = StepBatches(lambda step, shape: sampler.batch(step, shape.batch),
+                              LengthSchedule(cfg.seq_len, cfg.batch_size),
+                              cfg.train_windows_per_epoch // cfg.batch_size, rank, world)
+        return StepLoader(self.dataset, batches, num_workers=cfg.num_workers)
 
     def val_dataloader(self) -> DataLoader:
+        """The fixed validation windows, all of them in every process (so every process
+        computes the exact metrics); drawing worker seeds from its own generator, it leaves
+        the global random number generators as they were."""
         return DataLoader(self.dataset, batch_size=self.cfg.batch_size, sampler=self.val_windows,
-                          num_workers=self.cfg.num_workers)
+                          num_workers=self.cfg.num_workers, generator=torch.Generator())

@@ -1,0 +1,119 @@
+"""Training batches indexed by the optimizer step: the batch of step ``s`` is a function of
+(seed, ``s``) alone. That makes three things exact: resuming mid-epoch (the loader's state is
+the next step, which Lightning saves in every checkpoint and restores), data parallelism (each
+rank takes its slice of the step's one global batch) and sequence-length warm-up (the shape
+of a batch is a function of its step)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Optional
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from .config import ConfigFileError
+
+
+@dataclass(frozen=True)
+class BatchShape:
+    """``batch`` sequences of ``length`` tokens (inputs; the windows read hold one more)."""
+
+    length: int
+    batch: int
+
+
+class LengthSchedule:
+    """The global batch shape of every training step.
+
+    Without warm-up every step is (``seq_len``, ``batch_size``). With it (the Mamba paper's
+    sequence-length warm-up) step ``s`` belongs to stage ``min(s // steps_per_stage, last)``;
+    stage ``i`` has length ``start_len * 2**i`` and batch ``batch_size * seq_len / length``,
+    so every step holds the same ``batch_size * seq_len`` tokens; the last stage is
+    (``seq_len``, ``batch_size``) and lasts for the rest of training.
+    """
+
+    def __init__(self, seq_len: int, batch_size: int, start_len: Optional[int] = None,
+                 steps_per_stage: int = 1) -> None:
+        self.seq_len, self.batch_size, self.steps_per_stage = seq_len, batch_size, steps_per_stage
+        lengths = [seq_len]
+        if start_len is not None:
+            lengths, length = [], start_len
+            while length < seq_len:
+                lengths.append(length)
+                length *= 2
+            lengths.append(seq_len)
+        self.shapes = [BatchShape(n, batch_size * seq_len // n) for n in lengths]
+
+    def stage(self, step: int) -> int:
+        """The warm-up stage (0-based) of training step ``step``."""
+        return min(step // self.steps_per_stage, len(self.shapes) - 1)
+
+    def at(self, step: int) -> BatchShape:
+        """The global batch shape of training step ``step``."""
+        return self.shapes[self.stage(step)]
+
+
+def data_parallel_rank(module: L.LightningDataModule) -> tuple[int, int]:
+    """(global rank, world size) of the Trainer running ``module``; (0, 1) without one."""
+    trainer = getattr(module, "trainer", None)
+    return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+
+
+def check_divisible(batch_size: int, world_size: int) -> None:
+    """Raise ``ConfigFileError`` unless ``world_size`` ranks split a ``batch_size`` batch evenly."""
+    if batch_size % world_size:
+        raise ConfigFileError(f"key 'data.batch_size': {batch_size} is the global batch of a step; "
+                              f"it must divide evenly across the {world_size} processes "
+                              f"(trainer.devices x trainer.num_nodes)")
+
+
+class StepBatches(Sampler):
+    """A batch sampler: for each training step ``s`` from ``next_step`` to the end of its
+    epoch, this rank's contiguous slice of ``draw(s, shape)`` (the step's global batch of
+    keys, ``shape = schedule.at(s)``). An epoch is ``steps_per_epoch`` steps."""
+
+    def __init__(self, draw: Callable[[int, BatchShape], list], schedule: LengthSchedule,
+                 steps_per_epoch: int, rank: int = 0, world_size: int = 1) -> None:
+        if steps_per_epoch < 1:
+            raise ConfigFileError("an epoch of training holds no full batch: raise "
+                                  "data.train_windows_per_epoch to at least data.batch_size")
+        for shape in schedule.shapes:
+            check_divisible(shape.batch, world_size)
+        self.draw, self.schedule, self.steps_per_epoch = draw, schedule, steps_per_epoch
+        self.rank, self.world_size, self.next_step = rank, world_size, 0
+
+    def __len__(self) -> int:
+        return self.steps_per_epoch
+
+    def __iter__(self) -> Iterator[list]:
+        start = self.next_step
+        end = (start // self.steps_per_epoch + 1) * self.steps_per_epoch
+        for step in range(start, end):
+            shape = self.schedule.at(step)
+            share = shape.batch // self.world_size
+            yield self.draw(step, shape)[self.rank * share:(self.rank + 1) * share]
+
+
+class StepLoader(DataLoader):
+    """A DataLoader over ``StepBatches`` that Lightning can resume mid-epoch: ``state_dict``
+    is {"step": the next step to train}, counted from the batches handed out (not from what
+    worker processes prefetched); ``load_state_dict`` makes the next iteration start there.
+    Worker seeds come from the loader's own generator, so starting an iteration leaves the
+    global random number generators alone."""
+
+    def __init__(self, dataset: Dataset, batches: StepBatches, **kwargs: Any) -> None:
+        super().__init__(dataset, batch_sampler=batches, generator=torch.Generator(), **kwargs)
+
+    def __iter__(self) -> Iterator[Any]:
+        batches: StepBatches = self.batch_sampler
+        start = batches.next_step
+        for n, batch in enumerate(super().__iter__(), 1):
+            batches.next_step = start + n
+            yield batch
+
+    def state_dict(self) -> dict[str, int]:
+        return {"step": self.batch_sampler.next_step}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.batch_sampler.next_step = int(state["step"])
