@@ -1,6 +1,7 @@
-"""Activation checkpointing: keep only each residual block's inputs in the forward pass and
-recompute the block in the backward pass (memory for activations O(n_layer) blocks' inputs
-instead of every intermediate), through PyTorch's checkpoint wrapper."""
+"""Activation checkpointing: keep only the input of each residual block's Mamba mixer in the
+forward pass and recompute the mixer (projections, convolution, selective scan) in the
+backward pass, through PyTorch's checkpoint wrapper (``torch.utils.checkpoint``,
+``use_reentrant=False``)."""
 from __future__ import annotations
 
 from functools import partial
@@ -9,18 +10,18 @@ import torch.nn as nn
 from torch.distributed.algorithms._checkpoint.checkpoint_wrapper import (
     CheckpointImpl, apply_activation_checkpointing, checkpoint_wrapper)
 
-from core import ResidualBlock
+from core import MambaMixer
 
 
 def checkpoint_residual_blocks(model: nn.Module) -> int:
-    """Wrap every ``ResidualBlock`` of ``model`` (any backbone: MambaLM, classifiers,
-    SaShiMiLM) so that its forward runs under ``torch.utils.checkpoint`` with
-    ``use_reentrant=False``; outputs and gradients are unchanged. The blocks' ``step`` and
-    the state-dict keys are unchanged too, so checkpoints load with or without it. Returns
-    the number of blocks wrapped."""
-    blocks = sum(isinstance(m, ResidualBlock) for m in model.modules())
+    """Wrap the mixer of every residual block of ``model`` (any backbone: MambaLM, the causal
+    and bidirectional classifiers, SaShiMiLM) so that it is recomputed in the backward pass;
+    outputs and gradients are unchanged. The mixers' ``step`` and the state-dict keys are
+    unchanged too, so checkpoints load with or without it. Returns the number of mixers
+    wrapped."""
+    mixers = sum(isinstance(m, MambaMixer) for m in model.modules())
     apply_activation_checkpointing(
         model, checkpoint_wrapper_fn=partial(checkpoint_wrapper,
                                              checkpoint_impl=CheckpointImpl.NO_REENTRANT),
-        check_fn=lambda m: isinstance(m, ResidualBlock))
-    return blocks
+        check_fn=lambda m: isinstance(m, MambaMixer))
+    return mixers

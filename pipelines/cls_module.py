@@ -26,8 +26,8 @@ class ClassifierModule(L.LightningModule):
     confusion matrix (rows true, columns predicted). Every process validates on the whole
     validation set, so these are exact in each; train/loss is averaged over the processes.
     ``classes`` names the class indices; ``run_config`` (the job's resolved config) is stored
-    in every checkpoint. ``activation_checkpointing``: recompute every residual block in the
-    backward pass.
+    in every checkpoint. ``activation_checkpointing``: recompute every residual block's mixer in
+    the backward pass.
     """
 
     def __init__(self, model_class: str, model: dict[str, Any], model_kwargs: dict[str, Any],

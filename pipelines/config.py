@@ -133,7 +133,7 @@ class TrainerConfig:
     num_nodes: int = 1
     strategy: str = "auto"               # Lightning strategy: auto, ddp, ddp_spawn, fsdp, ...
     precision: str = "32-true"           # "bf16-mixed" on GPUs
-    activation_checkpointing: bool = False   # recompute each residual block in backward
+    activation_checkpointing: bool = False   # recompute each block's mixer in backward
     stop_on_nonfinite: bool = True       # stop at a NaN/Inf loss or gradient, naming where
     seed: int = 0
     resume: bool = True                  # continue from the run folder's last.ckpt if present

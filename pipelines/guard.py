@@ -51,7 +51,8 @@ class NonFiniteGuard(Callback):
     loss; at the first NaN or Inf raises ``NonFiniteError`` naming the global step and the
     first parameter whose gradient is not finite, or, when the loss itself is not finite, the
     first module whose output is not. The weights are left as before that step and no
-    checkpoint of it is written, so ``last.ckpt`` stays the last good one.
+    checkpoint of it is written, so ``last.ckpt`` stays the last good one. (A non-finite loss
+    with finite gradients is caught after that step's update, still before its checkpoint.)
 
     Under float16 loss scaling the gradients are not checked (a scaler meets Inf gradients
     routinely and skips those steps); the loss still is.
@@ -76,8 +77,8 @@ class NonFiniteGuard(Callback):
         if not bool(torch.isfinite(loss)):
             self._stop(trainer, self._loss_message(loss, module))
         bad = next(n for n, g in grads if not bool(torch.isfinite(g).all()))
-        self._stop(trainer, f"the gradient of {_name(bad)} is not finite (the loss, "
-                            f"{loss.item():.4g}, is)")
+        self._stop(trainer, f"the gradient of {_name(bad)} is not finite, while the loss "
+                            f"({loss.item():.4g}) is")
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
                            batch: Any, batch_idx: int) -> None:

@@ -41,7 +41,7 @@ class LMModule(L.LightningModule):
     token and val/bits_per_token (train/loss averaged over all processes: the loss of the
     step's global batch). ``run_config`` (the job's resolved config, plain Python) is stored
     in every checkpoint's hyper-parameters. ``activation_checkpointing``: recompute every
-    residual block in the backward pass."""
+    residual block's mixer in the backward pass."""
 
     def __init__(self, model: dict[str, Any], optim: dict[str, Any], max_steps: int,
                  run_config: dict[str, Any] | None = None,

@@ -30,8 +30,9 @@ def make_trainer(tr: TrainerConfig, grad_clip: float, run_dir: Path, monitor: st
                  mode: str = "min", data: L.LightningDataModule | None = None) -> L.Trainer:
     """A Trainer that validates every ``val_every_n_steps`` steps and logs to CSV and
     TensorBoard under ``run_dir/logs``. With ``monitor`` (a logged metric), checkpoints go to
-    ``run_dir/checkpoints`` every ``checkpoint_every_n_steps`` steps: last.ckpt plus the best
-    by ``monitor`` (``mode`` "min" or "max"); without it, no checkpoints.
+    ``run_dir/checkpoints``: last.ckpt every ``checkpoint_every_n_steps`` steps, whether or not
+    a validation has run yet, and the best by ``monitor`` (``mode`` "min" or "max") checked as
+    often; without it, no checkpoints.
 
     Runs on ``devices`` x ``num_nodes`` processes with Lightning's ``strategy``. When ``data``
     splits its training batches across processes itself (``shards_by_rank``), Lightning adds
@@ -45,10 +46,13 @@ def make_trainer(tr: TrainerConfig, grad_clip: float, run_dir: Path, monitor: st
     if tr.progress_bar:
         callbacks.append(RichProgressBar())
     if monitor is not None:
-        callbacks.append(ModelCheckpoint(
-            dirpath=run_dir / "checkpoints", filename="step{step}", auto_insert_metric_name=False,
-            every_n_train_steps=tr.checkpoint_every_n_steps, save_last=True, save_top_k=1,
-            monitor=monitor, mode=mode))
+        every = tr.checkpoint_every_n_steps
+        callbacks += [
+            ModelCheckpoint(dirpath=run_dir / "checkpoints", every_n_train_steps=every,
+                            save_last=True, save_top_k=0),
+            ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="step{step}",
+                            auto_insert_metric_name=False, every_n_train_steps=every,
+                            save_top_k=1, monitor=monitor, mode=mode)]
     resume_from = last_checkpoint(run_dir, tr.resume)
     return L.Trainer(
         max_steps=tr.max_steps, val_check_interval=tr.val_every_n_steps,
