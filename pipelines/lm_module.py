@@ -38,8 +38,8 @@ def no_weight_decay(model: nn.Module) -> list[nn.Parameter]:
 class LMModule(L.LightningModule):
     """Trains ``build_lm(model, backbone)`` on batches of token ids (batch, length + 1):
     inputs are ids[:, :-1], targets ids[:, 1:]. Logs train/loss and val/loss in nats per
-    token and val/bits_per_token (train/loss averaged over all processes: the loss of the
-    step's global batch). ``run_config`` (the job's resolved config, plain Python) is stored
+    token, val/bits_per_token and train/seq_len (it grows during sequence-length warm-up);
+    train/loss is averaged over all processes: the loss of the step's global batch. ``run_config`` (the job's resolved config, plain Python) is stored
     in every checkpoint's hyper-parameters. ``activation_checkpointing``: recompute every
     residual block's mixer in the backward pass."""
 
@@ -60,6 +60,7 @@ class LMModule(L.LightningModule):
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
         loss = self._loss(batch)
         self.log("train/loss", loss, prog_bar=True, sync_dist=True)
+        self.log("train/seq_len", float(batch.shape[1] - 1))
         return loss
 
     def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
