@@ -68,6 +68,25 @@ def check_divisible(batch_size: int, world_size: int) -> None:
                               f"(trainer.devices x trainer.num_nodes)")
 
 
+class EpochShuffle:
+    """``draw`` for ``StepBatches`` over a dataset of ``size`` items read in a new seeded
+    order every epoch: the batch of step ``s`` is the ``s % steps_per_epoch``-th slice of
+    ``batch`` items of epoch ``s // steps_per_epoch``'s permutation (the last partial batch of
+    an epoch is left out)."""
+
+    def __init__(self, size: int, batch: int, seed: int) -> None:
+        self.size, self.batch, self.seed = size, batch, seed
+        self.steps_per_epoch = size // batch
+        self._epoch, self._order = -1, torch.empty(0, dtype=torch.int64)
+
+    def __call__(self, step: int, shape: BatchShape) -> list[int]:
+        epoch, position = divmod(step, self.steps_per_epoch)
+        if epoch != self._epoch:
+            g = torch.Generator().manual_seed(hash((self.seed, epoch)) & (2 ** 63 - 1))
+            self._epoch, self._order = epoch, torch.randperm(self.size, generator=g)
+        return self._order[position * self.batch:(position + 1) * self.batch].tolist()
+
+
 class StepBatches(Sampler):
     """A batch sampler: for each training step ``s`` from ``next_step`` to the end of its
     epoch, this rank's contiguous slice of ``draw(s, shape)`` (the step's global batch of
@@ -76,8 +95,9 @@ class StepBatches(Sampler):
     def __init__(self, draw: Callable[[int, BatchShape], list], schedule: LengthSchedule,
                  steps_per_epoch: int, rank: int = 0, world_size: int = 1) -> None:
         if steps_per_epoch < 1:
-            raise ConfigFileError("an epoch of training holds no full batch: raise "
-                                  "data.train_windows_per_epoch to at least data.batch_size")
+            raise ConfigFileError("key 'data.batch_size': larger than the training items of an "
+                                  "epoch (data.train_windows_per_epoch, train_crops_per_epoch or "
+                                  "the training clips)")
         for shape in schedule.shapes:
             check_divisible(shape.batch, world_size)
         self.draw, self.schedule, self.steps_per_epoch = draw, schedule, steps_per_epoch

@@ -1,5 +1,6 @@
 """Exact resume: a run killed at any step and resumed from its last checkpoint ends with
-bit-identical weights and the same logged losses as a run that was never interrupted."""
+bit-identical weights and the same logged losses as a run that was never interrupted
+(DNA pretraining, species finetuning, audio pretraining)."""
 import csv
 import random
 import warnings
@@ -13,6 +14,7 @@ from pipelines.cli import main
 from pipelines.cls_module import ClassifierModule
 from pipelines.lm_module import LMModule
 from pipelines.resume import RNGState
+from pipelines.step_data import BatchShape, EpochShuffle, LengthSchedule, StepBatches
 
 REPO = Path(__file__).resolve().parents[2]
 PRETRAIN = REPO / "configs" / "dna" / "demo.yaml"
@@ -120,3 +122,30 @@ def test_rng_state_restored_before_the_next_step(tmp_path):
     torch.rand(2)
     callback.on_train_batch_start(None, None, None, 1)    # restored once only
     assert not torch.equal(torch.rand(4), expected[0])
+
+
+AUDIO = REPO / "configs" / "audio" / "demo.yaml"
+AUDIO_ARGS = [f"data.root={REPO / 'audiomamba' / 'data' / 'speech_16k'}", "trainer.max_steps=6",
+              "trainer.val_every_n_steps=3", "trainer.checkpoint_every_n_steps=2",
+              "trainer.log_every_n_steps=1", "trainer.progress_bar=false", "data.seq_len=48",
+              "data.batch_size=2", "data.train_crops_per_epoch=8", "data.max_val_crops=2",
+              "model.d_model=8", "optim.warmup_steps=1"]
+
+
+def test_audio_pretrain_killed_mid_epoch_resumes_exactly(tmp_path, monkeypatch):
+    assert main(["pretrain", str(AUDIO), f"trainer.output_dir={tmp_path / 'whole'}", *AUDIO_ARGS]) == 0
+    kill_then_resume("pretrain", AUDIO, AUDIO_ARGS, tmp_path / "cut", LMModule, 3, monkeypatch)
+    whole, cut = tmp_path / "whole" / "audio-demo", tmp_path / "cut" / "audio-demo"
+    assert_same_weights(whole / "model.pt", cut / "model.pt")
+    assert train_losses(cut) == train_losses(whole) and len(train_losses(cut)) == 6
+
+
+def test_epoch_shuffle_is_a_permutation_per_epoch_split_by_rank():
+    draw = EpochShuffle(size=10, batch=4, seed=3)
+    shape = BatchShape(length=8, batch=4)
+    epoch0 = [draw(s, shape) for s in range(2)]
+    assert len(set(sum(epoch0, []))) == 8 and draw.steps_per_epoch == 2
+    assert [draw(s, shape) for s in (2, 3)] != epoch0                     # a new order per epoch
+    assert EpochShuffle(10, 4, 3)(1, shape) == epoch0[1]                  # any step, no history
+    ranks = [list(StepBatches(EpochShuffle(10, 4, 3), LengthSchedule(8, 4), 2, r, 2)) for r in (0, 1)]
+    assert [a + b for a, b in zip(*ranks)] == epoch0
