@@ -97,6 +97,18 @@ def test_pretrain_killed_mid_epoch_resumes_exactly(whole_pretrain, tmp_path, mon
     assert sorted(train_losses(run)) == list(range(8))
 
 
+def test_random_draws_in_training_continue_after_resume(tmp_path, monkeypatch):
+    train_step = LMModule.training_step
+
+    def noisy(self, batch, batch_idx):                  # like dropout: the global generator
+        return train_step(self, batch, batch_idx) * (1 + torch.rand(()))
+
+    monkeypatch.setattr(LMModule, "training_step", noisy)
+    assert main(["pretrain", str(PRETRAIN), f"trainer.output_dir={tmp_path / 'whole'}", *PRETRAIN_ARGS]) == 0
+    kill_then_resume("pretrain", PRETRAIN, PRETRAIN_ARGS, tmp_path / "cut", LMModule, 4, monkeypatch)
+    assert_same_weights(tmp_path / "whole" / "dna-demo" / "model.pt", tmp_path / "cut" / "dna-demo" / "model.pt")
+
+
 def test_finetune_killed_mid_epoch_resumes_exactly(tmp_path, monkeypatch):
     assert main(["finetune", str(FINETUNE), f"trainer.output_dir={tmp_path / 'whole'}",
                  *FINETUNE_ARGS]) == 0
