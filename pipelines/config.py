@@ -118,6 +118,9 @@ class OptimConfig:
     grad_clip: float = 1.0
 
 
+IN_PROCESS_LAUNCHERS = ("spawn", "fork", "notebook")   # Lightning strategies that start workers
+
+
 @dataclass
 class TrainerConfig:
     """Where and how long to train; passed to Lightning's Trainer."""
@@ -131,7 +134,7 @@ class TrainerConfig:
     accelerator: str = "auto"
     devices: int = 1                     # processes (GPUs) per node
     num_nodes: int = 1
-    strategy: str = "auto"               # Lightning strategy: auto, ddp, ddp_spawn, fsdp, ...
+    strategy: str = "auto"               # Lightning strategy: auto, ddp, fsdp, deepspeed, ...
     precision: str = "32-true"           # "bf16-mixed" on GPUs
     activation_checkpointing: bool = False   # recompute each block's mixer in backward
     stop_on_nonfinite: bool = True       # stop at a NaN/Inf loss or gradient, naming where
@@ -143,7 +146,13 @@ class TrainerConfig:
         for name in ("devices", "num_nodes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"trainer.{name} must be >= 1, got {getattr(self, name)}")
-        known = ["auto", *StrategyRegistry.available_strategies()]
+        known = ["auto", *(s for s in StrategyRegistry.available_strategies()
+                           if not any(k in s for k in IN_PROCESS_LAUNCHERS))]
+        if any(k in self.strategy for k in IN_PROCESS_LAUNCHERS):
+            raise ConfigError(f"trainer.strategy {self.strategy!r} runs training in child "
+                              f"processes whose step count, metrics and logs do not come back "
+                              f"to the job; use 'ddp' (the job starts its other processes "
+                              f"itself) or launch with torchrun")
         if self.strategy not in known:
             raise ConfigError(f"trainer.strategy must be one of {', '.join(known)}; got "
                               f"{self.strategy!r}")

@@ -29,6 +29,7 @@ def test_valid_config_and_overrides(tmp_path):
      [], r"job.yaml: key 'data.seq_len_warmup.stages'"),
     ("data:\n  fasta: x.fa\n", ["trainer.strategy=horovod"], r"job.yaml: trainer.strategy must be one of auto, ddp"),
     ("data:\n  fasta: x.fa\n", ["trainer.num_nodes=0"], r"job.yaml: trainer.num_nodes must be >= 1"),
+    ("data:\n  fasta: x.fa\n", ["trainer.strategy=ddp_spawn"], r"job.yaml: trainer.strategy 'ddp_spawn' runs training in child"),
     ("data:\n  fasta: x.fa\n", ["trainer.activation_checkpoint=true"], r"key 'trainer.activation_checkpoint'"),
 ])
 def test_errors_name_file_and_key(tmp_path, text, overrides, pattern):
