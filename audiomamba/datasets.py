@@ -159,7 +159,8 @@ class RandomCrops(Sampler):
     def batch(self, step: int, size: int) -> list[tuple[int, int]]:
         """The ``size`` crops of training step ``step``, from a generator seeded by (seed,
         step) alone: any step's batch without the steps before it."""
-        return self._draw(torch.Generator().manual_seed(hash((self.seed, step)) & (2 ** 63 - 1)), size)
+        g = torch.Generator().manual_seed((self.seed * 0x9E3779B97F4A7C15 + step) % 2 ** 63)
+        return self._draw(g, size)
 
 
 def tiled_crops(lengths: list[int], length: int, max_crops: int | None = None

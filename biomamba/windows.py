@@ -148,7 +148,7 @@ class RandomWindows(Sampler):
         """The ``size`` windows of training step ``step``: drawn as in an epoch, from a
         generator seeded by (seed, step) alone, so any step's batch can be produced without
         the steps before it (exact resume, data-parallel ranks splitting one global batch)."""
-        g = torch.Generator().manual_seed(hash((self.seed, step)) & (2 ** 63 - 1))
+        g = torch.Generator().manual_seed((self.seed * 0x9E3779B97F4A7C15 + step) % 2 ** 63)
         return list(self._kept(g, size))
 
 

@@ -82,7 +82,7 @@ class EpochShuffle:
     def __call__(self, step: int, shape: BatchShape) -> list[int]:
         epoch, position = divmod(step, self.steps_per_epoch)
         if epoch != self._epoch:
-            g = torch.Generator().manual_seed(hash((self.seed, epoch)) & (2 ** 63 - 1))
+            g = torch.Generator().manual_seed((self.seed * 0x9E3779B97F4A7C15 + epoch) % 2 ** 63)
             self._epoch, self._order = epoch, torch.randperm(self.size, generator=g)
         return self._order[position * self.batch:(position + 1) * self.batch].tolist()
 
