@@ -39,9 +39,10 @@ class LMModule(L.LightningModule):
     """Trains ``build_lm(model, backbone)`` on batches of token ids (batch, length + 1):
     inputs are ids[:, :-1], targets ids[:, 1:]. Logs train/loss and val/loss in nats per
     token, val/bits_per_token and train/seq_len (it grows during sequence-length warm-up);
-    train/loss is averaged over all processes: the loss of the step's global batch. ``run_config`` (the job's resolved config, plain Python) is stored
-    in every checkpoint's hyper-parameters. ``activation_checkpointing``: recompute every
-    residual block's mixer in the backward pass."""
+    train/loss is averaged over all processes: the loss of the step's global batch.
+    ``run_config`` (the job's resolved config, plain Python) is stored in every checkpoint's
+    hyper-parameters. ``activation_checkpointing``: recompute every residual block's mixer
+    in the backward pass."""
 
     def __init__(self, model: dict[str, Any], optim: dict[str, Any], max_steps: int,
                  run_config: dict[str, Any] | None = None,

@@ -106,7 +106,8 @@ def test_random_draws_in_training_continue_after_resume(tmp_path, monkeypatch):
     monkeypatch.setattr(LMModule, "training_step", noisy)
     assert main(["pretrain", str(PRETRAIN), f"trainer.output_dir={tmp_path / 'whole'}", *PRETRAIN_ARGS]) == 0
     kill_then_resume("pretrain", PRETRAIN, PRETRAIN_ARGS, tmp_path / "cut", LMModule, 4, monkeypatch)
-    assert_same_weights(tmp_path / "whole" / "dna-demo" / "model.pt", tmp_path / "cut" / "dna-demo" / "model.pt")
+    assert_same_weights(tmp_path / "whole" / "dna-demo" / "model.pt",
+                        tmp_path / "cut" / "dna-demo" / "model.pt")
 
 
 def test_finetune_killed_mid_epoch_resumes_exactly(tmp_path, monkeypatch):

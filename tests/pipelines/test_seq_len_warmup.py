@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.config import ConfigFileError, DNADataConfig, PretrainDNAConfig, SeqLenWarmupConfig, load_config
+from pipelines.cli import main
+from pipelines.config import (ConfigFileError, DNADataConfig, PretrainDNAConfig, SeqLenWarmupConfig,
+                              load_config)
 from pipelines.dna_data import DNAWindowsDataModule
 from pipelines.lm_module import LMModule
 from pipelines.step_data import LengthSchedule
@@ -52,10 +54,10 @@ def test_bad_warmup_is_a_config_error(start_len):
 
 
 def test_warmup_run_resumed_mid_stage_is_exact(tmp_path, monkeypatch):
-    from pipelines.cli import main
     whole = tmp_path / "whole"
     assert main(["pretrain", str(DEMO), f"trainer.output_dir={whole}", *WARMUP]) == 0
-    rows = [r for r in csv.DictReader(open(whole / "dna-demo" / "logs" / "metrics.csv")) if r["train/seq_len"]]
+    rows = [r for r in csv.DictReader(open(whole / "dna-demo" / "logs" / "metrics.csv"))
+            if r["train/seq_len"]]
     assert [float(r["train/seq_len"]) for r in rows] == [16] * 3 + [32] * 3 + [64] * 2
     # killed in step 5: resumes from the checkpoint of step 4, in the middle of stage 2 (32 bases)
     kill_then_resume("pretrain", DEMO, WARMUP, tmp_path / "cut", LMModule, 5, monkeypatch)
