@@ -9,9 +9,10 @@ import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig, OmegaConf
 
-from .config import TrainerConfig, to_plain
+from .config import ConfigFileError, TrainerConfig, to_plain
 from .guard import NonFiniteGuard
 from .resume import RNGState, ResumableCSVLogger, checkpoint_step, last_checkpoint
 
@@ -54,17 +55,22 @@ def make_trainer(tr: TrainerConfig, grad_clip: float, run_dir: Path, monitor: st
                             auto_insert_metric_name=False, every_n_train_steps=every,
                             save_top_k=1, monitor=monitor, mode=mode)]
     resume_from = last_checkpoint(run_dir, tr.resume)
-    return L.Trainer(
-        max_steps=tr.max_steps, val_check_interval=tr.val_every_n_steps,
-        check_val_every_n_epoch=None, log_every_n_steps=tr.log_every_n_steps,
-        accelerator=tr.accelerator, devices=tr.devices, num_nodes=tr.num_nodes,
-        strategy=tr.strategy, precision=tr.precision,
-        use_distributed_sampler=not getattr(data, "shards_by_rank", False),
-        gradient_clip_val=grad_clip, callbacks=callbacks,
-        enable_checkpointing=monitor is not None,
-        logger=[ResumableCSVLogger(run_dir, checkpoint_step(resume_from) if resume_from else None),
-                TensorBoardLogger(run_dir, name="", version="logs")],
-        enable_progress_bar=tr.progress_bar, enable_model_summary=False, default_root_dir=run_dir)
+    try:
+        return L.Trainer(
+            max_steps=tr.max_steps, val_check_interval=tr.val_every_n_steps,
+            check_val_every_n_epoch=None, log_every_n_steps=tr.log_every_n_steps,
+            accelerator=tr.accelerator, devices=tr.devices, num_nodes=tr.num_nodes,
+            strategy=tr.strategy, precision=tr.precision,
+            use_distributed_sampler=not getattr(data, "shards_by_rank", False),
+            gradient_clip_val=grad_clip, callbacks=callbacks,
+            enable_checkpointing=monitor is not None,
+            logger=[ResumableCSVLogger(run_dir, checkpoint_step(resume_from) if resume_from else None),
+                    TensorBoardLogger(run_dir, name="", version="logs")],
+            enable_progress_bar=tr.progress_bar, enable_model_summary=False, default_root_dir=run_dir)
+    except (ValueError, MisconfigurationException) as err:     # accelerator/strategy/precision
+        raise ConfigFileError(f"the trainer settings (accelerator={tr.accelerator}, devices="
+                              f"{tr.devices}, strategy={tr.strategy}, precision={tr.precision}) "
+                              f"are refused by Lightning: {err}") from err
 
 
 def fit(trainer: L.Trainer, module: L.LightningModule, data: L.LightningDataModule,
