@@ -55,6 +55,8 @@ def make_trainer(tr: TrainerConfig, grad_clip: float, run_dir: Path, monitor: st
                             auto_insert_metric_name=False, every_n_train_steps=every,
                             save_top_k=1, monitor=monitor, mode=mode)]
     resume_from = last_checkpoint(run_dir, tr.resume)
+    loggers = [ResumableCSVLogger(run_dir, checkpoint_step(resume_from) if resume_from else None),
+               TensorBoardLogger(run_dir, name="", version="logs")]
     try:
         return L.Trainer(
             max_steps=tr.max_steps, val_check_interval=tr.val_every_n_steps,
@@ -64,9 +66,8 @@ def make_trainer(tr: TrainerConfig, grad_clip: float, run_dir: Path, monitor: st
             use_distributed_sampler=not getattr(data, "shards_by_rank", False),
             gradient_clip_val=grad_clip, callbacks=callbacks,
             enable_checkpointing=monitor is not None,
-            logger=[ResumableCSVLogger(run_dir, checkpoint_step(resume_from) if resume_from else None),
-                    TensorBoardLogger(run_dir, name="", version="logs")],
-            enable_progress_bar=tr.progress_bar, enable_model_summary=False, default_root_dir=run_dir)
+            logger=loggers, enable_progress_bar=tr.progress_bar, enable_model_summary=False,
+            default_root_dir=run_dir)
     except (ValueError, MisconfigurationException) as err:     # accelerator/strategy/precision
         raise ConfigFileError(f"the trainer settings (accelerator={tr.accelerator}, devices="
                               f"{tr.devices}, strategy={tr.strategy}, precision={tr.precision}) "
