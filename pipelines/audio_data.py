@@ -10,7 +10,7 @@ from audiomamba import (AudioFileError, ClipTokens, Codec, EncodedAudio, RandomC
                         audio_files, split_files, tiled_crops)
 
 from .audio_config import AudioDataConfig, ClassifierDataConfig
-from .step_data import EpochShuffle, LengthSchedule, StepBatches, StepLoader, data_parallel_rank
+from .step_data import EpochShuffle, LengthSchedule, StepLoader, step_loader
 
 
 class AudioTokensDataModule(L.LightningDataModule):
@@ -84,9 +84,7 @@ class AudioTokensDataModule(L.LightningDataModule):
         else:
             draw = EpochShuffle(len(data), cfg.batch_size, self.seed)
             steps_per_epoch = draw.steps_per_epoch
-        rank, world = data_parallel_rank(self)
-        return StepLoader(data, StepBatches(draw, schedule, steps_per_epoch, rank, world),
-                          num_workers=cfg.num_workers)
+        return step_loader(self, data, draw, schedule, steps_per_epoch, cfg.num_workers)
 
     def val_dataloader(self) -> DataLoader:
         return self.dataloader("validation")

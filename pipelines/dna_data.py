@@ -13,7 +13,7 @@ from biomamba import (DNATokenizer, FastaWindows, NFilter, RandomWindows, Region
                       split_records, tiled_windows)
 
 from .config import ConfigFileError, DNADataConfig
-from .step_data import BatchShape, LengthSchedule, StepBatches, StepLoader, data_parallel_rank
+from .step_data import BatchShape, LengthSchedule, StepLoader, step_loader
 
 
 def lm_regions(cfg: DNADataConfig) -> tuple[list[Region], list[Region]]:
@@ -80,10 +80,8 @@ class DNAWindowsDataModule(L.LightningDataModule):
                     rc_prob=0.5 if cfg.rc_augment else 0.0, keep=self.keep)
             return samplers[shape.length].batch(step, shape.batch)
 
-        rank, world = data_parallel_rank(self)
-        batches = StepBatches(draw, self.schedule(), cfg.train_windows_per_epoch // cfg.batch_size,
-                              rank, world)
-        return StepLoader(self.dataset, batches, num_workers=cfg.num_workers)
+        return step_loader(self, self.dataset, draw, self.schedule(),
+                           cfg.train_windows_per_epoch // cfg.batch_size, cfg.num_workers)
 
     def val_dataloader(self) -> DataLoader:
         """The fixed validation windows, all of them in every process (so every process

@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader
 from biomamba import DNATokenizer, LabelledWindows, NFilter, RandomWindows, load_species_split
 
 from .config import SpeciesDataConfig
-from .step_data import LengthSchedule, StepBatches, StepLoader, data_parallel_rank
+from .step_data import LengthSchedule, StepLoader, step_loader
 
 
 class SpeciesDataModule(L.LightningDataModule):
@@ -50,11 +50,9 @@ class SpeciesDataModule(L.LightningDataModule):
         sampler = RandomWindows(self.split.train, cfg.seq_len, cfg.batch_size, self.seed,
                                 groups=self.split.train_groups,
                                 rc_prob=0.5 if cfg.rc_augment else 0.0, keep=self.keep)
-        rank, world = data_parallel_rank(self)
-        batches = StepBatches(lambda step, shape: sampler.batch(step, shape.batch),
-                              LengthSchedule(cfg.seq_len, cfg.batch_size),
-                              cfg.train_windows_per_epoch // cfg.batch_size, rank, world)
-        return StepLoader(self.dataset, batches, num_workers=cfg.num_workers)
+        return step_loader(self, self.dataset, lambda step, shape: sampler.batch(step, shape.batch),
+                           LengthSchedule(cfg.seq_len, cfg.batch_size),
+                           cfg.train_windows_per_epoch // cfg.batch_size, cfg.num_workers)
 
     def val_dataloader(self) -> DataLoader:
         """The fixed validation windows, all of them in every process (so every process

@@ -54,12 +54,6 @@ class LengthSchedule:
         return self.shapes[self.stage(step)]
 
 
-def data_parallel_rank(module: L.LightningDataModule) -> tuple[int, int]:
-    """(global rank, world size) of the Trainer running ``module``; (0, 1) without one."""
-    trainer = getattr(module, "trainer", None)
-    return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
-
-
 def check_divisible(batch_size: int, world_size: int) -> None:
     """Raise ``ConfigFileError`` unless ``world_size`` ranks split a ``batch_size`` batch evenly."""
     if batch_size % world_size:
@@ -137,3 +131,19 @@ class StepLoader(DataLoader):
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         self.batch_sampler.next_step = int(state["step"])
+
+
+def step_loader(module: L.LightningDataModule, dataset: Dataset,
+                draw: Callable[[int, BatchShape], list], schedule: LengthSchedule,
+                steps_per_epoch: int, num_workers: int) -> StepLoader:
+    """The training loader of ``module``: this process's slices of every step's global batch
+    (rank and world size from the Trainer running it; one process without one), starting at
+    the Trainer's global step. Lightning then restores the loader's own state, which agrees;
+    starting at the global step also continues right from a checkpoint that has no loader
+    state (one written before loaders had it)."""
+    trainer = getattr(module, "trainer", None)
+    rank, world, step = ((trainer.global_rank, trainer.world_size, trainer.global_step)
+                         if trainer is not None else (0, 1, 0))
+    batches = StepBatches(draw, schedule, steps_per_epoch, rank, world)
+    batches.next_step = step
+    return StepLoader(dataset, batches, num_workers=num_workers)

@@ -26,7 +26,7 @@ ARGS = ["trainer.accelerator=cpu", "trainer.max_steps=4", "trainer.val_every_n_s
 
 def rank_batches(cfg: DNADataConfig, rank: int, world: int, steps: int) -> list[list]:
     data = DNAWindowsDataModule(cfg, seed=0)
-    data.trainer = SimpleNamespace(global_rank=rank, world_size=world)
+    data.trainer = SimpleNamespace(global_rank=rank, world_size=world, global_step=0)
     data.setup()
     return [batch for batch, _ in zip(data.train_dataloader().batch_sampler, range(steps))]
 

@@ -56,9 +56,10 @@ def assert_same_weights(a: Path, b: Path) -> None:
         assert torch.equal(wa[name], wb[name]), name
 
 
-def kill_then_resume(job, config, args, out, module_class, kill_at, monkeypatch):
+def kill_then_resume(job, config, args, out, module_class, kill_at, monkeypatch, between=None):
     """Run the job until its training step ``kill_at`` raises (a crash between checkpoints),
-    then run it again, which resumes from last.ckpt. Returns the warnings of the resumed run."""
+    call ``between()``, then run it again, which resumes from last.ckpt. Returns the warnings
+    of the resumed run."""
     train_step = module_class.training_step
 
     def crashing(self, batch, batch_idx):
@@ -70,6 +71,8 @@ def kill_then_resume(job, config, args, out, module_class, kill_at, monkeypatch)
     with pytest.raises(RuntimeError, match="killed"):
         main([job, str(config), f"trainer.output_dir={out}", *args])
     monkeypatch.setattr(module_class, "training_step", train_step)
+    if between is not None:
+        between()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert main([job, str(config), f"trainer.output_dir={out}", *args]) == 0
@@ -95,6 +98,19 @@ def test_pretrain_killed_mid_epoch_resumes_exactly(whole_pretrain, tmp_path, mon
     # replaced by the resumed run's: one row per step, the same losses
     assert train_losses(run) == train_losses(whole_pretrain)
     assert sorted(train_losses(run)) == list(range(8))
+
+
+def test_checkpoint_without_loader_state_resumes_at_its_step(whole_pretrain, tmp_path, monkeypatch):
+    last = tmp_path / "dna-demo" / "checkpoints" / "last.ckpt"
+
+    def forget_loader_state():                            # as written before loaders had one
+        ckpt = torch.load(last, weights_only=True)
+        del ckpt["loops"]["fit_loop"]["state_dict"]["combined_loader"]
+        torch.save(ckpt, last)
+
+    kill_then_resume("pretrain", PRETRAIN, PRETRAIN_ARGS, tmp_path, LMModule, 4, monkeypatch,
+                     between=forget_loader_state)
+    assert_same_weights(whole_pretrain / "model.pt", tmp_path / "dna-demo" / "model.pt")
 
 
 def test_random_draws_in_training_continue_after_resume(tmp_path, monkeypatch):
