@@ -19,11 +19,13 @@ from .resume import RNGState, ResumableCSVLogger, checkpoint_step, last_checkpoi
 
 def start_run(tr: TrainerConfig, resolved: DictConfig) -> tuple[Path, dict[str, Any]]:
     """Seed everything, create ``output_dir/run_name`` and save the resolved config in it as
-    config.yaml. Returns (run folder, the resolved config as plain Python)."""
+    config.yaml (the first process only). Returns (run folder, the resolved config as plain
+    Python)."""
     L.seed_everything(tr.seed, workers=True, verbose=False)
     run_dir = Path(tr.output_dir) / tr.run_name
     run_dir.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(resolved, run_dir / "config.yaml")
+    if rank_zero_only.rank == 0:
+        OmegaConf.save(resolved, run_dir / "config.yaml")
     return run_dir, to_plain(resolved)
 
 
