@@ -98,6 +98,8 @@ def test_pretrain_killed_mid_epoch_resumes_exactly(whole_pretrain, tmp_path, mon
     # replaced by the resumed run's: one row per step, the same losses
     assert train_losses(run) == train_losses(whole_pretrain)
     assert sorted(train_losses(run)) == list(range(8))
+    metrics = "logs/metrics.csv"                         # validation rows too, byte for byte
+    assert (run / metrics).read_text() == (whole_pretrain / metrics).read_text()
 
 
 def test_checkpoint_without_loader_state_resumes_at_its_step(whole_pretrain, tmp_path, monkeypatch):
