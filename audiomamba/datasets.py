@@ -148,13 +148,20 @@ class RandomCrops(Sampler):
     def __len__(self) -> int:
         return self.num_samples
 
+    def _draw(self, g: torch.Generator, n: int) -> list[tuple[int, int]]:
+        which = torch.multinomial(self.weights, n, replacement=True, generator=g)
+        offsets = (torch.rand(n, generator=g, dtype=torch.float64) * self.weights[which]).long()
+        return [(self.files[i], off) for i, off in zip(which.tolist(), offsets.tolist())]
+
     def __iter__(self) -> Iterator[tuple[int, int]]:
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        which = torch.multinomial(self.weights, self.num_samples, replacement=True, generator=g)
-        offsets = (torch.rand(self.num_samples, generator=g, dtype=torch.float64)
-                   * self.weights[which]).long()
-        for i, off in zip(which.tolist(), offsets.tolist()):
-            yield self.files[i], off
+        yield from self._draw(g, self.num_samples)
+
+    def batch(self, step: int, size: int) -> list[tuple[int, int]]:
+        """The ``size`` crops of training step ``step``, from a generator seeded by (seed,
+        step) alone: any step's batch without the steps before it."""
+        g = torch.Generator().manual_seed((self.seed * 0x9E3779B97F4A7C15 + step) % 2 ** 63)
+        return self._draw(g, size)
 
 
 def tiled_crops(lengths: list[int], length: int, max_crops: int | None = None

@@ -128,9 +128,8 @@ class RandomWindows(Sampler):
         rc = torch.rand(n, generator=g) < self.rc_prob
         return [self._window(i, o, f) for i, o, f in zip(which.tolist(), offsets.tolist(), rc.tolist())]
 
-    def __iter__(self) -> Iterator[Window]:
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        for window in self._draw(g, self.num_samples):
+    def _kept(self, g: torch.Generator, n: int) -> Iterator[Window]:
+        for window in self._draw(g, n):
             redraws = 0
             while self.keep is not None and not self.keep(window):
                 redraws += 1
@@ -140,6 +139,17 @@ class RandomWindows(Sampler):
                                      f"raise max_n_fraction or check the regions")
                 window = self._draw(g, 1)[0]
             yield window
+
+    def __iter__(self) -> Iterator[Window]:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        yield from self._kept(g, self.num_samples)
+
+    def batch(self, step: int, size: int) -> list[Window]:
+        """The ``size`` windows of training step ``step``: drawn as in an epoch, from a
+        generator seeded by (seed, step) alone, so any step's batch can be produced without
+        the steps before it (exact resume, data-parallel ranks splitting one global batch)."""
+        g = torch.Generator().manual_seed((self.seed * 0x9E3779B97F4A7C15 + step) % 2 ** 63)
+        return list(self._kept(g, size))
 
 
 def tiled_windows(regions: list[Region], length: int, max_windows: int | None = None,
@@ -210,13 +220,15 @@ class WindowReader:
 
 
 class FastaWindows(Dataset):
-    """Dataset over ``Window`` keys (given by a sampler): window -> (length,) int64 ids."""
+    """Dataset over ``Window`` keys (given by a sampler): window -> its bases' ids
+    (stop - start,) int64, for windows of up to ``max_length`` bases."""
 
-    def __init__(self, length: int, tokenizer: DNATokenizer) -> None:
-        self.reader = WindowReader(length, tokenizer)
+    def __init__(self, max_length: int, tokenizer: DNATokenizer) -> None:
+        self.reader = WindowReader(max_length, tokenizer)
 
     def __getitem__(self, window: Window) -> torch.Tensor:
-        return self.reader.read(window)[0]
+        ids, valid = self.reader.read(window)
+        return ids[:valid]
 
 
 class LabelledWindows(Dataset):

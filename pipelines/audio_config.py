@@ -33,7 +33,7 @@ class AudioDataConfig:
     test_fraction: float = 0.05          # folder: share of the files held out for testing
     train_crops_per_epoch: int = 4096    # folder
     max_val_crops: Optional[int] = None  # sc09: clips; folder: crops
-    batch_size: int = 16
+    batch_size: int = 16                 # items per optimizer step, over all processes
     num_workers: int = 0
     # folder: training crops of random length in [min_seq_len, seq_len], max_tokens samples a
     # batch, packed back to back (pack) or padded to the longest (pipelines.packing)

@@ -2,6 +2,8 @@
 crops of a folder of files) and labelled SC09 waveforms for the digit classifier."""
 from __future__ import annotations
 
+from functools import partial
+
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
@@ -10,7 +12,8 @@ from audiomamba import (AudioFileError, ClipTokens, Codec, EncodedAudio, RandomC
                         audio_files, split_files, tiled_crops)
 
 from .audio_config import AudioDataConfig, ClassifierDataConfig
-from .packing import variable_length_crops
+from .packing import lm_batch, variable_length_crops
+from .step_data import EpochShuffle, LengthSchedule, StepLoader, step_loader
 
 
 class AudioTokensDataModule(L.LightningDataModule):
@@ -19,7 +22,11 @@ class AudioTokensDataModule(L.LightningDataModule):
     sc09: each item is one silent sample then the 16000-sample clip; train is shuffled
     (seeded), validation and test in order. folder: random crops of train files, tiled crops
     of validation and test files (files split in sorted order); with ``min_seq_len``,
-    training crops of random lengths come as packed or padded ``lm_batch`` dicts."""
+    training crops of random lengths come as packed or padded ``lm_batch`` dicts. Training
+    batches are indexed by the step (exact resume) and split across processes here
+    (``shards_by_rank``)."""
+
+    shards_by_rank = True
 
     def __init__(self, cfg: AudioDataConfig, seed: int) -> None:
         super().__init__()
@@ -60,25 +67,33 @@ class AudioTokensDataModule(L.LightningDataModule):
         if stage in (None, "fit", "validate"):
             self.dataset("validation")
 
-    def dataloader(self, split: str, shuffle: bool = False) -> DataLoader:
-        """The loader of one split; train draws random crops (folder) or shuffles (sc09)."""
+    def dataloader(self, split: str) -> DataLoader:
+        """The loader of the fixed items of "validation" or "test", in order (every process
+        reads all of them); worker seeds come from its own generator, so the global random
+        number generators are left as they were."""
         data, keys = self.dataset(split)
-        cfg = self.cfg
-        if self.cfg.dataset == "folder" and split == "train":
-            sampler = RandomCrops(data.lengths, cfg.seq_len + 1, cfg.train_crops_per_epoch, self.seed)
-            if cfg.min_seq_len is not None:
-                return variable_length_crops(cfg, sampler, self.seed, data)
-            return DataLoader(data, batch_size=cfg.batch_size, sampler=sampler,
-                              num_workers=cfg.num_workers, drop_last=True)
-        if keys is not None:
-            return DataLoader(data, batch_size=cfg.batch_size, sampler=keys,
-                              num_workers=cfg.num_workers)
-        return DataLoader(data, batch_size=cfg.batch_size, shuffle=shuffle, drop_last=shuffle,
-                          generator=torch.Generator().manual_seed(self.seed) if shuffle else None,
-                          num_workers=cfg.num_workers)
+        return DataLoader(data, batch_size=self.cfg.batch_size, sampler=keys,
+                          num_workers=self.cfg.num_workers, generator=torch.Generator())
 
-    def train_dataloader(self) -> DataLoader:
-        return self.dataloader("train", shuffle=True)
+    def train_dataloader(self) -> StepLoader:
+        """Random crops (folder; a new draw every step) or the clips in a new seeded order
+        every epoch (sc09); ``batch_size`` items per step over all processes, each process
+        reading its slice; resumable mid-epoch."""
+        data, _ = self.dataset("train")
+        cfg = self.cfg
+        schedule = LengthSchedule(cfg.seq_len, cfg.batch_size)
+        if cfg.dataset == "folder":
+            crops = RandomCrops(data.lengths, cfg.seq_len + 1, cfg.batch_size, self.seed)
+            steps_per_epoch = cfg.train_crops_per_epoch // cfg.batch_size
+            if cfg.min_seq_len is not None:
+                return step_loader(self, data, variable_length_crops(cfg, crops.batch, self.seed),
+                                   schedule, steps_per_epoch, cfg.num_workers,
+                                   collate_fn=partial(lm_batch, packed=cfg.pack, pad_id=0))
+            draw = lambda step, shape: crops.batch(step, shape.batch)  # noqa: E731
+        else:
+            draw = EpochShuffle(len(data), cfg.batch_size, self.seed)
+            steps_per_epoch = draw.steps_per_epoch
+        return step_loader(self, data, draw, schedule, steps_per_epoch, cfg.num_workers)
 
     def val_dataloader(self) -> DataLoader:
         return self.dataloader("validation")

@@ -9,6 +9,7 @@ from biomamba import DNATokenizerError, FastaError
 from core import ConfigError, ModelFileError
 
 from .config import ConfigFileError, UsageError
+from .guard import NonFiniteError
 from .jobs import classify, evaluate, finetune, generate, pretrain, sc09_classifier
 
 JOBS = {
@@ -20,7 +21,7 @@ JOBS = {
     "sc09-classifier": (sc09_classifier, "train the SC09 digit classifier that scores generated clips"),
 }
 USER_ERRORS = (ConfigFileError, ConfigError, ModelFileError, FastaError, DNATokenizerError,
-               AudioFileError, UsageError, FileNotFoundError)
+               AudioFileError, UsageError, FileNotFoundError, NonFiniteError)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from core import MambaConfig
 from core.checkpoint import MODEL_CLASSES
 
+from .checkpointing import checkpoint_residual_blocks
 from .optim import adamw_warmup_cosine
 from .species_metrics import classification_metrics
 
@@ -23,16 +24,22 @@ class ClassifierModule(L.LightningModule):
 
     Logs train/loss, train/accuracy, val/loss and, over each whole validation pass,
     val/accuracy and val/f1_macro (scikit-learn); ``confusion`` then holds that pass's
-    confusion matrix (rows true, columns predicted). ``classes`` names the class indices;
-    ``run_config`` (the job's resolved config) is stored in every checkpoint.
+    confusion matrix (rows true, columns predicted). Every process validates on the whole
+    validation set, so these are exact in each; train/loss is averaged over the processes.
+    ``classes`` names the class indices; ``run_config`` (the job's resolved config) is stored
+    in every checkpoint. ``activation_checkpointing``: recompute every residual block's mixer in
+    the backward pass.
     """
 
     def __init__(self, model_class: str, model: dict[str, Any], model_kwargs: dict[str, Any],
                  optim: dict[str, Any], max_steps: int, classes: list[str],
-                 run_config: dict[str, Any] | None = None) -> None:
+                 run_config: dict[str, Any] | None = None,
+                 activation_checkpointing: bool = False) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.model = MODEL_CLASSES[model_class](MambaConfig.from_dict(model), **model_kwargs)
+        if activation_checkpointing:
+            checkpoint_residual_blocks(self.model)
         self.confusion: np.ndarray | None = None
         self._val_preds: list[torch.Tensor] = []
         self._val_targets: list[torch.Tensor] = []
@@ -53,7 +60,7 @@ class ClassifierModule(L.LightningModule):
     def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
         logits, labels = self._logits(batch)
         loss = F.cross_entropy(logits, labels)
-        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/loss", loss, prog_bar=True, sync_dist=True)
         self.log("train/accuracy", (logits.argmax(-1) == labels).float().mean())
         return loss
 
@@ -64,8 +71,8 @@ class ClassifierModule(L.LightningModule):
         self._val_targets.append(labels)
 
     def on_validation_epoch_end(self) -> None:
-        preds = self.all_gather(torch.cat(self._val_preds)).flatten().cpu().numpy()
-        targets = self.all_gather(torch.cat(self._val_targets)).flatten().cpu().numpy()
+        preds = torch.cat(self._val_preds).cpu().numpy()
+        targets = torch.cat(self._val_targets).cpu().numpy()
         self._val_preds.clear()
         self._val_targets.clear()
         metrics, self.confusion = classification_metrics(targets, preds, len(self.hparams.classes))

@@ -6,12 +6,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, TypeVar
 
+from lightning.pytorch.strategies import StrategyRegistry
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from core import ConfigError, MambaConfig
 
 T = TypeVar("T")
+
+
+@dataclass
+class SeqLenWarmupConfig:
+    """Sequence-length warm-up (Mamba paper, section 4.3): training starts on windows of
+    ``start_len`` bases and doubles the length every ``steps_per_stage`` steps until
+    ``data.seq_len``, halving the batch at each doubling so that every step holds
+    ``batch_size * seq_len`` tokens."""
+
+    start_len: int = MISSING
+    steps_per_stage: int = MISSING
 
 
 @dataclass
@@ -32,8 +44,9 @@ class DNADataConfig:
     max_val_windows: Optional[int] = None
     rc_augment: bool = False             # reverse-complement half the training windows
     max_n_fraction: float = 0.5          # windows with more N than this are skipped
-    batch_size: int = 16
+    batch_size: int = 16                 # windows per optimizer step, over all processes
     num_workers: int = 0
+    seq_len_warmup: Optional[SeqLenWarmupConfig] = None   # None: seq_len from the first step
     # variable-length training windows: see check_variable_length
     min_seq_len: Optional[int] = None
     pack: bool = True
@@ -41,14 +54,29 @@ class DNADataConfig:
 
     def __post_init__(self) -> None:
         check_variable_length(self)
+        warmup = self.seq_len_warmup
+        if warmup is None:
+            return
+        if self.min_seq_len is not None:
+            raise ConfigError("data.seq_len_warmup and data.min_seq_len cannot be combined: "
+                              "variable-length windows already mix short and long ones")
+        ratio = self.seq_len // warmup.start_len if warmup.start_len >= 1 else 0
+        if not (1 <= warmup.start_len < self.seq_len and ratio * warmup.start_len == self.seq_len
+                and ratio & (ratio - 1) == 0):
+            raise ConfigError(f"data.seq_len_warmup.start_len must be data.seq_len "
+                              f"({self.seq_len}) divided by a power of 2 (2, 4, ...), got "
+                              f"{warmup.start_len}")
+        if warmup.steps_per_stage < 1:
+            raise ConfigError(f"data.seq_len_warmup.steps_per_stage must be >= 1, got "
+                              f"{warmup.steps_per_stage}")
 
 
 def check_variable_length(cfg: Any) -> None:
-    """Variable-length training windows, shared by the DNA and audio data configs: with ``min_seq_len``
-    set, every training window is cut to a length drawn uniformly in [min_seq_len, seq_len]
-    and batches are filled up to ``max_tokens`` tokens (default: batch_size full windows), then
-    packed back to back into one row (``pack``, no padding) or padded to their longest.
-    Raises ConfigError naming the key."""
+    """Variable-length training windows, shared by the DNA and audio data configs: with
+    ``min_seq_len`` set, every training window is cut to a length drawn uniformly in
+    [min_seq_len, seq_len] and each step's batch is filled up to ``max_tokens`` tokens
+    (default: batch_size full windows), then packed back to back into one row (``pack``, no
+    padding) or padded to its longest. Raises ConfigError naming the key."""
     if cfg.min_seq_len is None:
         return
     if not 1 <= cfg.min_seq_len <= cfg.seq_len:
@@ -56,7 +84,7 @@ def check_variable_length(cfg: Any) -> None:
                           f"got {cfg.min_seq_len}")
     if cfg.max_tokens is not None and cfg.max_tokens < cfg.seq_len + 1:
         raise ConfigError(f"data.max_tokens must hold one window of data.seq_len + 1 = "
-                          f"{cfg.seq_len + 1} bases, got {cfg.max_tokens}")
+                          f"{cfg.seq_len + 1} tokens, got {cfg.max_tokens}")
 
 
 @dataclass
@@ -74,7 +102,7 @@ class SpeciesDataConfig:
     val_seed: int = 1234
     rc_augment: bool = False
     max_n_fraction: float = 0.5
-    batch_size: int = 16
+    batch_size: int = 16                 # windows per optimizer step, over all processes
     num_workers: int = 0
     # variable-length training windows: see check_variable_length
     min_seq_len: Optional[int] = None
@@ -121,6 +149,9 @@ class OptimConfig:
     grad_clip: float = 1.0
 
 
+IN_PROCESS_LAUNCHERS = ("spawn", "fork", "notebook")   # Lightning strategies that start workers
+
+
 @dataclass
 class TrainerConfig:
     """Where and how long to train; passed to Lightning's Trainer."""
@@ -132,11 +163,30 @@ class TrainerConfig:
     checkpoint_every_n_steps: int = 100
     log_every_n_steps: int = 10
     accelerator: str = "auto"
-    devices: int = 1
+    devices: int = 1                     # processes (GPUs) per node
+    num_nodes: int = 1
+    strategy: str = "auto"               # Lightning strategy: auto, ddp, fsdp, deepspeed, ...
     precision: str = "32-true"           # "bf16-mixed" on GPUs
+    activation_checkpointing: bool = False   # recompute each block's mixer in backward
+    stop_on_nonfinite: bool = True       # stop at a NaN/Inf loss or gradient, naming where
     seed: int = 0
     resume: bool = True                  # continue from the run folder's last.ckpt if present
     progress_bar: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("devices", "num_nodes"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"trainer.{name} must be >= 1, got {getattr(self, name)}")
+        known = ["auto", *(s for s in StrategyRegistry.available_strategies()
+                           if not any(k in s for k in IN_PROCESS_LAUNCHERS))]
+        if any(k in self.strategy for k in IN_PROCESS_LAUNCHERS):
+            raise ConfigError(f"trainer.strategy {self.strategy!r} runs training in child "
+                              f"processes whose step count, metrics and logs do not come back "
+                              f"to the job; use 'ddp' (the job starts its other processes "
+                              f"itself) or launch with torchrun")
+        if self.strategy not in known:
+            raise ConfigError(f"trainer.strategy must be one of {', '.join(known)}; got "
+                              f"{self.strategy!r}")
 
 
 @dataclass

@@ -7,13 +7,15 @@ import sys
 from functools import partial
 
 import lightning as L
+import torch
 from torch.utils.data import DataLoader
 
 from biomamba import (DNATokenizer, FastaWindows, NFilter, RandomWindows, Region, bed_regions,
                       split_records, tiled_windows)
 
 from .config import ConfigFileError, DNADataConfig
-from .packing import ExactWindows, lm_batch, variable_length_loader
+from .packing import lm_batch, variable_length_windows
+from .step_data import BatchShape, LengthSchedule, StepLoader, step_loader
 
 
 def lm_regions(cfg: DNADataConfig) -> tuple[list[Region], list[Region]]:
@@ -27,10 +29,14 @@ def lm_regions(cfg: DNADataConfig) -> tuple[list[Region], list[Region]]:
 
 class DNAWindowsDataModule(L.LightningDataModule):
     """Windows of ``seq_len + 1`` bases (inputs plus the next-base targets), (batch,
-    seq_len + 1) int64. Regions shorter than a window are left out (a language model's loss
-    would otherwise count padding); windows more than ``max_n_fraction`` N are skipped.
-    With ``min_seq_len``, training windows have random lengths and come as ``lm_batch``
-    dicts, packed or padded (``pipelines.packing``)."""
+    seq_len + 1) int64 (shorter during sequence-length warm-up). Regions shorter than a
+    window are left out (a language model's loss would otherwise count padding); windows more
+    than ``max_n_fraction`` N are skipped. With ``min_seq_len``, training windows have random
+    lengths and come as ``lm_batch`` dicts, packed or padded (``pipelines.packing``). It
+    splits batches across processes itself (``shards_by_rank``): the Trainer must not add a
+    distributed sampler."""
+
+    shards_by_rank = True
 
     def __init__(self, cfg: DNADataConfig, seed: int) -> None:
         super().__init__()
@@ -57,17 +63,44 @@ class DNAWindowsDataModule(L.LightningDataModule):
                              f"data.seq_len or enlarge the validation split")
         self.dataset = FastaWindows(length, self.tokenizer)
 
-    def train_dataloader(self) -> DataLoader:
+    def schedule(self) -> LengthSchedule:
+        """The global batch shape of every training step (constant, or the warm-up's)."""
+        cfg, warmup = self.cfg, self.cfg.seq_len_warmup
+        if warmup is None:
+            return LengthSchedule(cfg.seq_len, cfg.batch_size)
+        return LengthSchedule(cfg.seq_len, cfg.batch_size, warmup.start_len, warmup.steps_per_stage)
+
+    def train_dataloader(self) -> StepLoader:
+        """Random windows, a new draw for every step; resumable mid-epoch; each of the
+        Trainer's processes reads its slice of every step's global batch. An epoch is
+        ``train_windows_per_epoch // batch_size`` steps (as many tokens at every warm-up stage)."""
         cfg = self.cfg
-        sampler = RandomWindows(self.train_regions, cfg.seq_len + 1, cfg.train_windows_per_epoch,
-                                self.seed, rc_prob=0.5 if cfg.rc_augment else 0.0, keep=self.keep)
-        if cfg.min_seq_len is not None:
-            return variable_length_loader(cfg, sampler, self.seed, ExactWindows(
-                cfg.seq_len + 1, self.tokenizer), partial(
-                    lm_batch, packed=cfg.pack, pad_id=self.tokenizer.pad_id), extra=1)
-        return DataLoader(self.dataset, batch_size=cfg.batch_size, sampler=sampler,
-                          num_workers=cfg.num_workers, drop_last=True)
+        samplers: dict[int, RandomWindows] = {}
+
+        def draw(step: int, shape: BatchShape) -> list:
+            if shape.length not in samplers:
+                samplers[shape.length] = RandomWindows(
+                    self.train_regions, shape.length + 1, shape.batch, self.seed,
+                    rc_prob=0.5 if cfg.rc_augment else 0.0, keep=self.keep)
+            return samplers[shape.length].batch(step, shape.batch)
+
+        steps_per_epoch = cfg.train_windows_per_epoch // cfg.batch_size
+        if cfg.min_seq_len is None:
+            return step_loader(self, self.dataset, draw, self.schedule(), steps_per_epoch,
+                               cfg.num_workers)
+
+        def windows(step: int, n: int) -> list:
+            return draw(step, BatchShape(cfg.seq_len, n))
+
+        return step_loader(self, self.dataset,
+                           variable_length_windows(cfg, windows, self.seed, extra=1),
+                           self.schedule(), steps_per_epoch, cfg.num_workers,
+                           collate_fn=partial(lm_batch, packed=cfg.pack,
+                                              pad_id=self.tokenizer.pad_id))
 
     def val_dataloader(self) -> DataLoader:
+        """The fixed validation windows, all of them in every process (so every process
+        computes the exact metrics); drawing worker seeds from its own generator, it leaves
+        the global random number generators as they were."""
         return DataLoader(self.dataset, batch_size=self.cfg.batch_size, sampler=self.val_windows,
-                          num_workers=self.cfg.num_workers)
+                          num_workers=self.cfg.num_workers, generator=torch.Generator())

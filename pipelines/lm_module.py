@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from audiomamba import SaShiMiLM
 from core import ConfigError, MambaConfig, MambaLM
 
+from .checkpointing import checkpoint_residual_blocks
 from .optim import adamw_warmup_cosine
 from .packing import IGNORE_INDEX
 
@@ -38,16 +39,22 @@ def no_weight_decay(model: nn.Module) -> list[nn.Parameter]:
 class LMModule(L.LightningModule):
     """Trains ``build_lm(model, backbone)`` on batches of token ids (batch, length + 1):
     inputs are ids[:, :-1], targets ids[:, 1:]; or on ``lm_batch`` dicts of sequences of
-    different lengths (packed with cu_seqlens, or padded with ignored targets). Logs train/loss and val/loss in nats per
-    token and val/bits_per_token. ``run_config`` (the job's resolved config, plain Python) is
-    stored in every checkpoint's hyper-parameters."""
+    different lengths (packed with cu_seqlens, or padded with ignored targets). Logs
+    train/loss and val/loss in nats per token, val/bits_per_token and train/seq_len (it grows
+    during sequence-length warm-up; train/tokens, the predicted tokens, for variable lengths); train/loss is averaged over all processes: the loss of
+    the step's global batch. ``run_config`` (the job's resolved config, plain Python) is
+    stored in every checkpoint's hyper-parameters. ``activation_checkpointing``: recompute
+    every residual block's mixer in the backward pass."""
 
     def __init__(self, model: dict[str, Any], optim: dict[str, Any], max_steps: int,
                  run_config: dict[str, Any] | None = None,
-                 backbone: dict[str, Any] | None = None) -> None:
+                 backbone: dict[str, Any] | None = None,
+                 activation_checkpointing: bool = False) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.model = build_lm(model, backbone)
+        if activation_checkpointing:
+            checkpoint_residual_blocks(self.model)
 
     def _loss(self, batch: torch.Tensor | dict[str, torch.Tensor]) -> torch.Tensor:
         """Mean next-token cross entropy (nats) of a (batch, length + 1) tensor of ids, or of
@@ -61,9 +68,14 @@ class LMModule(L.LightningModule):
         return F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(),
                                ignore_index=IGNORE_INDEX)
 
-    def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: torch.Tensor | dict[str, torch.Tensor], batch_idx: int
+                      ) -> torch.Tensor:
         loss = self._loss(batch)
-        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/loss", loss, prog_bar=True, sync_dist=True)
+        if isinstance(batch, dict):       # variable lengths: the tokens the loss counts
+            self.log("train/tokens", float((batch["targets"] != IGNORE_INDEX).sum()))
+        else:
+            self.log("train/seq_len", float(batch.shape[1] - 1))
         return loss
 
     def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:

@@ -1,16 +1,18 @@
-"""Variable-length training batches: windows cut to random lengths, grouped into batches by a
-token budget, then either padded to the longest or packed back to back into one row with
-``cu_seqlens`` (``core.packing``), so no compute is spent on padding."""
+"""Variable-length training batches: each step's windows (or audio crops) cut to random
+lengths, as many as fit a token budget, then either padded to the longest or packed back to
+back into one row with ``cu_seqlens`` (``core.packing``), so no compute is spent on padding.
+The step's batch is a function of (seed, step), like every training batch
+(``pipelines.step_data``): resume stays exact."""
 from __future__ import annotations
 
+import math
 import zlib
 from functools import partial
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable
 
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
 
-from biomamba import DNATokenizer, Window, WindowReader
+from biomamba import Window
 from kernels import cu_seqlens_from_lengths
 
 IGNORE_INDEX = -100      # target of a padded position (torch's cross_entropy default)
@@ -22,64 +24,56 @@ def stable_uniform(key: str, low: int, high: int) -> int:
     return low + zlib.crc32(key.encode()) % (high - low + 1)
 
 
-class RandomLengths(Sampler):
-    """The items of ``items`` (a sampler of windows or crops), each cut to a length drawn
-    uniformly in [min_len, its length] from the item itself and ``seed`` (so the same item
-    is always cut the same way). ``length_of(item)`` is an item's length, ``cut(item, n)``
-    the item shortened to n tokens. Items already shorter than ``min_len`` stay whole."""
-
-    def __init__(self, items: Iterable, min_len: int, seed: int,
-                 length_of: Callable[[Any], int], cut: Callable[[Any, int], Any]) -> None:
-        if min_len < 1:
-            raise ValueError(f"min_len must be at least 1 token, got {min_len}")
-        self.items, self.min_len, self.seed = items, min_len, seed
-        self.length_of, self.cut = length_of, cut
-
-    def set_epoch(self, epoch: int) -> None:
-        if hasattr(self.items, "set_epoch"):
-            self.items.set_epoch(epoch)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __iter__(self) -> Iterator:
-        for item in self.items:
-            full = self.length_of(item)
-            if full <= self.min_len:
-                yield item
-            else:
-                yield self.cut(item, stable_uniform(f"{self.seed}:{item!r}", self.min_len, full))
+def cut_to_random_length(item: Any, min_len: int, seed: int,
+                         length_of: Callable[[Any], int], cut: Callable[[Any, int], Any]) -> Any:
+    """``item`` (a window or crop key) cut to a length drawn uniformly in [min_len, its
+    length] from the item itself and ``seed``, so the same item is always cut the same way;
+    an item of at most ``min_len`` tokens stays whole. ``length_of(item)`` is its length,
+    ``cut(item, n)`` the item shortened to n tokens."""
+    full = length_of(item)
+    if full <= min_len:
+        return item
+    return cut(item, stable_uniform(f"{seed}:{item!r}", min_len, full))
 
 
-class TokenBudgetBatches(Sampler):
-    """Batch sampler: consecutive items of ``items`` grouped so that each batch costs at most
-    ``max_tokens``: the sum of the items' lengths when ``packed``, rows x the longest item
-    otherwise (what padding to the longest costs). ``length_of(item)`` gives an item's
-    length. Batches are formed on the fly, so their number per epoch is not known ahead."""
+def within_budget(items: list, length_of: Callable[[Any], int], max_tokens: int,
+                  packed: bool) -> list:
+    """The longest prefix of ``items`` whose cost stays within ``max_tokens``: the sum of the
+    lengths when ``packed``, rows x the longest otherwise (what padding costs). Raises
+    ``ValueError`` when even the first item does not fit."""
+    kept, longest, total = [], 0, 0
+    for item in items:
+        n = length_of(item)
+        cost = total + n if packed else (len(kept) + 1) * max(longest, n)
+        if cost > max_tokens:
+            break
+        kept.append(item)
+        longest, total = max(longest, n), total + n
+    if items and not kept:
+        raise ValueError(f"an item of {length_of(items[0])} tokens exceeds the batch budget of "
+                         f"{max_tokens} tokens (data.max_tokens)")
+    return kept
 
-    def __init__(self, items: Iterable, length_of: Callable[[Any], int], max_tokens: int,
-                 packed: bool) -> None:
-        self.items, self.length_of, self.max_tokens, self.packed = items, length_of, max_tokens, packed
 
-    def set_epoch(self, epoch: int) -> None:
-        if hasattr(self.items, "set_epoch"):
-            self.items.set_epoch(epoch)
+class VariableLengthDraw:
+    """``draw`` for ``pipelines.step_data.StepBatches``: the global batch of training step s
+    is made of the items ``draw_items(s, n)`` draws (windows or crops of ``full_len``
+    tokens), each cut to a random length of at least ``min_len`` tokens, as many as fit in
+    ``max_tokens`` (packed or padded). n is twice what the budget holds at the mean length,
+    so the budget is nearly always filled. Deterministic in (step, seed): exact resume."""
 
-    def __iter__(self) -> Iterator[list]:
-        batch, longest, total = [], 0, 0
-        for item in self.items:
-            n = self.length_of(item)
-            if n > self.max_tokens:
-                raise ValueError(f"an item of {n} tokens exceeds the batch budget of "
-                                 f"{self.max_tokens} tokens (data.max_tokens)")
-            cost = total + n if self.packed else (len(batch) + 1) * max(longest, n)
-            if batch and cost > self.max_tokens:
-                yield batch
-                batch, longest, total = [], 0, 0
-            batch.append(item)
-            longest, total = max(longest, n), total + n
-        if batch:
-            yield batch
+    def __init__(self, draw_items: Callable[[int, int], list], full_len: int, min_len: int,
+                 max_tokens: int, packed: bool, seed: int, length_of: Callable[[Any], int],
+                 cut: Callable[[Any, int], Any]) -> None:
+        self.draw_items, self.min_len, self.max_tokens, self.packed = draw_items, min_len, max_tokens, packed
+        self.seed, self.length_of, self.cut = seed, length_of, cut
+        mean = (min_len + full_len) / 2
+        self.candidates = max(1, min(max_tokens // min_len, 2 * math.ceil(max_tokens / mean)))
+
+    def __call__(self, step: int, shape: Any = None) -> list:
+        items = [cut_to_random_length(item, self.min_len, self.seed, self.length_of, self.cut)
+                 for item in self.draw_items(step, self.candidates)]
+        return within_budget(items, self.length_of, self.max_tokens, self.packed)
 
 
 def window_length(window: Window) -> int:
@@ -92,20 +86,6 @@ def cut_window(window: Window, n: int) -> Window:
     return window._replace(stop=window.start + n)
 
 
-def variable_length_loader(cfg: Any, windows: Sampler, seed: int, dataset: Dataset,
-                           collate: Callable, extra: int = 0) -> DataLoader:
-    """Training loader of a DNA data config with ``min_seq_len`` set (see
-    ``pipelines.config.check_variable_length``): ``windows`` cut to random lengths of
-    min_seq_len + ``extra`` bases or more (``extra`` = 1 for a language model's next-base
-    target), grouped by the ``max_tokens`` budget, read by ``dataset`` and batched by
-    ``collate``."""
-    max_tokens = cfg.max_tokens or cfg.batch_size * (cfg.seq_len + extra)
-    cut = RandomLengths(windows, cfg.min_seq_len + extra, seed, window_length, cut_window)
-    batches = TokenBudgetBatches(cut, window_length, max_tokens, packed=cfg.pack)
-    return DataLoader(dataset, batch_sampler=batches, collate_fn=collate,
-                      num_workers=cfg.num_workers)
-
-
 def crop_length(crop: tuple[int, ...], full: int) -> int:
     """Samples an audio crop key (file, start[, n]) reads; ``full`` when it has no n."""
     return crop[2] if len(crop) == 3 else full
@@ -116,29 +96,24 @@ def cut_crop(crop: tuple[int, ...], n: int) -> tuple[int, int, int]:
     return crop[0], crop[1], n
 
 
-def variable_length_crops(cfg: Any, crops: Sampler, seed: int, dataset: Dataset) -> DataLoader:
-    """Training loader of an audio folder config with ``min_seq_len`` set: ``crops`` of
-    seq_len + 1 samples (``RandomCrops``) cut to random lengths, grouped by ``max_tokens``,
-    read by ``dataset`` (``EncodedAudio``) into packed or padded ``lm_batch`` dicts."""
+def variable_length_windows(cfg: Any, windows: Callable[[int, int], list], seed: int,
+                            extra: int = 0) -> VariableLengthDraw:
+    """The step draw of a DNA data config with ``min_seq_len`` (see
+    ``pipelines.config.check_variable_length``) from ``windows(step, n)`` of seq_len +
+    ``extra`` bases (``extra`` = 1 for a language model's next-base target)."""
+    full = cfg.seq_len + extra
+    return VariableLengthDraw(windows, full, cfg.min_seq_len + extra,
+                              cfg.max_tokens or cfg.batch_size * full, cfg.pack, seed,
+                              window_length, cut_window)
+
+
+def variable_length_crops(cfg: Any, crops: Callable[[int, int], list], seed: int
+                          ) -> VariableLengthDraw:
+    """The step draw of an audio folder config with ``min_seq_len``: ``crops(step, n)`` of
+    seq_len + 1 samples (``RandomCrops.batch``) cut to random lengths."""
     full = cfg.seq_len + 1
-    length_of = partial(crop_length, full=full)
-    cut = RandomLengths(crops, cfg.min_seq_len + 1, seed, length_of, cut_crop)
-    batches = TokenBudgetBatches(cut, length_of, cfg.max_tokens or cfg.batch_size * full,
-                                 packed=cfg.pack)
-    return DataLoader(dataset, batch_sampler=batches, num_workers=cfg.num_workers,
-                      collate_fn=partial(lm_batch, packed=cfg.pack, pad_id=0))
-
-
-class ExactWindows(Dataset):
-    """Dataset over ``Window`` keys: window -> its bases as (stop - start,) int64 ids, no
-    padding (windows of at most ``max_length`` bases)."""
-
-    def __init__(self, max_length: int, tokenizer: DNATokenizer) -> None:
-        self.reader = WindowReader(max_length, tokenizer)
-
-    def __getitem__(self, window: Window) -> torch.Tensor:
-        ids, n = self.reader.read(window)
-        return ids[:n]
+    return VariableLengthDraw(crops, full, cfg.min_seq_len + 1, cfg.max_tokens or cfg.batch_size * full,
+                              cfg.pack, seed, partial(crop_length, full=full), cut_crop)
 
 
 def lm_batch(sequences: list[torch.Tensor], packed: bool, pad_id: int) -> dict[str, torch.Tensor]:

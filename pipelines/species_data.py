@@ -5,12 +5,14 @@ from __future__ import annotations
 from functools import partial
 
 import lightning as L
+import torch
 from torch.utils.data import DataLoader
 
 from biomamba import DNATokenizer, LabelledWindows, NFilter, RandomWindows, load_species_split
 
 from .config import SpeciesDataConfig
-from .packing import classification_batch, variable_length_loader
+from .packing import classification_batch, variable_length_windows
+from .step_data import LengthSchedule, StepLoader, step_loader
 
 
 class SpeciesDataModule(L.LightningDataModule):
@@ -22,8 +24,12 @@ class SpeciesDataModule(L.LightningDataModule):
     A record shorter than ``seq_len`` gives one padded window; mostly-N windows are skipped.
     With ``min_seq_len``, training windows have random lengths and come as
     ``classification_batch`` batches, packed or padded (``pipelines.packing``).
-    ``classes`` (sorted species labels) is known after ``setup``.
+    ``classes`` (sorted species labels) is known after ``setup``. Every process validates on
+    all the validation windows; training batches are split across processes here
+    (``shards_by_rank``).
     """
+
+    shards_by_rank = True
 
     def __init__(self, cfg: SpeciesDataConfig, seed: int) -> None:
         super().__init__()
@@ -42,17 +48,25 @@ class SpeciesDataModule(L.LightningDataModule):
                                                    cfg.val_seed + k, keep=self.keep))
         self.dataset = LabelledWindows(cfg.seq_len, self.tokenizer, self.split.sources())
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> StepLoader:
+        """Balanced random windows, a new draw for every step; resumable mid-epoch; each of
+        the Trainer's processes reads its slice of every step's global batch."""
         cfg = self.cfg
-        sampler = RandomWindows(self.split.train, cfg.seq_len, cfg.train_windows_per_epoch,
-                                self.seed, groups=self.split.train_groups,
+        sampler = RandomWindows(self.split.train, cfg.seq_len, cfg.batch_size, self.seed,
+                                groups=self.split.train_groups,
                                 rc_prob=0.5 if cfg.rc_augment else 0.0, keep=self.keep)
-        if cfg.min_seq_len is not None:
-            return variable_length_loader(cfg, sampler, self.seed, self.dataset,
-                                          partial(classification_batch, packed=cfg.pack))
-        return DataLoader(self.dataset, batch_size=cfg.batch_size, sampler=sampler,
-                          num_workers=cfg.num_workers, drop_last=True)
+        schedule = LengthSchedule(cfg.seq_len, cfg.batch_size)
+        steps_per_epoch = cfg.train_windows_per_epoch // cfg.batch_size
+        if cfg.min_seq_len is None:
+            return step_loader(self, self.dataset, lambda step, shape: sampler.batch(step, shape.batch),
+                               schedule, steps_per_epoch, cfg.num_workers)
+        return step_loader(self, self.dataset, variable_length_windows(cfg, sampler.batch, self.seed),
+                           schedule, steps_per_epoch, cfg.num_workers,
+                           collate_fn=partial(classification_batch, packed=cfg.pack))
 
     def val_dataloader(self) -> DataLoader:
+        """The fixed validation windows, all of them in every process (so every process
+        computes the exact metrics); drawing worker seeds from its own generator, it leaves
+        the global random number generators as they were."""
         return DataLoader(self.dataset, batch_size=self.cfg.batch_size, sampler=self.val_windows,
-                          num_workers=self.cfg.num_workers)
+                          num_workers=self.cfg.num_workers, generator=torch.Generator())

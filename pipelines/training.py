@@ -7,51 +7,80 @@ from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig, OmegaConf
 
-from .config import TrainerConfig, to_plain
+from .config import ConfigFileError, TrainerConfig, to_plain
+from .guard import NonFiniteGuard
+from .resume import RNGState, ResumableCSVLogger, checkpoint_step, last_checkpoint
 
 
 def start_run(tr: TrainerConfig, resolved: DictConfig) -> tuple[Path, dict[str, Any]]:
     """Seed everything, create ``output_dir/run_name`` and save the resolved config in it as
-    config.yaml. Returns (run folder, the resolved config as plain Python)."""
+    config.yaml (the first process only). Returns (run folder, the resolved config as plain
+    Python)."""
     L.seed_everything(tr.seed, workers=True, verbose=False)
     run_dir = Path(tr.output_dir) / tr.run_name
     run_dir.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(resolved, run_dir / "config.yaml")
+    if rank_zero_only.rank == 0:
+        OmegaConf.save(resolved, run_dir / "config.yaml")
     return run_dir, to_plain(resolved)
 
 
 def make_trainer(tr: TrainerConfig, grad_clip: float, run_dir: Path, monitor: str | None,
-                 mode: str = "min") -> L.Trainer:
+                 mode: str = "min", data: L.LightningDataModule | None = None) -> L.Trainer:
     """A Trainer that validates every ``val_every_n_steps`` steps and logs to CSV and
     TensorBoard under ``run_dir/logs``. With ``monitor`` (a logged metric), checkpoints go to
-    ``run_dir/checkpoints`` every ``checkpoint_every_n_steps`` steps: last.ckpt plus the best
-    by ``monitor`` (``mode`` "min" or "max"); without it, no checkpoints."""
-    callbacks: list = [RichProgressBar()] if tr.progress_bar else []
+    ``run_dir/checkpoints``: last.ckpt every ``checkpoint_every_n_steps`` steps, whether or not
+    a validation has run yet, and the best by ``monitor`` (``mode`` "min" or "max") checked as
+    often; without it, no checkpoints.
+
+    Runs on ``devices`` x ``num_nodes`` processes with Lightning's ``strategy``. When ``data``
+    splits its training batches across processes itself (``shards_by_rank``), Lightning adds
+    no distributed sampler. Checkpoints carry the training data position and the random
+    number generators, so a resumed run continues exactly; with ``stop_on_nonfinite`` a NaN or
+    Inf loss or gradient stops the run (``NonFiniteError``). When the run will resume from
+    ``last.ckpt`` the CSV log keeps its rows up to that checkpoint."""
+    callbacks: list = [RNGState()]
+    if tr.stop_on_nonfinite:
+        callbacks.append(NonFiniteGuard())
+    if tr.progress_bar:
+        callbacks.append(RichProgressBar())
     if monitor is not None:
-        callbacks.append(ModelCheckpoint(
-            dirpath=run_dir / "checkpoints", filename="step{step}", auto_insert_metric_name=False,
-            every_n_train_steps=tr.checkpoint_every_n_steps, save_last=True, save_top_k=1,
-            monitor=monitor, mode=mode))
-    return L.Trainer(
-        max_steps=tr.max_steps, val_check_interval=tr.val_every_n_steps,
-        check_val_every_n_epoch=None, log_every_n_steps=tr.log_every_n_steps,
-        accelerator=tr.accelerator, devices=tr.devices, precision=tr.precision,
-        gradient_clip_val=grad_clip, callbacks=callbacks,
-        enable_checkpointing=monitor is not None,
-        logger=[CSVLogger(run_dir, name="", version="logs"),
-                TensorBoardLogger(run_dir, name="", version="logs")],
-        enable_progress_bar=tr.progress_bar, enable_model_summary=False, default_root_dir=run_dir)
+        every = tr.checkpoint_every_n_steps
+        callbacks += [
+            ModelCheckpoint(dirpath=run_dir / "checkpoints", every_n_train_steps=every,
+                            save_last=True, save_top_k=0),
+            ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="step{step}",
+                            auto_insert_metric_name=False, every_n_train_steps=every,
+                            save_top_k=1, monitor=monitor, mode=mode)]
+    resume_from = last_checkpoint(run_dir, tr.resume)
+    loggers = [ResumableCSVLogger(run_dir, checkpoint_step(resume_from) if resume_from else None),
+               TensorBoardLogger(run_dir, name="", version="logs")]
+    try:
+        return L.Trainer(
+            max_steps=tr.max_steps, val_check_interval=tr.val_every_n_steps,
+            check_val_every_n_epoch=None, log_every_n_steps=tr.log_every_n_steps,
+            accelerator=tr.accelerator, devices=tr.devices, num_nodes=tr.num_nodes,
+            strategy=tr.strategy, precision=tr.precision,
+            use_distributed_sampler=not getattr(data, "shards_by_rank", False),
+            gradient_clip_val=grad_clip, callbacks=callbacks,
+            enable_checkpointing=monitor is not None,
+            logger=loggers, enable_progress_bar=tr.progress_bar, enable_model_summary=False,
+            default_root_dir=run_dir)
+    except (ValueError, MisconfigurationException) as err:     # accelerator/strategy/precision
+        raise ConfigFileError(f"the trainer settings (accelerator={tr.accelerator}, devices="
+                              f"{tr.devices}, strategy={tr.strategy}, precision={tr.precision}) "
+                              f"are refused by Lightning: {err}") from err
 
 
 def fit(trainer: L.Trainer, module: L.LightningModule, data: L.LightningDataModule,
         run_dir: Path, resume: bool) -> None:
     """``trainer.fit``, continuing from ``run_dir/checkpoints/last.ckpt`` when ``resume`` and
     it exists (loaded with ``weights_only=True``)."""
-    last = run_dir / "checkpoints" / "last.ckpt"
-    resume_from = last if resume and last.is_file() else None
-    if resume_from:
+    resume_from = last_checkpoint(run_dir, resume)
+    if resume_from and rank_zero_only.rank == 0:
         print(f"[mambaseq] resuming from {resume_from}")
     trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)

@@ -41,7 +41,8 @@ def classifier_spec(architecture: str, pooling: str, num_classes: int,
 
 
 def run(args: argparse.Namespace) -> dict[str, float]:
-    """Train, validate, save. Returns the final validation metrics."""
+    """Train, validate, save (files and messages from the first process only). Returns the
+    final validation metrics (empty in the other processes)."""
     cfg, resolved = load_config(FinetuneDNAConfig, args.config, args.overrides)
     tokenizer = DNATokenizer()
     backbone_weights = None
@@ -63,14 +64,18 @@ def run(args: argparse.Namespace) -> dict[str, float]:
     model_class, model_kwargs = classifier_spec(cfg.classifier.architecture, cfg.classifier.pooling,
                                                 len(data.classes), tokenizer)
     module = ClassifierModule(model_class, cfg.model.to_dict(), model_kwargs, asdict(cfg.optim),
-                              tr.max_steps, data.classes, run_config=plain)
+                              tr.max_steps, data.classes, run_config=plain,
+                              activation_checkpointing=tr.activation_checkpointing)
     if backbone_weights is not None:
         module.model.backbone.load_state_dict(backbone_weights, strict=True)
-    trainer = make_trainer(tr, cfg.optim.grad_clip, run_dir, monitor="val/accuracy", mode="max")
+    trainer = make_trainer(tr, cfg.optim.grad_clip, run_dir, monitor="val/accuracy", mode="max",
+                           data=data)
     started = time.perf_counter()
     fit(trainer, module, data, run_dir, tr.resume)
     train_seconds = time.perf_counter() - started
     final = trainer.validate(module, datamodule=data, verbose=False)[0]
+    if not trainer.is_global_zero:
+        return {}
     n_params = sum(p.numel() for p in module.model.parameters())
     metrics = {"val_accuracy": final["val/accuracy"], "val_f1_macro": final["val/f1_macro"],
                "val_loss": final["val/loss"], "chance": 1 / len(data.classes),

@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, float]:
-    """Train, validate, save. Returns the final validation metrics."""
+    """Train, validate, save (the model file and messages from the first process only).
+    Returns the final validation metrics."""
     domain = config_domain(args.config, args.overrides)
     cfg, resolved = load_config(domain.schema, args.config, args.overrides)
     vocab = domain.vocab_size(cfg)
@@ -33,14 +34,17 @@ def run(args: argparse.Namespace) -> dict[str, float]:
     run_dir, plain = start_run(tr, resolved)
 
     module = LMModule(model=cfg.model.to_dict(), optim=asdict(cfg.optim), max_steps=tr.max_steps,
-                      run_config=plain, backbone=domain.backbone(cfg))
+                      run_config=plain, backbone=domain.backbone(cfg),
+                      activation_checkpointing=tr.activation_checkpointing)
     data = domain.make_data(cfg, tr.seed)
-    trainer = make_trainer(tr, cfg.optim.grad_clip, run_dir, monitor="val/loss")
+    trainer = make_trainer(tr, cfg.optim.grad_clip, run_dir, monitor="val/loss", data=data)
     fit(trainer, module, data, run_dir, tr.resume)
     final = trainer.validate(module, datamodule=data, verbose=False)[0]
     unit = domain.unit
     metrics = {"val_loss": final["val/loss"], f"val_bits_per_{unit}": final["val/bits_per_token"],
                "steps": trainer.global_step}
+    if not trainer.is_global_zero:
+        return metrics
     n_params = sum(p.numel() for p in module.model.parameters())
     model_path = save_model(module.model, run_dir / "model.pt",
                             extra={"run_config": plain, "domain": domain.name,

@@ -146,6 +146,18 @@ def test_mostly_n_windows_are_skipped(tmp_path):
         list(RandomWindows([Region("chr", 0, 40, str(path))], 10, 3, seed=0, keep=keep))
 
 
+def test_step_batches_depend_on_seed_and_step_only(tmp_path):
+    path = tmp_path / "gappy.fa"
+    path.write_text(">chr\n" + "N" * 40 + "ACGT" * 40 + "\n")
+    regions = [Region("chr", 0, 200, str(path))]
+    sampler = RandomWindows(regions, 10, 4, seed=5, keep=NFilter(0.5))
+    steps = [sampler.batch(s, 6) for s in range(4)]
+    assert all(len(b) == 6 and all(w.start >= 35 for w in b) for b in steps)
+    assert RandomWindows(regions, 10, 4, seed=5, keep=NFilter(0.5)).batch(3, 6) == steps[3]
+    assert len({tuple(b) for b in steps}) == 4                       # every step differs
+    assert RandomWindows(regions, 10, 4, seed=6).batch(3, 6) != steps[3]
+
+
 def test_random_windows_are_seeded_and_balanced(two_records):
     train, _ = split_records(two_records, None, 0.25)
     sampler = RandomWindows(train, 5, 50, seed=1)

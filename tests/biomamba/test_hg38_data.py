@@ -21,7 +21,7 @@ def test_bed_windows_augment_train_only_and_validate_deterministically(tmp_path)
     data = DNAWindowsDataModule(cfg, seed=0)
     data.setup()
     assert [(r.start, r.end) for r in data.train_regions] == [(0, 90000)]
-    train = list(data.train_dataloader().sampler)
+    train = [w for batch in data.train_dataloader().batch_sampler for w in batch]
     assert all(w.stop <= 90000 for w in train) and 16 < sum(w.rc for w in train) < 48
     val = list(data.val_dataloader().sampler)
     assert all(100000 <= w.start and w.stop <= 140000 and not w.rc for w in val)
@@ -40,4 +40,4 @@ def test_without_bed_records_split_by_fraction():
     data.setup()
     assert [(r.start, r.end) for r in data.train_regions] == [(0, 180000)]
     assert [w.start for w in data.val_windows] == [180000, 180128, 180256, 180384]
-    assert not any(w.rc for w in data.train_dataloader().sampler)      # rc_augment off
+    assert not any(w.rc for batch in data.train_dataloader().batch_sampler for w in batch)

@@ -25,6 +25,12 @@ def test_valid_config_and_overrides(tmp_path):
     ("model:\n  d_model: 8\n", [], r"required key\(s\) not set: data.fasta"),
     ("data:\n  fasta: x.fa\nmodel:\n  d_model: -3\n", [], r"job.yaml: model.d_model must be a positive integer"),
     ("data: [unclosed\n", [], r"job.yaml: cannot parse YAML"),
+    ("data:\n  fasta: x.fa\n  seq_len_warmup:\n    start_len: 16\n    steps_per_stage: 2\n    stages: 3\n",
+     [], r"job.yaml: key 'data.seq_len_warmup.stages'"),
+    ("data:\n  fasta: x.fa\n", ["trainer.strategy=horovod"], r"job.yaml: trainer.strategy must be one of auto, ddp"),
+    ("data:\n  fasta: x.fa\n", ["trainer.num_nodes=0"], r"job.yaml: trainer.num_nodes must be >= 1"),
+    ("data:\n  fasta: x.fa\n", ["trainer.strategy=ddp_spawn"], r"job.yaml: trainer.strategy 'ddp_spawn' runs training in child"),
+    ("data:\n  fasta: x.fa\n", ["trainer.activation_checkpoint=true"], r"key 'trainer.activation_checkpoint'"),
 ])
 def test_errors_name_file_and_key(tmp_path, text, overrides, pattern):
     with pytest.raises(ConfigFileError, match=pattern):

@@ -9,8 +9,9 @@ from biomamba import RandomWindows, Region, Window
 from pipelines.cli import main
 from pipelines.cls_module import ClassifierModule
 from pipelines.lm_module import LMModule
-from pipelines.packing import (IGNORE_INDEX, RandomLengths, TokenBudgetBatches,
-                               classification_batch, cut_window, lm_batch, window_length)
+from pipelines.packing import (IGNORE_INDEX, VariableLengthDraw, classification_batch,
+                               cut_to_random_length, cut_window, lm_batch, window_length,
+                               within_budget)
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED = REPO / "biomamba" / "data" / "hsap_chr22_200kb.fa"
@@ -20,30 +21,34 @@ OPTIM = dict(lr=1e-3, weight_decay=0.0, betas=[0.9, 0.95], warmup_steps=1, min_l
 
 
 def test_random_lengths_are_in_range_and_fixed_by_the_window():
-    base = RandomWindows([Region("chr", 0, 10_000, "x.fa")], 500, 200, seed=1)
-    cut = RandomLengths(base, 100, 5, window_length, cut_window)
+    windows = RandomWindows([Region("chr", 0, 10_000, "x.fa")], 500, 200, seed=1).batch(0, 200)
+    cut = [cut_to_random_length(w, 100, 5, window_length, cut_window) for w in windows]
     lengths = [window_length(w) for w in cut]
     assert min(lengths) >= 100 and max(lengths) <= 500 and len(set(lengths)) > 50
-    assert lengths == [window_length(w) for w in cut]                 # same epoch, same cut
-    assert all(a.start == b.start for a, b in zip(cut, base))        # starts untouched
+    assert cut == [cut_to_random_length(w, 100, 5, window_length, cut_window) for w in windows]
+    assert all(a.start == b.start for a, b in zip(cut, windows))     # starts untouched
     short = Window("x.fa", "chr", 0, 60)
-    assert list(RandomLengths([short], 100, 5, window_length, cut_window)) == [short]
+    assert cut_to_random_length(short, 100, 5, window_length, cut_window) == short
 
 
 @pytest.mark.parametrize("packed", [True, False])
-def test_token_budget_batches_respect_the_budget(packed):
+def test_budget_prefix_and_step_draws(packed):
     lengths = torch.randint(1, 50, (300,), generator=torch.Generator().manual_seed(0)).tolist()
-    batches = list(TokenBudgetBatches(lengths, int, 120, packed))
-    assert sum(batches, []) == lengths                                # order kept, nothing lost
-    for b in batches:
-        cost = sum(b) if packed else len(b) * max(b)
-        assert cost <= 120
-    # greedy: adding the next item would have broken the budget
-    for b, nxt in zip(batches, batches[1:]):
-        grown = b + [nxt[0]]
-        assert (sum(grown) if packed else len(grown) * max(grown)) > 120
+    kept = within_budget(lengths, int, 120, packed)
+    assert kept == lengths[:len(kept)] and kept
+    cost = lambda b: sum(b) if packed else len(b) * max(b)  # noqa: E731
+    assert cost(kept) <= 120 < cost(lengths[:len(kept) + 1])
     with pytest.raises(ValueError, match="exceeds the batch budget"):
-        list(TokenBudgetBatches([130], int, 120, packed))
+        within_budget([130], int, 120, packed)
+    # a step's batch: a function of the step alone, within the budget, lengths in range
+    base = RandomWindows([Region("chr", 0, 10_000, "x.fa")], 65, 1, seed=1)
+    draw = VariableLengthDraw(base.batch, 65, 9, 400, packed, 0, window_length, cut_window)
+    for step in range(20):
+        batch = draw(step)
+        assert batch == draw(step) and batch
+        assert cost([window_length(w) for w in batch]) <= 400
+        assert all(9 <= window_length(w) <= 65 for w in batch)
+    assert draw(1) != draw(2)
 
 
 def test_lm_batch_layouts():

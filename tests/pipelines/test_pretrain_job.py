@@ -66,3 +66,7 @@ def test_bad_arguments_and_unservable_data_exit_2(tmp_path, capsys):
     too_long = ["data.seq_len=300000", f"trainer.output_dir={tmp_path}", "trainer.progress_bar=false"]
     assert main(["pretrain", str(DEMO), f"data.fasta={BUNDLED}", *too_long]) == 2
     assert "no training region holds a window" in capsys.readouterr().err
+    assert main(["pretrain", str(DEMO), f"data.fasta={BUNDLED}", f"trainer.output_dir={tmp_path}",
+                 "trainer.accelerator=cpu", "trainer.devices=2", "trainer.strategy=fsdp"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "refused by Lightning" in err and "fsdp" in err

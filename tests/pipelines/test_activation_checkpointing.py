@@ -1,0 +1,54 @@
+"""Activation checkpointing recomputes every residual block's mixer in the backward pass and
+changes neither the loss nor the gradients, for every backbone."""
+import pytest
+import torch
+
+from core import MambaConfig
+from pipelines.cls_module import ClassifierModule
+from pipelines.lm_module import LMModule
+
+MODEL = MambaConfig(d_model=16, n_layer=2, vocab_size=10, d_state=4).to_dict()
+OPTIM = {"lr": 1e-3, "weight_decay": 0.1, "betas": [0.9, 0.95], "warmup_steps": 1,
+         "min_lr_ratio": 0.1, "grad_clip": 1.0}
+
+
+def lm(checkpointing, backbone=None):
+    return LMModule(MODEL, OPTIM, 10, backbone=backbone, activation_checkpointing=checkpointing)
+
+
+def classifier(checkpointing):
+    return ClassifierModule("BidirectionalClassifier", MODEL, {"num_classes": 3}, OPTIM, 10,
+                            ["a", "b", "c"], activation_checkpointing=checkpointing)
+
+
+def loss_grads_and_block_calls(module, batch):
+    """(loss, gradients by parameter name, calls of the blocks' first layer (in_proj) in the
+    forward pass, and in the backward pass)."""
+    calls = []
+    for name, layer in module.named_modules():
+        if name.endswith("in_proj"):
+            layer.register_forward_hook(lambda *_: calls.append(1))
+    loss = module.training_step(batch, 0)
+    forward_calls = len(calls)
+    loss.backward()
+    grads = {n.replace("_checkpoint_wrapped_module.", ""): p.grad for n, p in module.named_parameters()}
+    return loss.detach(), grads, forward_calls, len(calls) - forward_calls
+
+
+@pytest.mark.parametrize("make,batch", [
+    (lambda c: lm(c), torch.randint(0, 10, (2, 65))),
+    (lambda c: lm(c, {"kind": "sashimi", "pool": [2], "expand": 2}), torch.randint(0, 10, (2, 65))),
+    (classifier, (torch.randint(0, 10, (2, 48)), torch.tensor([48, 30]), torch.tensor([0, 2]))),
+])
+def test_same_loss_and_gradients_blocks_recomputed(make, batch):
+    plain = make(False)
+    checkpointed = make(True)
+    checkpointed.load_state_dict(plain.state_dict())        # same keys with or without it
+    loss, grads, calls, recomputed = loss_grads_and_block_calls(plain, batch)
+    loss_c, grads_c, calls_c, recomputed_c = loss_grads_and_block_calls(checkpointed, batch)
+    assert recomputed == 0 and calls_c == calls > 0
+    assert recomputed_c == calls                             # every block ran again in backward
+    assert torch.equal(loss, loss_c)
+    assert grads.keys() == grads_c.keys()
+    for name, grad in grads.items():
+        torch.testing.assert_close(grads_c[name], grad, rtol=0, atol=0, msg=name)

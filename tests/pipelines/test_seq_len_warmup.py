@@ -1,0 +1,66 @@
+"""Sequence-length warm-up: the length doubles per stage while the tokens per step stay
+constant, stages change at the right steps, and a run resumed mid-warm-up is exact."""
+import csv
+from pathlib import Path
+
+import pytest
+
+from pipelines.cli import main
+from pipelines.config import (ConfigFileError, DNADataConfig, PretrainDNAConfig, SeqLenWarmupConfig,
+                              load_config)
+from pipelines.dna_data import DNAWindowsDataModule
+from pipelines.lm_module import LMModule
+from pipelines.step_data import LengthSchedule
+from tests.pipelines.test_resume import assert_same_weights, kill_then_resume, train_losses
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "configs" / "dna" / "demo.yaml"
+BUNDLED = REPO / "biomamba" / "data" / "hsap_chr22_200kb.fa"
+WARMUP = ["data.seq_len=64", "data.batch_size=2", "data.seq_len_warmup.start_len=16",
+          "data.seq_len_warmup.steps_per_stage=3", "data.train_windows_per_epoch=10",
+          "trainer.max_steps=8", "trainer.val_every_n_steps=4", "trainer.checkpoint_every_n_steps=2",
+          "trainer.log_every_n_steps=1", "trainer.progress_bar=false", "data.max_val_windows=2",
+          "model.d_model=16", "model.n_layer=1", "model.d_state=4", "optim.warmup_steps=2"]
+
+
+def test_schedule_doubles_length_and_keeps_tokens_per_step():
+    schedule = LengthSchedule(seq_len=64, batch_size=2, start_len=16, steps_per_stage=3)
+    shapes = [schedule.at(step) for step in range(10)]
+    assert [s.length for s in shapes] == [16] * 3 + [32] * 3 + [64] * 4
+    assert {s.length * s.batch for s in shapes} == {128}
+    assert [schedule.stage(s) for s in (2, 3, 5, 6, 100)] == [0, 1, 1, 2, 2]
+    assert LengthSchedule(64, 2).shapes == [LengthSchedule(64, 2).at(7)]
+
+
+def test_data_module_batches_follow_the_schedule():
+    cfg = DNADataConfig(fasta=str(BUNDLED), seq_len=64, batch_size=2, train_windows_per_epoch=20,
+                        max_val_windows=2, seq_len_warmup=SeqLenWarmupConfig(16, 2))
+    data = DNAWindowsDataModule(cfg, seed=0)
+    data.setup()
+    loader = data.train_dataloader()
+    assert len(loader) == 10                                  # steps per epoch, any stage
+    shapes = [tuple(batch.shape) for batch in loader]
+    assert shapes == [(8, 17)] * 2 + [(4, 33)] * 2 + [(2, 65)] * 6
+    loader.load_state_dict({"step": 3})                       # resume in the second stage
+    assert [tuple(b.shape) for b in loader][:2] == [(4, 33), (2, 65)]
+    assert tuple(next(iter(data.val_dataloader())).shape) == (2, 65)
+
+
+@pytest.mark.parametrize("start_len", [24, 256, 0])
+def test_bad_warmup_is_a_config_error(start_len):
+    with pytest.raises(ConfigFileError, match="demo.yaml: data.seq_len_warmup.start_len must be"):
+        load_config(PretrainDNAConfig, DEMO, [f"data.seq_len_warmup.start_len={start_len}",
+                                              "data.seq_len_warmup.steps_per_stage=10"])
+
+
+def test_warmup_run_resumed_mid_stage_is_exact(tmp_path, monkeypatch):
+    whole = tmp_path / "whole"
+    assert main(["pretrain", str(DEMO), f"trainer.output_dir={whole}", *WARMUP]) == 0
+    rows = [r for r in csv.DictReader(open(whole / "dna-demo" / "logs" / "metrics.csv"))
+            if r["train/seq_len"]]
+    assert [float(r["train/seq_len"]) for r in rows] == [16] * 3 + [32] * 3 + [64] * 2
+    # killed in step 5: resumes from the checkpoint of step 4, in the middle of stage 2 (32 bases)
+    kill_then_resume("pretrain", DEMO, WARMUP, tmp_path / "cut", LMModule, 5, monkeypatch)
+    cut = tmp_path / "cut" / "dna-demo"
+    assert_same_weights(whole / "dna-demo" / "model.pt", cut / "model.pt")
+    assert train_losses(cut) == train_losses(whole / "dna-demo")
