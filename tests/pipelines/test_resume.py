@@ -180,3 +180,14 @@ def test_epoch_shuffle_is_a_permutation_per_epoch_split_by_rank():
     assert EpochShuffle(10, 4, 3)(1, shape) == epoch0[1]                  # any step, no history
     ranks = [list(StepBatches(EpochShuffle(10, 4, 3), LengthSchedule(8, 4), 2, r, 2)) for r in (0, 1)]
     assert [a + b for a, b in zip(*ranks)] == epoch0
+
+
+def test_packed_variable_length_run_resumes_exactly(tmp_path, monkeypatch):
+    """Windows of random lengths packed into token budgets: the step's batch is still a
+    function of the step, so a killed packed run ends where an uninterrupted one does."""
+    args = [*PRETRAIN_ARGS, "data.min_seq_len=8", "data.max_tokens=100"]
+    assert main(["pretrain", str(PRETRAIN), f"trainer.output_dir={tmp_path / 'whole'}", *args]) == 0
+    kill_then_resume("pretrain", PRETRAIN, args, tmp_path / "cut", LMModule, 5, monkeypatch)
+    whole, cut = tmp_path / "whole" / "dna-demo", tmp_path / "cut" / "dna-demo"
+    assert_same_weights(whole / "model.pt", cut / "model.pt")
+    assert train_losses(whole) == train_losses(cut)
