@@ -9,7 +9,8 @@ from biomamba import DNATokenizerError, FastaError
 from core import ConfigError, ModelFileError
 
 from .config import ConfigFileError, UsageError
-from .jobs import classify, evaluate, finetune, generate, pretrain, sc09_classifier
+from .jobs import (classify, evaluate, finetune, generate, pretrain, sc09_classifier,
+                   synthetic)
 
 JOBS = {
     "pretrain": (pretrain, "train a Mamba language model on DNA or audio (YAML config + key=value overrides)"),
@@ -18,6 +19,8 @@ JOBS = {
     "classify": (classify, "predict the species of FASTA records or windows with a classifier"),
     "evaluate": (evaluate, "score an audio model: test NLL, and FID/IS/mIS/AM of generated clips"),
     "sc09-classifier": (sc09_classifier, "train the SC09 digit classifier that scores generated clips"),
+    "synthetic": (synthetic, "train on the paper's selective-copying or induction-heads task, "
+                             "test length extrapolation"),
 }
 USER_ERRORS = (ConfigFileError, ConfigError, ModelFileError, FastaError, DNATokenizerError,
                AudioFileError, UsageError, FileNotFoundError)
