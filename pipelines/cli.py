@@ -9,7 +9,7 @@ from biomamba import DNATokenizerError, FastaError
 from core import ConfigError, ModelFileError
 
 from .config import ConfigFileError, UsageError
-from .jobs import (classify, evaluate, finetune, generate, pretrain, sc09_classifier,
+from .jobs import (classify, evaluate, finetune, generate, pretrain, sc09_classifier, scale,
                    synthetic)
 
 JOBS = {
@@ -21,6 +21,8 @@ JOBS = {
     "sc09-classifier": (sc09_classifier, "train the SC09 digit classifier that scores generated clips"),
     "synthetic": (synthetic, "train on the paper's selective-copying or induction-heads task, "
                              "test length extrapolation"),
+    "scale": (scale, "sweep DNA language models over context length and size: loss, "
+                     "throughput, memory (CSV + plots)"),
 }
 USER_ERRORS = (ConfigFileError, ConfigError, ModelFileError, FastaError, DNATokenizerError,
                AudioFileError, UsageError, FileNotFoundError)
