@@ -1,5 +1,5 @@
 """Accuracy of a trained synthetic-task model at sequence lengths other than the trained one
-(the paper's induction-heads extrapolation, Figure/Table 2)."""
+(the paper's induction-heads extrapolation, Table 2)."""
 from __future__ import annotations
 
 import torch

@@ -59,3 +59,10 @@ class SyntheticJobConfig:
     eval: LengthEvalConfig = field(default_factory=LengthEvalConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+    def __post_init__(self) -> None:
+        for length in self.eval.lengths:
+            try:
+                check_task(self.data.task, length, self.data.vocab_size, self.data.n_data)
+            except ValueError as err:
+                raise ConfigError(f"eval.lengths entry {length}: {err}") from err

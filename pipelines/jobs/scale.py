@@ -80,7 +80,7 @@ def one_run(cfg: ScaleJobConfig, size: ModelSize, log2_length: int, root: Path,
     data_cfg = replace(cfg.data, seq_len=length, batch_size=batch,
                        train_windows_per_epoch=steps * batch)
     name = f"L{length}_d{size.d_model}_n{size.n_layer}"
-    tr = replace(cfg.trainer, run_name=name, val_every_n_steps=steps + 1)
+    tr = cfg.trainer
     L.seed_everything(tr.seed, workers=True, verbose=False)
     data = DNAWindowsDataModule(data_cfg, seed=tr.seed)
     data.setup("fit")

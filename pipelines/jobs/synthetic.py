@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict
+from typing import Any
 
 from core import save_model
 
@@ -28,8 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "'eval.lengths=[64,128]'")
 
 
-def run(args: argparse.Namespace) -> dict[str, float]:
-    """Train, validate, test at eval.lengths, save. Returns the final validation metrics."""
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Train, validate, test at eval.lengths, save. Returns the final validation metrics
+    (and the length test's rows under "length_eval")."""
     cfg, resolved = load_config(SyntheticJobConfig, args.config, args.overrides)
     d = cfg.data
     if cfg.model.vocab_size != d.vocab_size:

@@ -106,6 +106,8 @@ def test_synthetic_config_errors_exit_2(tmp_path, capsys):
     assert "'model.vocab_size' is 8" in capsys.readouterr().err
     assert main(["synthetic", cfg, "data.n_data=5000", f"trainer.output_dir={tmp_path}"]) == 2
     assert "data.n_data must be in" in capsys.readouterr().err
+    assert main(["synthetic", cfg, "eval.lengths=[8]", f"trainer.output_dir={tmp_path}"]) == 2
+    assert "eval.lengths entry 8: data.n_data must be in" in capsys.readouterr().err
 
 
 def test_shipped_synthetic_configs_are_the_papers_sizes():
