@@ -5,7 +5,9 @@
 - CPU: the peak, over the block, of the bytes in use from the C heap (glibc ``mallinfo2``:
   ``uordblks + hblkhd``, which PyTorch's CPU tensors come from), minus the bytes in use on
   entry: what the block added (activations, gradients, optimiser state, batches). Sampled
-  every ``interval_s`` by a background thread, so a spike shorter than that can be missed.
+  every ``interval_s`` by a background thread and whenever ``sample()`` is called (the scale
+  job calls it before every backward pass, when the activations are all held), so only a
+  spike shorter than the interval between two samples can be missed.
   Unlike the resident set, it falls when memory is freed, so runs after the first are
   measured as truthfully as the first. Without glibc the measure is "unavailable" (NaN).
 """
@@ -56,10 +58,19 @@ class PeakMemory:
         else:
             self.measure = "cpu_peak_heap_delta" if _HEAP_IN_USE else "unavailable"
         self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._active = False
 
-    def _sample(self) -> None:
+    def sample(self) -> None:
+        """Take one sample now (CPU heap measure inside the block; otherwise nothing)."""
+        if self._active:
+            in_use = _HEAP_IN_USE()
+            with self._lock:
+                self._peak = max(self._peak, in_use)
+
+    def _sample_every_interval(self) -> None:
         while not self._stop.wait(self.interval_s):
-            self._peak = max(self._peak, _HEAP_IN_USE())
+            self.sample()
 
     def __enter__(self) -> "PeakMemory":
         if self.measure == "cuda_max_memory_allocated":
@@ -67,7 +78,8 @@ class PeakMemory:
             torch.cuda.reset_peak_memory_stats(self.device)
         elif self.measure == "cpu_peak_heap_delta":
             self._start = self._peak = _HEAP_IN_USE()
-            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._active = True
+            self._thread = threading.Thread(target=self._sample_every_interval, daemon=True)
             self._thread.start()
         return self
 
@@ -76,6 +88,8 @@ class PeakMemory:
             torch.cuda.synchronize(self.device)
             self.peak_mb = torch.cuda.max_memory_allocated(self.device) / 2 ** 20
         elif self.measure == "cpu_peak_heap_delta":
+            self.sample()
             self._stop.set()
             self._thread.join()
-            self.peak_mb = (max(self._peak, _HEAP_IN_USE()) - self._start) / 2 ** 20
+            self._active = False
+            self.peak_mb = (self._peak - self._start) / 2 ** 20

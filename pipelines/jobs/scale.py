@@ -66,6 +66,17 @@ class StepTimer(L.Callback):
         return tokens_per_step * len(timed) / sum(timed) if timed else math.nan
 
 
+class MemoryProbe(L.Callback):
+    """Samples ``memory`` before every backward pass, when the step's activations are all
+    held (the CPU measure is otherwise sampled on a timer only)."""
+
+    def __init__(self, memory: PeakMemory) -> None:
+        self.memory = memory
+
+    def on_before_backward(self, trainer, module, loss) -> None:
+        self.memory.sample()
+
+
 def size_label(size: ModelSize, params: int) -> str:
     return f"d_model {size.d_model}, {size.n_layer} layers ({params / 1e6:.3g}M params)"
 
@@ -92,9 +103,8 @@ def one_run(cfg: ScaleJobConfig, size: ModelSize, log2_length: int, root: Path,
            "tokens_per_s": math.nan, "peak_memory_mb": math.nan, "memory_measure": "",
            "val_loss": math.nan, "val_bits_per_base": math.nan, "status": "ok"}
     trainer = make_trainer(tr, cfg.optim.grad_clip, root / "runs" / name, monitor=None)
-    timer = StepTimer()
-    trainer.callbacks.append(timer)
-    memory = PeakMemory(trainer.strategy.root_device)
+    timer, memory = StepTimer(), PeakMemory(trainer.strategy.root_device)
+    trainer.callbacks += [timer, MemoryProbe(memory)]
     row["memory_measure"] = memory.measure
     try:
         with memory:
