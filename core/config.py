@@ -16,7 +16,8 @@ class MambaConfig:
 
     Defaults follow the paper (Gu & Dao 2023, section 3.4 and appendix): expand 2, state 16,
     convolution width 4, dt_rank = ceil(d_model / 16), Δ initialised log-uniformly in
-    [dt_min, dt_max]. The embedding table is padded to a multiple of ``pad_vocab_multiple``.
+    [dt_min, dt_max]. ``selective=False`` is the paper's LTI ablation (section 4.1): Δ, B and C
+    become learned constants, the same at every time step. The embedding table is padded to a multiple of ``pad_vocab_multiple``.
     """
 
     d_model: int = 256
@@ -34,6 +35,7 @@ class MambaConfig:
     norm_eps: float = 1e-5
     tie_embeddings: bool = True
     pad_vocab_multiple: int = 8
+    selective: bool = True               # False: the paper's LTI (S4-like) ablation, Δ/B/C constant
 
     def __post_init__(self) -> None:
         for name in ("d_model", "n_layer", "vocab_size", "d_state", "d_conv", "expand",
@@ -48,6 +50,8 @@ class MambaConfig:
                               f"dt_min={self.dt_min}, dt_max={self.dt_max}")
         if not 0 < self.dt_init_floor <= self.dt_min:
             raise ConfigError(f"model.dt_init_floor must be in (0, dt_min], got {self.dt_init_floor}")
+        if not isinstance(self.selective, bool):
+            raise ConfigError(f"model.selective must be true or false, got {self.selective!r}")
         if not self.norm_eps > 0:
             raise ConfigError(f"model.norm_eps must be > 0, got {self.norm_eps}")
 

@@ -67,11 +67,9 @@ def _mixer_step(mixer: MambaMixer, const: _MixerConstants, hidden: torch.Tensor,
                 state: MixerState) -> torch.Tensor:
     """``MambaMixer.step`` with its constants precomputed: hidden (batch, d_model) ->
     (batch, d_model); state advanced in place. Same arithmetic, fewer kernels."""
-    cfg = mixer.config
-    n, rank = cfg.d_state, cfg.resolved_dt_rank
     x, z = mixer.in_proj(hidden).chunk(2, dim=-1)
     x = causal_conv1d_update(x, state.conv, mixer.conv_weight, mixer.conv_bias, "silu")
-    dt_low, B, C = mixer.x_proj(x).split([rank, n, n], dim=-1)
+    dt_low, B, C = mixer.selection(x)
     with torch.autocast(device_type=dt_low.device.type, enabled=False):
         delta = F.linear(dt_low.float(), const.dt_weight)
     y = selective_state_update(state.ssm, x, delta, const.A, B, C, const.D, z,

@@ -39,8 +39,12 @@ class MambaMixer(nn.Module):
         # Depthwise causal conv over time; weight kept as (d_inner, d_conv) for the kernels.
         self.conv_weight = nn.Parameter(torch.empty(d_inner, config.d_conv))
         self.conv_bias = nn.Parameter(torch.zeros(d_inner)) if config.conv_bias else None
-        # Input-dependent Δ (low rank), B and C: the "selection" of the paper.
-        self.x_proj = nn.Linear(d_inner, rank + 2 * n, bias=False)
+        # Input-dependent Δ (low rank), B and C: the "selection" of the paper. The LTI ablation
+        # replaces the projection by one learned constant (Δ's low-rank code, B, C).
+        if config.selective:
+            self.x_proj = nn.Linear(d_inner, rank + 2 * n, bias=False)
+        else:
+            self.lti_selection = nn.Parameter(torch.empty(rank + 2 * n))
         self.dt_proj = nn.Linear(rank, d_inner, bias=True)
         self.A_log = nn.Parameter(torch.empty(d_inner, n))
         self.D = nn.Parameter(torch.empty(d_inner))
@@ -57,6 +61,8 @@ class MambaMixer(nn.Module):
           dt_init_floor): each channel starts with its own time scale.
         - A = -exp(A_log) with A_log[d, n] = log(n + 1): S4D-real, A_n = -(n + 1).
         - D = 1: the skip connection starts as identity.
+        - LTI ablation (``selective=False``): Δ's code 0, so Δ = softplus(dt_proj.bias) exactly
+          as the selective model starts; B = 1 and C ~ N(0, 1) (S4D's real initialisation).
         - out_proj rescaled by 1/sqrt(n_layer) (GPT-2's residual scaling), one residual
           branch per layer, so the residual stream's variance does not grow with depth.
         """
@@ -73,7 +79,14 @@ class MambaMixer(nn.Module):
         self.A_log.copy_(torch.log(torch.arange(1, cfg.d_state + 1, dtype=torch.float32))
                          .repeat(cfg.d_inner, 1))
         self.D.fill_(1.0)
-        for linear in (self.in_proj, self.x_proj, self.out_proj):
+        if not cfg.selective:
+            dt_code, B, C = self.lti_selection.split([cfg.resolved_dt_rank, cfg.d_state, cfg.d_state])
+            dt_code.zero_()
+            B.fill_(1.0)
+            C.normal_()
+        linear_layers = (self.in_proj, self.x_proj, self.out_proj) if cfg.selective else (
+            self.in_proj, self.out_proj)
+        for linear in linear_layers:
             linear.reset_parameters()
             if linear.bias is not None:
                 linear.bias.zero_()
@@ -82,6 +95,8 @@ class MambaMixer(nn.Module):
     def no_weight_decay(self) -> list[nn.Parameter]:
         """Parameters that weight decay must not pull towards zero (A_log, D, biases)."""
         params = [self.A_log, self.D, self.dt_proj.bias]
+        if not self.config.selective:
+            params.append(self.lti_selection)
         params += [p for p in (self.conv_bias, self.in_proj.bias, self.out_proj.bias) if p is not None]
         return params
 
@@ -98,6 +113,18 @@ class MambaMixer(nn.Module):
         with torch.autocast(device_type=dt_low.device.type, enabled=False):
             return F.linear(dt_low.float(), self.dt_proj.weight.float())
 
+    def selection(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Δ's low-rank code, B and C for the conv output x (..., d_inner), channels last:
+        (..., dt_rank), (..., d_state), (..., d_state) in x's dtype. Selective: projections
+        of x. LTI ablation: one learned constant broadcast over the leading dims (time
+        included), so they do not depend on x at all."""
+        cfg = self.config
+        sizes = [cfg.resolved_dt_rank, cfg.d_state, cfg.d_state]
+        if cfg.selective:
+            return self.x_proj(x).split(sizes, dim=-1)
+        const = self.lti_selection.to(x.dtype).expand(*x.shape[:-1], -1)
+        return const.split(sizes, dim=-1)
+
     def forward(self, hidden: torch.Tensor, state: MixerState | None = None,
                 cu_seqlens: torch.Tensor | None = None) -> torch.Tensor:
         """hidden (batch, length, d_model) -> (batch, length, d_model), same dtype.
@@ -108,8 +135,6 @@ class MambaMixer(nn.Module):
         With ``cu_seqlens`` (batch 1, no state), ``hidden`` holds several sequences back to
         back and each is mixed as if alone (see ``kernels.varlen``).
         """
-        cfg = self.config
-        n, rank = cfg.d_state, cfg.resolved_dt_rank
         if state is not None and cu_seqlens is not None:
             raise ValueError("MambaMixer: packed sequences (cu_seqlens) cannot continue a state")
         xz = self.in_proj(hidden).transpose(1, 2)                     # (b, 2*d_inner, l)
@@ -119,7 +144,7 @@ class MambaMixer(nn.Module):
                           return_final_state=state is not None, cu_seqlens=cu_seqlens)
         if state is not None:
             x, state.conv = x
-        dt_low, B, C = self.x_proj(x.transpose(1, 2)).split([rank, n, n], dim=-1)
+        dt_low, B, C = self.selection(x.transpose(1, 2))
         delta = self._delta(dt_low).transpose(1, 2)                   # (b, d_inner, l) float32
         A = -torch.exp(self.A_log.float())
         y = selective_scan(x, delta, A, B.transpose(1, 2), C.transpose(1, 2), self.D.float(), z,
@@ -133,11 +158,9 @@ class MambaMixer(nn.Module):
     def step(self, hidden: torch.Tensor, state: MixerState) -> torch.Tensor:
         """One token: hidden (batch, d_model) -> (batch, d_model); ``state`` advanced in place.
         O(1) time and memory in the sequence length."""
-        cfg = self.config
-        n, rank = cfg.d_state, cfg.resolved_dt_rank
         x, z = self.in_proj(hidden).chunk(2, dim=-1)                  # (b, d_inner) each
         x = causal_conv1d_update(x, state.conv, self.conv_weight, self.conv_bias, "silu")
-        dt_low, B, C = self.x_proj(x).split([rank, n, n], dim=-1)
+        dt_low, B, C = self.selection(x)
         A = -torch.exp(self.A_log.float())
         y = selective_state_update(state.ssm, x, self._delta(dt_low), A, B, C, self.D.float(), z,
                                    delta_bias=self.dt_proj.bias.float(), delta_softplus=True)

@@ -10,7 +10,8 @@ from core import ConfigError, ModelFileError
 
 from .config import ConfigFileError, UsageError
 from .guard import NonFiniteError
-from .jobs import classify, evaluate, finetune, generate, pretrain, sc09_classifier
+from .jobs import (classify, evaluate, finetune, generate, pretrain, sc09_classifier, scale,
+                   synthetic)
 
 JOBS = {
     "pretrain": (pretrain, "train a Mamba language model on DNA or audio (YAML config + key=value overrides)"),
@@ -19,6 +20,10 @@ JOBS = {
     "classify": (classify, "predict the species of FASTA records or windows with a classifier"),
     "evaluate": (evaluate, "score a model: DNA bits per base or species accuracy; audio NLL and FID/IS/mIS/AM"),
     "sc09-classifier": (sc09_classifier, "train the SC09 digit classifier that scores generated clips"),
+    "synthetic": (synthetic, "train on the paper's selective-copying or induction-heads task, "
+                             "test length extrapolation"),
+    "scale": (scale, "sweep DNA language models over context length and size: loss, "
+                     "throughput, memory (CSV + plots)"),
 }
 USER_ERRORS = (ConfigFileError, ConfigError, ModelFileError, FastaError, DNATokenizerError,
                AudioFileError, UsageError, FileNotFoundError, NonFiniteError)

@@ -16,8 +16,9 @@ def sequences(lengths=LENGTHS):
     return [torch.randint(0, 10, (n,)) for n in lengths]
 
 
-def test_packed_lm_equals_each_sequence_alone():
-    model = MambaLM(MambaConfig(**TINY))
+@pytest.mark.parametrize("selective", [True, False])
+def test_packed_lm_equals_each_sequence_alone(selective):
+    model = MambaLM(MambaConfig(**TINY, selective=selective))
     seqs = sequences()
     packed = torch.cat(seqs)[None]
     cu = cu_seqlens_from_lengths(LENGTHS)
