@@ -17,32 +17,33 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from biomamba import DNATokenizer, NFilter, RandomWindows, split_records
+from biomamba import DNATokenizer, FastaWindows, NFilter, RandomWindows, split_records
 from core import MambaConfig, MambaLM
 from pipelines.config import DNADataConfig
-from pipelines.packing import IGNORE_INDEX, ExactWindows, lm_batch, variable_length_loader
+from pipelines.packing import IGNORE_INDEX, lm_batch, variable_length_windows
 
 BUNDLED = Path(__file__).resolve().parents[1] / "biomamba" / "data" / "hsap_chr22_200kb.fa"
 
 
 def batches(fastas: list[str], args: argparse.Namespace, packed: bool):
-    """An endless stream of ``lm_batch`` dicts from the training part of ``fastas``."""
+    """``lm_batch`` dicts of training steps 0, 1, ... from the training part of ``fastas``
+    (the windows ``mambaseq pretrain`` would draw with these data settings)."""
     cfg = DNADataConfig(fasta=fastas[0], seq_len=args.max_len, min_seq_len=args.min_len,
                         pack=packed, max_tokens=args.max_tokens)
     regions = [r for f in fastas for r in split_records(f, None, 0.1)[0]]
-    windows = RandomWindows(regions, args.max_len + 1, 1 << 20, seed=0, keep=NFilter(0.5))
+    windows = RandomWindows(regions, args.max_len + 1, 1, seed=0, keep=NFilter(0.5))
+    draw = variable_length_windows(cfg, windows.batch, seed=0, extra=1)
     tokenizer = DNATokenizer()
-    collate = lambda seqs: lm_batch(seqs, packed, tokenizer.pad_id)  # noqa: E731
-    loader = variable_length_loader(cfg, windows, 0, ExactWindows(args.max_len + 1, tokenizer),
-                                    collate, extra=1)
-    while True:
-        yield from loader
+    reader = FastaWindows(args.max_len + 1, tokenizer)
+    for step in itertools.count():
+        yield lm_batch([reader[w] for w in draw(step)], packed, tokenizer.pad_id)
 
 
 def train(fastas: list[str], args: argparse.Namespace, packed: bool, device: torch.device) -> dict:

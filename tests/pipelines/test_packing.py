@@ -1,5 +1,8 @@
 """Variable-length training batches: random window lengths, token budgets, packed batches that
 give the loss of the same sequences padded, and the pretrain/finetune jobs running on them."""
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -130,3 +133,13 @@ def test_audio_packing_refuses_the_unet(tmp_path, capsys):
 def test_cut_audio_crops_read_their_length():
     from pipelines.packing import crop_length, cut_crop
     assert crop_length((3, 100), full=49) == 49 and crop_length(cut_crop((3, 100), 20), 49) == 20
+
+
+def test_packing_benchmark_runs(tmp_path):
+    """benchmarks/packing.py --smoke runs and writes its CSV (no timing is checked)."""
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "packing.py"), "--smoke",
+                           "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = (tmp_path / "packing.csv").read_text().splitlines()
+    assert rows[0].startswith("mode,tokens_per_s") and [r.split(",")[0] for r in rows[1:]] == ["packed", "padded"]
