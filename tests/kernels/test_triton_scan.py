@@ -26,8 +26,7 @@ from .packing import LENGTHS, packed_inputs, run_alone, run_packed
 ROOT = Path(__file__).resolve().parents[2]
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
 TOL = {torch.float32: 1e-4, torch.bfloat16: 1e-2, torch.float16: 1e-2}
-interpreted = pytest.mark.skipif(
-    not INTERPRETED, reason="runs in test_scan_under_triton_interpreter's subprocess")
+interpreted = pytest.mark.interpreted       # run by the subprocess test below (conftest)
 ARG_NAMES = ("u", "delta", "A", "B", "C", "D", "z", "delta_bias", "initial_state")
 
 

@@ -28,8 +28,7 @@ from .packing import LENGTHS, run_alone, run_packed
 ROOT = Path(__file__).resolve().parents[2]
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
 TOL = {torch.float32: 1e-4, torch.bfloat16: 1e-2}
-interpreted = pytest.mark.skipif(
-    not INTERPRETED, reason="runs in test_kernels_under_triton_interpreter's subprocess")
+interpreted = pytest.mark.interpreted       # run by the subprocess test below (conftest)
 
 
 # ---------------------------------------------------------------- checking helpers
