@@ -1,0 +1,150 @@
+"""Every Triton kernel compiled for an NVIDIA target on any machine, GPU or not: registers,
+local-memory stack (spills), and the SASS instruction mix per kernel variant.
+
+Triton ships ptxas, so kernels compile to cubin without a GPU. That makes two things possible
+on a CPU-only machine: catching compile errors in code paths the interpreter cannot judge
+(``--check`` exits 1 on the first failure; a test runs it), and working on register pressure
+and spills between GPU sessions (a kernel whose stack is not 0 spills to local memory).
+Prints a Markdown table; ``--out`` also writes it as kernel_stats.csv.
+
+    PYTHONPATH=. python benchmarks/kernel_stats.py [--arch 90] [--out DIR] [--check]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource
+
+import kernels.triton_conv as conv
+import kernels.triton_norm as norm
+import kernels.triton_scan as scan
+import kernels.triton_step as step
+
+CUOBJDUMP = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "cuobjdump"
+OPS = ("MUFU", "FFMA", "FMUL", "LDG", "STG", "SHFL", "RED", "LDL", "STL")
+BF, F32, I32 = "*bf16", "*fp32", "*i32"
+# pointer arguments by name (bf16 activations, float32 state and parameters); others are i32
+POINTERS = {name: BF for name in ("u_ptr", "delta_ptr", "z_ptr", "out_ptr", "dout_ptr", "du_ptr",
+                                  "ddelta_ptr", "dz_ptr", "x_ptr", "y_ptr", "dy_ptr", "dx_ptr",
+                                  "dt_ptr", "B_ptr", "C_ptr")}
+POINTERS.update({name: I32 for name in ("meta_ptr", "reset_ptr", "start_ptr")})
+FLOAT_SCALARS = ("eps",)
+SCAN_BLOCKS = dict(BLOCK_D=32, BLOCK_N=16, BLOCK_T=8)
+SCAN_FLAGS = dict(HAS_BIAS=True, SOFTPLUS=True, HAS_D=True, HAS_Z=True, HAS_H0=True,
+                  STORE_TILES=True, HAS_CARRY=True, SPLIT=2)
+
+
+CONV_WINDOW = {"init_ptr": BF, "dinit_ptr": BF}   # the conv's initial window is an activation
+
+
+def variants() -> list[tuple[str, object, dict, int]]:
+    """(label, kernel, constexpr values, num_warps) of every kernel variant to compile: the
+    scan and conv kernels unpacked and packed (VARLEN), with and without per-sequence
+    initial states; the small ops at their launch settings. Pointer types come from
+    POINTERS (the conv kernels' from CONV_WINDOW first)."""
+    out = []
+    for varlen, init in ((False, False), (True, False), (True, True)):
+        tag = "packed" + ("+init" if init else "") if varlen else "plain"
+        flags = dict(SCAN_FLAGS, VARLEN=varlen, HAS_INIT=init, HAS_DFINAL=init, **SCAN_BLOCKS)
+        out += [(f"scan chunk state {tag}", scan._chunk_state_kernel, flags, 1),
+                (f"scan forward {tag}", scan._fwd_scan_kernel, flags, 1),
+                (f"scan chunk adjoint {tag}", scan._chunk_adjoint_kernel, flags, 1),
+                (f"scan backward {tag}", scan._bwd_scan_kernel,
+                 dict(flags, HAS_DH0=not varlen, HAS_INIT=init), 1),
+                (f"scan combine {tag}", scan._chunk_combine_kernel,
+                 dict(HAS_INIT=not varlen, REVERSE=True, VARLEN=varlen, BLOCK_D=32, BLOCK_N=16), 1)]
+    for varlen in (False, True):
+        tag = "packed" if varlen else "plain"
+        flags = dict(W=4, HAS_INIT=not varlen, HAS_BIAS=True, SILU=True, VARLEN=varlen)
+        out += [(f"conv forward {tag}", conv._conv_fwd_kernel, dict(flags, BLOCK_D=16, BLOCK_L=256), 4),
+                (f"conv backward {tag}", conv._conv_bwd_kernel, dict(flags, BLOCK_D=32, BLOCK_L=128), 4)]
+    out += [("conv step", conv._conv_update_kernel, dict(W=4, HAS_BIAS=True, SILU=True, BLOCK_D=256), 4),
+            ("decode step", step._state_update_kernel,
+             dict(HAS_D=True, HAS_Z=True, HAS_DTB=True, SOFTPLUS=True, BLOCK_D=64, BLOCK_N=16), 4),
+            ("rmsnorm forward", norm._rms_fwd_kernel, dict(HAS_RES=True, STORE_RES=True, BLOCK_N=2048), 4),
+            ("rmsnorm backward", norm._rms_bwd_kernel,
+             dict(HAS_DRES=True, STORE_DRES_IN=True, ROWS=32, BLOCK_N=2048), 4)]
+    return out
+
+
+def jit_function(kernel) -> triton.runtime.jit.JITFunction:
+    """The JITFunction under autotuner/heuristics wrappers."""
+    while not isinstance(kernel, triton.runtime.jit.JITFunction):
+        kernel = kernel.fn
+    return kernel
+
+
+def compile_stats(kernel, constexprs: dict, num_warps: int, arch: int) -> dict:
+    """Compile ``kernel`` for sm_<arch> and read its resources from the cubin: {"regs",
+    "stack" (bytes of local memory a thread uses: spills), "instructions", and the count of
+    each of OPS}. Raises whatever Triton or ptxas raise on a kernel that does not compile."""
+    fn = jit_function(kernel)
+    constexprs = {n: v for n, v in constexprs.items() if n in fn.arg_names}
+    pointers = {**POINTERS, **(CONV_WINDOW if fn.__module__ == conv.__name__ else {})}
+    signature = {n: "constexpr" if n in constexprs else pointers.get(
+        n, F32 if n.endswith("_ptr") else "fp32" if n in FLOAT_SCALARS else "i32")
+        for n in fn.arg_names}
+    source = ASTSource(fn=fn, signature=signature,
+                       constexprs={(fn.arg_names.index(n),): v for n, v in constexprs.items()})
+    compiled = triton.compile(source, target=GPUTarget("cuda", arch, 32),
+                              options=dict(num_warps=num_warps))
+    with tempfile.NamedTemporaryFile(suffix=".cubin") as cubin:
+        cubin.write(compiled.asm["cubin"])
+        cubin.flush()
+        usage = subprocess.run([str(CUOBJDUMP), "--dump-resource-usage", cubin.name],
+                               capture_output=True, text=True, check=True).stdout
+        sass = subprocess.run([str(CUOBJDUMP), "-sass", cubin.name],
+                              capture_output=True, text=True, check=True).stdout
+    ops = re.findall(r"/\*[0-9a-f]{4,}\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_]*)", sass)
+    stats = {"regs": int(re.search(r"REG:(\d+)", usage).group(1)),
+             "stack": int(re.search(r"STACK:(\d+)", usage).group(1)), "instructions": len(ops)}
+    stats.update({op: ops.count(op) for op in OPS})
+    return stats
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--arch", type=int, default=90, help="SM version (90: H100/H200)")
+    parser.add_argument("--out", type=Path, help="folder for kernel_stats.csv")
+    parser.add_argument("--check", action="store_true", help="exit 1 if any kernel fails to compile")
+    args = parser.parse_args()
+    if os.environ.get("TRITON_INTERPRET") == "1":
+        parser.error("unset TRITON_INTERPRET: under the interpreter nothing is compiled")
+    rows, failed = [], []
+    print("| kernel | warps | regs | stack (spills) | instructions | " + " | ".join(OPS) + " |")
+    print("|---|---|---|---|---|" + "---|" * len(OPS))
+    for label, kernel, constexprs, warps in variants():
+        try:
+            stats = compile_stats(kernel, constexprs, warps, args.arch)
+        except Exception as err:  # report every kernel, then fail
+            failed.append(label)
+            print(f"| {label} | {warps} | does not compile: {type(err).__name__}: "
+                  f"{str(err).splitlines()[0][:200]} |")
+            continue
+        rows.append({"kernel": label, "warps": warps, **stats})
+        print(f"| {label} | {warps} | {stats['regs']} | {stats['stack']} | {stats['instructions']} | "
+              + " | ".join(str(stats[op]) for op in OPS) + " |")
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        with open(args.out / "kernel_stats.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    if failed:
+        print(f"\n{len(failed)} kernel(s) do not compile for sm_{args.arch}: {', '.join(failed)}",
+              file=sys.stderr)
+        if args.check:
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
