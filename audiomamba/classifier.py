@@ -13,11 +13,11 @@ from typing import Any
 
 import torch
 import torch.nn as nn
-import torchaudio.transforms as T
 
 from core import ModelFileError
 
 from .io import SAMPLE_RATE
+from .stack import audio_module
 
 FORMAT = "mambaseq-sc09-classifier"
 
@@ -35,8 +35,9 @@ class DigitClassifier(nn.Module):
         self.kwargs = {"num_classes": num_classes, "sample_rate": sample_rate, "n_mels": n_mels,
                        "channels": list(channels), "dropout": dropout}
         window = sample_rate * 25 // 1000
-        self.melspec = T.MelSpectrogram(sample_rate, n_fft=window, win_length=window,
-                                        hop_length=sample_rate // 100, n_mels=n_mels)
+        transforms = audio_module("torchaudio.transforms")
+        self.melspec = transforms.MelSpectrogram(sample_rate, n_fft=window, win_length=window,
+                                                 hop_length=sample_rate // 100, n_mels=n_mels)
         self.input_norm = nn.BatchNorm2d(1)
         blocks, c_in = [], 1
         for c in channels:

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torchaudio.functional as AF
+
+from .stack import audio_module
 
 CODEC_KINDS = ("mulaw", "linear")
 
@@ -46,7 +47,8 @@ class Codec:
         """wave (...) float in [-1, 1] (clipped) -> ids (...) int64 in [0, levels)."""
         wave = wave.float().clamp(-1.0, 1.0)
         if self.kind == "mulaw":
-            return AF.mu_law_encoding(wave, self.levels).clamp(0, self.levels - 1)
+            functional = audio_module("torchaudio.functional")
+            return functional.mu_law_encoding(wave, self.levels).clamp(0, self.levels - 1)
         return torch.round((wave + 1) / 2 * (self.levels - 1)).long()
 
     def decode(self, ids: torch.Tensor) -> torch.Tensor:
@@ -54,7 +56,7 @@ class Codec:
         if ids.dtype.is_floating_point or ids.min() < 0 or ids.max() >= self.levels:
             raise ValueError(f"{self.name}: ids must be integers in [0, {self.levels})")
         if self.kind == "mulaw":
-            return AF.mu_law_decoding(ids.long(), self.levels).float()
+            return audio_module("torchaudio.functional").mu_law_decoding(ids.long(), self.levels).float()
         return ids.float() / (self.levels - 1) * 2 - 1
 
 

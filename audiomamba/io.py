@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import soundfile as sf
 import torch
-import torchaudio.functional as AF
+
+from .stack import audio_module
 
 SAMPLE_RATE = 16000
 AUDIO_SUFFIXES = (".wav", ".flac")
@@ -26,15 +26,16 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> torch.Tensor
     path = Path(path)
     if not path.is_file():
         raise AudioFileError(f"{path}: no such audio file")
+    soundfile = audio_module("soundfile")
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except Exception as err:  # libsndfile's errors: unknown format, truncated header, ...
         raise AudioFileError(f"{path}: cannot be read as audio ({err})") from err
     if data.shape[0] == 0:
         raise AudioFileError(f"{path}: holds no audio samples")
     wave = torch.from_numpy(data).mean(dim=1)
     if rate != sample_rate:
-        wave = AF.resample(wave, rate, sample_rate)
+        wave = audio_module("torchaudio.functional").resample(wave, rate, sample_rate)
     return wave.clamp(-1.0, 1.0)
 
 
@@ -45,8 +46,8 @@ def save_wav(path: str | Path, wave: torch.Tensor, sample_rate: int = SAMPLE_RAT
     if wave.dim() != 1 or wave.numel() == 0:
         raise ValueError(f"{path}: expected a non-empty mono wave (num_samples,), got {tuple(wave.shape)}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), wave.detach().float().clamp(-1, 1).cpu().numpy(), sample_rate,
-             subtype="PCM_16", format="WAV")
+    samples = wave.detach().float().clamp(-1, 1).cpu().numpy()
+    audio_module("soundfile").write(str(path), samples, sample_rate, subtype="PCM_16", format="WAV")
     return path
 
 

@@ -8,7 +8,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
-import torchaudio.transforms as T  # noqa: E402
+
+from .stack import audio_module  # noqa: E402
 
 N_FFT = 512
 
@@ -19,7 +20,7 @@ def plot_clips(waves: list[torch.Tensor], sample_rate: int, path: str | Path,
     its spectrogram (512-point STFT, dB) in time (s) and frequency (kHz). Returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    spectrogram = T.Spectrogram(n_fft=N_FFT, hop_length=N_FFT // 4)
+    spectrogram = audio_module("torchaudio.transforms").Spectrogram(n_fft=N_FFT, hop_length=N_FFT // 4)
     fig, axes = plt.subplots(len(waves), 2, figsize=(12, 2.2 * len(waves)), squeeze=False)
     for row, wave in enumerate(waves):
         wave = wave.detach().float().cpu()

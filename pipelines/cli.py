@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from audiomamba import AudioFileError
+from audiomamba import AudioFileError, AudioStackError
 from biomamba import DNATokenizerError, FastaError
 from core import ConfigError, ModelFileError
 
@@ -26,7 +26,7 @@ JOBS = {
                      "throughput, memory (CSV + plots)"),
 }
 USER_ERRORS = (ConfigFileError, ConfigError, ModelFileError, FastaError, DNATokenizerError,
-               AudioFileError, UsageError, FileNotFoundError, NonFiniteError)
+               AudioFileError, AudioStackError, UsageError, FileNotFoundError, NonFiniteError)
 
 
 def build_parser() -> argparse.ArgumentParser:

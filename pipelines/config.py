@@ -1,8 +1,13 @@
 """Job configs: OmegaConf YAML files checked against dataclass schemas, with ``key=value``
-overrides from the command line. Every error names the file (or the override) and the key."""
+overrides from the command line. Every error names the file (or the override) and the key.
+
+Data the package ships is named ``${package:biomamba/data/...}`` (or ``audiomamba/...``) in
+a config, so shipped configs work from any working directory; other paths are taken as given
+(relative to the working directory)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Optional, TypeVar
 
@@ -13,6 +18,22 @@ from omegaconf.errors import OmegaConfBaseException
 from core import ConfigError, MambaConfig
 
 T = TypeVar("T")
+
+DATA_PACKAGES = ("biomamba", "audiomamba")     # the rooms whose data/ folder is installed
+
+
+def package_path(spec: str) -> str:
+    """``${package:biomamba/data/x.fa}`` -> the absolute path of that file inside the
+    installed ``biomamba`` package (likewise ``audiomamba``)."""
+    package, _, rest = spec.partition("/")
+    if package not in DATA_PACKAGES:
+        raise ValueError(f"${{package:{spec}}}: the path must start with one of "
+                         f"{', '.join(DATA_PACKAGES)}")
+    return str(Path(str(files(package))) / rest)
+
+
+if not OmegaConf.has_resolver("package"):
+    OmegaConf.register_resolver("package", package_path)
 
 
 @dataclass

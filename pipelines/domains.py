@@ -10,7 +10,7 @@ from typing import Any, Callable
 import lightning as L
 from omegaconf import OmegaConf
 
-from audiomamba import Codec
+from audiomamba import Codec, check_audio_stack
 from biomamba import DNATokenizer
 
 from .audio_config import PretrainAudioConfig
@@ -76,6 +76,8 @@ def config_domain(path: str | Path, overrides: list[str] | None = None) -> Domai
     name = name or DEFAULT_DOMAIN
     if name not in DOMAINS:
         raise ConfigFileError(f"{source}: key 'domain': must be one of {', '.join(DOMAINS)}, got {name!r}")
+    if name == "audio":
+        check_audio_stack()
     return DOMAINS[name]
 
 
@@ -86,6 +88,8 @@ def model_domain(extra: dict[str, Any]) -> tuple[Domain, str]:
     name = extra.get("domain") or run_config.get("domain", DEFAULT_DOMAIN)
     if name not in DOMAINS:
         raise ConfigFileError(f"model metadata: unknown domain {name!r}")
+    if name == "audio":
+        check_audio_stack()
     tokenizer = extra.get("tokenizer")
     if tokenizer is None:
         data = run_config.get("data", {})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
-from audiomamba import save_classifier
+from audiomamba import check_audio_stack, save_classifier
 
 from ..audio_classifier import ClassifierModule
 from ..audio_config import SC09ClassifierConfig
@@ -23,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> dict[str, float]:
     """Train, test, save. Returns validation and test accuracy."""
+    check_audio_stack()
     cfg, resolved = load_config(SC09ClassifierConfig, args.config, args.overrides)
     tr = cfg.trainer
     run_dir, plain = start_run(tr, resolved)
