@@ -14,7 +14,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from core import ModelFileError
+from mambaseq.core import ModelFileError
 
 from .io import SAMPLE_RATE
 from .stack import audio_module

@@ -20,7 +20,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from core import ConfigError, MambaConfig, MixerState, ResidualBlock, RMSNorm, register_model_class
+from mambaseq.core import (ConfigError, MambaConfig, MixerState, ResidualBlock, RMSNorm,
+                           register_model_class)
 
 
 class MambaStack(nn.Module):

@@ -19,8 +19,8 @@ first token is the prefill and the first step. ``--profile`` adds the kernels of
 step. Prints Markdown tables; writes generation.csv and generation.png (when matplotlib
 imports) to ``--out``.
 
-    PYTHONUNBUFFERED=1 PYTHONPATH=. python benchmarks/generation.py --out runs/bench
-    PYTHONPATH=. python benchmarks/generation.py --smoke     # tiny shapes, any device, seconds
+    PYTHONUNBUFFERED=1 python benchmarks/generation.py --out runs/bench
+    python benchmarks/generation.py --smoke     # tiny shapes, any device, seconds
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from core import MambaConfig, MambaLM, StepRunner, decode_step, generate
+from mambaseq.core import MambaConfig, MambaLM, StepRunner, decode_step, generate
 
 VOCAB = 50277
 # New tokens left out of the per-token latency: the eager warm-up steps and the graph capture.

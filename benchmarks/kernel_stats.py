@@ -7,7 +7,7 @@ on a CPU-only machine: catching compile errors in code paths the interpreter can
 and spills between GPU sessions (a kernel whose stack is not 0 spills to local memory).
 Prints a Markdown table; ``--out`` also writes it as kernel_stats.csv.
 
-    PYTHONPATH=. python benchmarks/kernel_stats.py [--arch 90] [--out DIR] [--check]
+    python benchmarks/kernel_stats.py [--arch 90] [--out DIR] [--check]
 """
 from __future__ import annotations
 
@@ -24,11 +24,10 @@ import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 
-import kernels.triton_conv as conv
-import kernels.triton_norm as norm
-import kernels.triton_scan as scan
-import kernels.triton_step as step
-
+import mambaseq.kernels.triton_conv as conv
+import mambaseq.kernels.triton_norm as norm
+import mambaseq.kernels.triton_scan as scan
+import mambaseq.kernels.triton_step as step
 CUOBJDUMP = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "cuobjdump"
 OPS = ("MUFU", "FFMA", "FMUL", "LDG", "STG", "SHFL", "RED", "LDL", "STL")
 BF, F32, I32 = "*bf16", "*fp32", "*i32"

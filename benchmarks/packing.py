@@ -9,9 +9,9 @@ ones, bf16 autocast on CUDA) and reports real (non-padding) tokens per second, t
 of the batch that is padding, and peak GPU memory. Prints a Markdown table; writes
 packing.csv to --out.
 
-    PYTHONPATH=. python benchmarks/packing.py --fasta G/train/Hsap.fa.gz G/train/Ptro.fa.gz \
+    python benchmarks/packing.py --fasta G/train/Hsap.fa.gz G/train/Ptro.fa.gz \
         --out runs/bench-packing                    # G = a great_apes_chr22 folder
-    PYTHONPATH=. python benchmarks/packing.py --smoke   # tiny shapes on the bundled FASTA
+    python benchmarks/packing.py --smoke   # tiny shapes on the bundled FASTA
 """
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from biomamba import DNATokenizer, FastaWindows, NFilter, RandomWindows, split_records
-from core import MambaConfig, MambaLM
-from pipelines.config import DNADataConfig
-from pipelines.packing import IGNORE_INDEX, lm_batch, variable_length_windows
+from mambaseq.biomamba import DNATokenizer, FastaWindows, NFilter, RandomWindows, split_records
+from mambaseq.core import MambaConfig, MambaLM
+from mambaseq.pipelines.config import DNADataConfig
+from mambaseq.pipelines.packing import IGNORE_INDEX, lm_batch, variable_length_windows
 
 BUNDLED = Path(__file__).resolve().parents[1] / "biomamba" / "data" / "hsap_chr22_200kb.fa"
 

@@ -31,8 +31,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from kernels.scan_reference import selective_scan_ref
-from kernels.triton_scan import selective_scan_triton
+from mambaseq.kernels.scan_reference import selective_scan_ref
+from mambaseq.kernels.triton_scan import selective_scan_triton
 
 REF_MAX_LEN = 1 << 16          # the un-fused scan beyond this takes seconds per call
 ATTN_MAX_LEN = 1 << 17         # quadratic attention beyond this takes seconds per call

@@ -6,7 +6,7 @@ layout and in the channel-last view that in_proj produces; (add +) RMSNorm at
 Forward and forward+backward, milliseconds (triton.testing.do_bench, median), and the HBM
 bandwidth our kernel reaches counting each tensor it must read or write once.
 
-    PYTHONUNBUFFERED=1 PYTHONPATH=. python benchmarks/small_ops.py [--lengths 2048 8192] [--dtype bf16]
+    PYTHONUNBUFFERED=1 python benchmarks/small_ops.py [--lengths 2048 8192] [--dtype bf16]
 """
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ from typing import Callable
 import torch
 from triton.testing import do_bench
 
-from kernels.conv_reference import causal_conv1d_ref, causal_conv1d_update_ref
-from kernels.norm_reference import add_rms_norm_ref, rms_norm_ref
-from kernels.step_reference import selective_state_update_ref
-from kernels.triton_conv import causal_conv1d_triton, causal_conv1d_update_triton
-from kernels.triton_norm import add_rms_norm_triton, rms_norm_triton
-from kernels.triton_step import selective_state_update_triton
+from mambaseq.kernels.conv_reference import causal_conv1d_ref, causal_conv1d_update_ref
+from mambaseq.kernels.norm_reference import add_rms_norm_ref, rms_norm_ref
+from mambaseq.kernels.step_reference import selective_state_update_ref
+from mambaseq.kernels.triton_conv import causal_conv1d_triton, causal_conv1d_update_triton
+from mambaseq.kernels.triton_norm import add_rms_norm_triton, rms_norm_triton
+from mambaseq.kernels.triton_step import selective_state_update_triton
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 

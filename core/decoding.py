@@ -27,7 +27,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from kernels import causal_conv1d_update, selective_state_update
+from mambaseq.kernels import causal_conv1d_update, selective_state_update
 
 from .cache import InferenceCache
 from .mixer import MambaMixer, MixerState

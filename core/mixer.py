@@ -11,7 +11,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from kernels import causal_conv1d, causal_conv1d_update, selective_scan, selective_state_update
+from mambaseq.kernels import (causal_conv1d, causal_conv1d_update, selective_scan,
+                              selective_state_update)
 
 from .config import MambaConfig
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from kernels import add_rms_norm
+from mambaseq.kernels import add_rms_norm
 
 from .cache import InferenceCache
 from .config import ConfigError, MambaConfig

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from kernels.varlen import check_cu_seqlens, sequence_ids
+from mambaseq.kernels.varlen import check_cu_seqlens, sequence_ids
 
 PACKED_POOLINGS = ("mean", "last", "max")
 

@@ -1,4 +1,4 @@
-"""``python -m pipelines`` is the ``mambaseq`` command."""
+"""``python -m mambaseq.pipelines`` is the ``mambaseq`` command."""
 import sys
 
 from .cli import main

@@ -8,7 +8,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 
-from audiomamba import DigitClassifier
+from mambaseq.audiomamba import DigitClassifier
 
 from .optim import adamw_warmup_cosine
 

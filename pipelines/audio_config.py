@@ -7,8 +7,8 @@ from typing import Optional
 
 from omegaconf import MISSING
 
-from audiomamba import CLIP_SAMPLES, CODEC_KINDS
-from core import ConfigError, MambaConfig
+from mambaseq.audiomamba import CLIP_SAMPLES, CODEC_KINDS
+from mambaseq.core import ConfigError, MambaConfig
 
 from .config import OptimConfig, TrainerConfig, check_variable_length
 

@@ -8,8 +8,8 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from audiomamba import (AudioFileError, ClipTokens, Codec, EncodedAudio, RandomCrops, SC09Clips,
-                        audio_files, split_files, tiled_crops)
+from mambaseq.audiomamba import (AudioFileError, ClipTokens, Codec, EncodedAudio, RandomCrops,
+                                 SC09Clips, audio_files, split_files, tiled_crops)
 
 from .audio_config import AudioDataConfig, ClassifierDataConfig
 from .packing import lm_batch, variable_length_crops

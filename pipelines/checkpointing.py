@@ -10,7 +10,7 @@ import torch.nn as nn
 from torch.distributed.algorithms._checkpoint.checkpoint_wrapper import (
     CheckpointImpl, apply_activation_checkpointing, checkpoint_wrapper)
 
-from core import MambaMixer
+from mambaseq.core import MambaMixer
 
 
 def checkpoint_residual_blocks(model: nn.Module) -> int:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from audiomamba import AudioFileError, AudioStackError
-from biomamba import DNATokenizerError, FastaError
-from core import ConfigError, ModelFileError
+from mambaseq.audiomamba import AudioFileError, AudioStackError
+from mambaseq.biomamba import DNATokenizerError, FastaError
+from mambaseq.core import ConfigError, ModelFileError
 
 from .config import ConfigFileError, UsageError
 from .guard import NonFiniteError

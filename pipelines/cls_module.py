@@ -9,8 +9,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core import MambaConfig
-from core.checkpoint import MODEL_CLASSES
+from mambaseq.core import MambaConfig
+from mambaseq.core.checkpoint import MODEL_CLASSES
 
 from .checkpointing import checkpoint_residual_blocks
 from .optim import adamw_warmup_cosine

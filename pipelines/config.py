@@ -15,7 +15,7 @@ from lightning.pytorch.strategies import StrategyRegistry
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from core import ConfigError, MambaConfig
+from mambaseq.core import ConfigError, MambaConfig
 
 T = TypeVar("T")
 
@@ -29,7 +29,7 @@ def package_path(spec: str) -> str:
     if package not in DATA_PACKAGES:
         raise ValueError(f"${{package:{spec}}}: the path must start with one of "
                          f"{', '.join(DATA_PACKAGES)}")
-    return str(Path(str(files(package))) / rest)
+    return str(Path(str(files(f"mambaseq.{package}"))) / rest)
 
 
 if not OmegaConf.has_resolver("package"):

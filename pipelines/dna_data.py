@@ -10,8 +10,8 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from biomamba import (DNATokenizer, FastaWindows, NFilter, RandomWindows, Region, bed_regions,
-                      split_records, tiled_windows)
+from mambaseq.biomamba import (DNATokenizer, FastaWindows, NFilter, RandomWindows, Region,
+                               bed_regions, split_records, tiled_windows)
 
 from .config import ConfigFileError, DNADataConfig
 from .packing import lm_batch, variable_length_windows

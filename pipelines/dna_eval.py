@@ -16,10 +16,10 @@ from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from biomamba import (DNATokenizer, FastaWindows, LabelledWindows, NFilter, RandomWindows,
-                      bed_regions, tiled_windows)
-from biomamba.species import species_files, whole_records
-from core import ModelFileError
+from mambaseq.biomamba import (DNATokenizer, FastaWindows, LabelledWindows, NFilter, RandomWindows,
+                               bed_regions, tiled_windows)
+from mambaseq.biomamba.species import species_files, whole_records
+from mambaseq.core import ModelFileError
 
 from .config import ConfigFileError, DNADataConfig
 from .dna_data import lm_regions

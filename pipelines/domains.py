@@ -10,8 +10,8 @@ from typing import Any, Callable
 import lightning as L
 from omegaconf import OmegaConf
 
-from audiomamba import Codec, check_audio_stack
-from biomamba import DNATokenizer
+from mambaseq.audiomamba import Codec, check_audio_stack
+from mambaseq.biomamba import DNATokenizer
 
 from .audio_config import PretrainAudioConfig
 from .audio_data import AudioTokensDataModule

@@ -10,8 +10,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from audiomamba import SaShiMiLM
-from core import ConfigError, MambaConfig, MambaLM
+from mambaseq.audiomamba import SaShiMiLM
+from mambaseq.core import ConfigError, MambaConfig, MambaLM
 
 from .checkpointing import checkpoint_residual_blocks
 from .optim import adamw_warmup_cosine

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from core import ConfigError, MambaLM, ModelFileError, load_model
+from mambaseq.core import ConfigError, MambaLM, ModelFileError, load_model
 
 from .lm_module import build_lm
 

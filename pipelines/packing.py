@@ -12,8 +12,8 @@ from typing import Any, Callable
 
 import torch
 
-from biomamba import Window
-from kernels import cu_seqlens_from_lengths
+from mambaseq.biomamba import Window
+from mambaseq.kernels import cu_seqlens_from_lengths
 
 IGNORE_INDEX = -100      # target of a padded position (torch's cross_entropy default)
 

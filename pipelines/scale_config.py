@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core import ConfigError, MambaConfig
+from mambaseq.core import ConfigError, MambaConfig
 
 from .config import DNADataConfig, OptimConfig, TrainerConfig
 

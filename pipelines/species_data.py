@@ -8,7 +8,8 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from biomamba import DNATokenizer, LabelledWindows, NFilter, RandomWindows, load_species_split
+from mambaseq.biomamba import (DNATokenizer, LabelledWindows, NFilter, RandomWindows,
+                               load_species_split)
 
 from .config import SpeciesDataConfig
 from .packing import classification_batch, variable_length_windows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core import ConfigError, MambaConfig
+from mambaseq.core import ConfigError, MambaConfig
 
 from .config import OptimConfig, TrainerConfig
 from .synthetic_data import check_task

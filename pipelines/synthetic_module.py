@@ -8,7 +8,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 
-from core import MambaConfig, MambaLM
+from mambaseq.core import MambaConfig, MambaLM
 
 from .optim import adamw_warmup_cosine
 from .synthetic_data import IGNORE

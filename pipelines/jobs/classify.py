@@ -11,8 +11,8 @@ from pathlib import Path
 
 import torch
 
-from biomamba import DNATokenizer, WindowReader, open_fasta, sliding_windows
-from core import BidirectionalClassifier, MambaClassifier, ModelFileError, load_model
+from mambaseq.biomamba import DNATokenizer, WindowReader, open_fasta, sliding_windows
+from mambaseq.core import BidirectionalClassifier, MambaClassifier, ModelFileError, load_model
 
 from ..config import ConfigFileError
 

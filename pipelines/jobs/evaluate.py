@@ -28,9 +28,9 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from audiomamba import (CLIP_SAMPLES, SC09Clips, audio_files, fit_length, load_audio,
-                        load_classifier, sample_scores)
-from core import BidirectionalClassifier, MambaClassifier
+from mambaseq.audiomamba import (CLIP_SAMPLES, SC09Clips, audio_files, fit_length, load_audio,
+                                 load_classifier, sample_scores)
+from mambaseq.core import BidirectionalClassifier, MambaClassifier
 
 from ..audio_config import AudioDataConfig
 from ..audio_data import AudioTokensDataModule

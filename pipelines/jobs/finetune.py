@@ -11,8 +11,8 @@ from dataclasses import asdict
 
 from omegaconf import OmegaConf
 
-from biomamba import DNATokenizer
-from core import save_model
+from mambaseq.biomamba import DNATokenizer
+from mambaseq.core import save_model
 
 from ..cls_module import ClassifierModule
 from ..config import ConfigFileError, FinetuneDNAConfig, load_config

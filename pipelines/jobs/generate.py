@@ -11,9 +11,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from audiomamba import codec_from_name, load_audio, plot_clips, save_wav
-from biomamba import DNATokenizer
-from core import ModelFileError, generate
+from mambaseq.audiomamba import codec_from_name, load_audio, plot_clips, save_wav
+from mambaseq.biomamba import DNATokenizer
+from mambaseq.core import ModelFileError, generate
 
 from ..config import UsageError
 from ..domains import model_domain

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
-from core import save_model
+from mambaseq.core import save_model
 
 from ..config import ConfigFileError, load_config
 from ..domains import config_domain

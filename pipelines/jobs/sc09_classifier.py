@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
-from audiomamba import check_audio_stack, save_classifier
+from mambaseq.audiomamba import check_audio_stack, save_classifier
 
 from ..audio_classifier import ClassifierModule
 from ..audio_config import SC09ClassifierConfig

@@ -11,7 +11,7 @@ import argparse
 from dataclasses import asdict
 from typing import Any
 
-from core import save_model
+from mambaseq.core import save_model
 
 from ..config import ConfigFileError, load_config
 from ..length_eval import accuracy_at_lengths

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import torch
 
-from audiomamba import DIGITS, save_wav
+from mambaseq.audiomamba import DIGITS, save_wav
 
 
 def tone(freq: float, seconds: float, rate: int = 16000, amplitude: float = 0.5) -> torch.Tensor:

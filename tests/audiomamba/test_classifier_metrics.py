@@ -4,8 +4,9 @@ import pytest
 import torch
 from scipy import linalg
 
-from audiomamba import (ClassifierFileError, DigitClassifier, am_score, fid, inception_score,
-                        load_classifier, modified_inception_score, save_classifier)
+from mambaseq.audiomamba import (ClassifierFileError, DigitClassifier, am_score, fid,
+                                 inception_score, load_classifier, modified_inception_score,
+                                 save_classifier)
 
 
 def test_fid_matches_the_scipy_formula():

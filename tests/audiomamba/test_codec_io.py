@@ -6,7 +6,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from audiomamba import AudioFileError, Codec, audio_files, codec_from_name, load_audio, save_wav
+from mambaseq.audiomamba import (AudioFileError, Codec, audio_files, codec_from_name, load_audio,
+                                 save_wav)
 from tests.audiomamba.synth import tone
 
 

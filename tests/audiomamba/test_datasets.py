@@ -4,8 +4,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from audiomamba import (CLIP_SAMPLES, AudioFileError, ClipTokens, Codec, EncodedAudio,
-                        RandomCrops, SC09Clips, audio_files, sc09_split, split_files, tiled_crops)
+from mambaseq.audiomamba import (CLIP_SAMPLES, AudioFileError, ClipTokens, Codec, EncodedAudio,
+                                 RandomCrops, SC09Clips, audio_files, sc09_split, split_files,
+                                 tiled_crops)
 from tests.audiomamba.synth import make_sc09
 
 BUNDLED = Path(__file__).resolve().parents[2] / "audiomamba" / "data" / "speech_16k"

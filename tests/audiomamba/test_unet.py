@@ -3,8 +3,8 @@ forward, works with core.generate, round-trips through core's model files."""
 import pytest
 import torch
 
-from audiomamba import SaShiMiLM
-from core import ConfigError, MambaConfig, generate, load_model, save_model
+from mambaseq.audiomamba import SaShiMiLM
+from mambaseq.core import ConfigError, MambaConfig, generate, load_model, save_model
 
 TINY = dict(d_model=16, n_layer=1, vocab_size=256, d_state=4)
 

@@ -8,10 +8,10 @@ import pytest
 import torch
 from Bio import bgzf
 
-from biomamba import (BedError, DNATokenizer, FastaError, FastaWindows, NFilter, RandomWindows,
-                      Region, Window, WindowReader, bed_regions, open_fasta, sliding_windows,
-                      split_records, tiled_windows)
-from biomamba.fasta import compression
+from mambaseq.biomamba import (BedError, DNATokenizer, FastaError, FastaWindows, NFilter,
+                               RandomWindows, Region, Window, WindowReader, bed_regions, open_fasta,
+                               sliding_windows, split_records, tiled_windows)
+from mambaseq.biomamba.fasta import compression
 
 BUNDLED = Path(__file__).resolve().parents[2] / "biomamba" / "data" / "hsap_chr22_200kb.fa"
 

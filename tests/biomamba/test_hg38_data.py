@@ -4,9 +4,9 @@ from pathlib import Path
 
 import torch
 
-from biomamba import DNATokenizer
-from pipelines.config import DNADataConfig
-from pipelines.dna_data import DNAWindowsDataModule
+from mambaseq.biomamba import DNATokenizer
+from mambaseq.pipelines.config import DNADataConfig
+from mambaseq.pipelines.dna_data import DNAWindowsDataModule
 
 BUNDLED = Path(__file__).resolve().parents[2] / "biomamba" / "data" / "hsap_chr22_200kb.fa"
 RECORD = "Hsap_chr22_slice"

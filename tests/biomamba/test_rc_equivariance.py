@@ -3,10 +3,10 @@ bidirectional classifier predicts the same on both strands (padding included).""
 import pytest
 import torch
 
-from biomamba import DNATokenizer
-from core import (BidirectionalClassifier, ConfigError, MambaConfig, MambaLM, load_model,
-                  save_model)
-from core.bidirectional import reverse_valid
+from mambaseq.biomamba import DNATokenizer
+from mambaseq.core import (BidirectionalClassifier, ConfigError, MambaConfig, MambaLM, load_model,
+                           save_model)
+from mambaseq.core.bidirectional import reverse_valid
 
 TINY = MambaConfig(d_model=16, n_layer=2, vocab_size=10, d_state=4)
 

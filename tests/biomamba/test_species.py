@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from biomamba import (DNATokenizer, FastaError, LabelledWindows, RandomWindows,
-                      load_species_split, species_files, species_label)
+from mambaseq.biomamba import (DNATokenizer, FastaError, LabelledWindows, RandomWindows,
+                               load_species_split, species_files, species_label)
 
 DEMO = Path(__file__).resolve().parents[2] / "biomamba" / "data" / "great_apes_demo"
 

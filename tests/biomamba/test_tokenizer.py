@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from biomamba import DNATokenizer, DNATokenizerError
+from mambaseq.biomamba import DNATokenizer, DNATokenizerError
 
 
 def test_round_trip_and_case_folding():

@@ -4,8 +4,8 @@ import os
 import pytest
 import torch
 
-from core import (MambaClassifier, MambaConfig, MambaLM, ModelFileError, load_model,
-                  model_payload, save_model)
+from mambaseq.core import (MambaClassifier, MambaConfig, MambaLM, ModelFileError, load_model,
+                           model_payload, save_model)
 
 TINY = MambaConfig(d_model=16, n_layer=1, vocab_size=10, d_state=4)
 

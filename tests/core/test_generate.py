@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from core import MambaConfig, MambaLM, StepRunner, decode_step, generate, graph_period, prefill
+from mambaseq.core import (MambaConfig, MambaLM, StepRunner, decode_step, generate, graph_period,
+                           prefill)
 
 TINY = dict(d_model=32, n_layer=2, vocab_size=10, d_state=8)
 CUDA = pytest.param("cuda", marks=pytest.mark.gpu)

@@ -3,7 +3,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core import ConfigError, MambaConfig, MambaLM, MambaMixer, decode_step, load_model, save_model
+from mambaseq.core import (ConfigError, MambaConfig, MambaLM, MambaMixer, decode_step, load_model,
+                           save_model)
 
 
 def lti_config(**kw) -> MambaConfig:

@@ -5,7 +5,8 @@ import math
 import pytest
 import torch
 
-from core import ConfigError, MambaClassifier, MambaConfig, MambaLM, filter_logits, generate
+from mambaseq.core import (ConfigError, MambaClassifier, MambaConfig, MambaLM, filter_logits,
+                           generate)
 
 TINY = dict(d_model=32, n_layer=2, vocab_size=10, d_state=8)
 

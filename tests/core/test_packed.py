@@ -3,10 +3,10 @@ for each, the logits, pooled classifications and gradients of running it alone."
 import pytest
 import torch
 
-from core import MambaClassifier, MambaConfig, MambaLM
-from core.bidirectional import BidirectionalClassifier
-from core.packing import pool_sequences, reverse_within
-from kernels import cu_seqlens_from_lengths
+from mambaseq.core import MambaClassifier, MambaConfig, MambaLM
+from mambaseq.core.bidirectional import BidirectionalClassifier
+from mambaseq.core.packing import pool_sequences, reverse_within
+from mambaseq.kernels import cu_seqlens_from_lengths
 
 TINY = dict(d_model=32, n_layer=2, vocab_size=10, d_state=8)
 LENGTHS = [1, 5, 1, 17, 2, 9]
@@ -85,16 +85,16 @@ def test_bad_packing_is_refused():
 def test_bf16_autocast_keeps_state_residual_and_delta_in_float32(monkeypatch):
     """Under bf16 mixed precision the numerically delicate parts stay float32: Δ and A going
     into the scan, the scan's state, and the residual stream between blocks."""
-    import core.mixer
+    import mambaseq.core.mixer
     seen = {}
-    real_scan = core.mixer.selective_scan
+    real_scan = mambaseq.core.mixer.selective_scan
 
     def recording_scan(u, delta, A, *args, **kwargs):
         out = real_scan(u, delta, A, *args, **kwargs)
         seen.update(u=u.dtype, delta=delta.dtype, A=A.dtype)
         return out
 
-    monkeypatch.setattr(core.mixer, "selective_scan", recording_scan)
+    monkeypatch.setattr(mambaseq.core.mixer, "selective_scan", recording_scan)
     model = MambaLM(MambaConfig(**TINY))
     block = model.backbone.layers[1]
     residuals = []

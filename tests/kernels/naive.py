@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from kernels.scan_reference import check_scan_shapes, expand_groups
+from mambaseq.kernels.scan_reference import check_scan_shapes, expand_groups
 
 
 def selective_scan_loop(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,

@@ -6,7 +6,7 @@ from typing import Callable
 
 import torch
 
-from kernels import cu_seqlens_from_lengths
+from mambaseq.kernels import cu_seqlens_from_lengths
 
 TIME_ARGS = ("u", "delta", "z", "B", "C", "x")      # arguments whose last axis is the length
 # lengths with sequences of one step, adjacent boundaries, and longer runs across tiles

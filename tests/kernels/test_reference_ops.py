@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from kernels import (add_rms_norm, causal_conv1d, causal_conv1d_update, rms_norm,
-                     selective_scan, selective_state_update)
+from mambaseq.kernels import (add_rms_norm, causal_conv1d, causal_conv1d_update, rms_norm,
+                              selective_scan, selective_state_update)
 
 from .test_scan_reference import make_inputs
 

@@ -3,8 +3,8 @@ gradients, and the chunked-with-carried-state contract."""
 import pytest
 import torch
 
-from kernels import selective_scan
-from kernels.scan_reference import selective_scan_ref
+from mambaseq.kernels import selective_scan
+from mambaseq.kernels.scan_reference import selective_scan_ref
 
 from .naive import selective_scan_loop
 

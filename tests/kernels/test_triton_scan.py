@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from kernels import ops
-from kernels.scan_reference import selective_scan_ref
+from mambaseq.kernels import ops
+from mambaseq.kernels.scan_reference import selective_scan_ref
 
 from .packing import LENGTHS, packed_inputs, run_alone, run_packed
 
@@ -105,7 +105,7 @@ INTERPRETED_PARAMS = ([(c, torch.float32) for c in INTERPRETED_CASES]
                          ids=lambda p: str(p).replace("torch.", "") if isinstance(p, torch.dtype)
                          else "b{}d{}l{}n{}g{}".format(*p))
 def test_scan_matches_float64_interpreted(case, dtype):
-    from kernels.triton_scan import ScanConfig, selective_scan_triton
+    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
     batch, dim, length, state, groups, z, D, bias, h0, softplus, (fc, bc) = case
     args = make_inputs(batch, dim, length, state, dtype, "cpu", groups, z, D, bias, h0, softplus)
     check_scan(args, softplus, TOL[dtype])
@@ -133,7 +133,7 @@ def test_chunks_carried_state_matches_one_call_interpreted():
 @interpreted
 def test_dispatch_uses_triton_interpreted(monkeypatch):
     """With MAMBASEQ_KERNELS=triton, ops.selective_scan runs the Triton op, not the reference."""
-    import kernels.triton_scan as ts
+    import mambaseq.kernels.triton_scan as ts
     calls = []
     real = ts.selective_scan_triton
     monkeypatch.setattr(ts, "selective_scan_triton", lambda *a, **k: calls.append(1) or real(*a, **k))
@@ -167,7 +167,7 @@ def check_packed(lengths: list[int], dim: int, state: int, dtype: torch.dtype, d
                  with_init: bool, **kwargs) -> None:
     """A packed row through the Triton scan against every sequence alone through the float64
     reference: y, per-sequence final states and every gradient."""
-    from kernels.triton_scan import selective_scan_triton
+    from mambaseq.kernels.triton_scan import selective_scan_triton
     args, cu = packed_inputs(make_inputs, lengths, batch=1, dim=dim, state=state, dtype=dtype,
                              device=device, with_h0=False)
     if with_init:
@@ -196,7 +196,7 @@ PACKED_INTERPRETED = [
 @pytest.mark.parametrize("lengths, state, dtype, with_init, chunks", PACKED_INTERPRETED,
                          ids=[f"case{i}" for i in range(len(PACKED_INTERPRETED))])
 def test_packed_scan_equals_each_alone_interpreted(lengths, state, dtype, with_init, chunks):
-    from kernels.triton_scan import ScanConfig
+    from mambaseq.kernels.triton_scan import ScanConfig
     check_packed(lengths, 33, state, dtype, "cpu", with_init,
                  config=ScanConfig(fwd_chunks=chunks[0], bwd_chunks=chunks[1]))
 

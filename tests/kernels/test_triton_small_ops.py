@@ -19,9 +19,9 @@ from typing import Callable
 import pytest
 import torch
 
-from kernels import cu_seqlens_from_lengths, ops
-from kernels.conv_reference import causal_conv1d_ref, causal_conv1d_update_ref
-from kernels.step_reference import selective_state_update_ref
+from mambaseq.kernels import cu_seqlens_from_lengths, ops
+from mambaseq.kernels.conv_reference import causal_conv1d_ref, causal_conv1d_update_ref
+from mambaseq.kernels.step_reference import selective_state_update_ref
 
 from .packing import LENGTHS, run_alone, run_packed
 
@@ -77,7 +77,7 @@ def check_against_float64(op: Callable, ref: Callable, args: dict, tol: float) -
 def check_conv(device: str, dtype: torch.dtype, batch: int, dim: int, length: int, width: int,
                bias: bool, activation: str | None, initial_state: bool, final_state: bool,
                weight_dtype: torch.dtype | None = None, channel_last: bool = False) -> None:
-    from kernels.triton_conv import causal_conv1d_triton
+    from mambaseq.kernels.triton_conv import causal_conv1d_triton
     weight_dtype = weight_dtype or dtype
     x = (torch.randn(batch, length, dim, device=device, dtype=dtype).transpose(1, 2)
          if channel_last else torch.randn(batch, dim, length, device=device, dtype=dtype))
@@ -137,7 +137,7 @@ def check_packed_conv(device: str, dtype: torch.dtype, lengths: list[int], dim: 
                       channel_last: bool = False) -> None:
     """A packed row through the Triton conv against every sequence alone through the float64
     reference: y, per-sequence final windows, and the gradients of x, weight and bias."""
-    from kernels.triton_conv import causal_conv1d_triton
+    from mambaseq.kernels.triton_conv import causal_conv1d_triton
     total = sum(lengths)
     x = (torch.randn(1, total, dim, device=device, dtype=dtype).transpose(1, 2) if channel_last
          else torch.randn(1, dim, total, device=device, dtype=dtype))
@@ -170,7 +170,7 @@ def test_packed_conv_equals_each_alone_gpu(dtype: torch.dtype) -> None:
 
 def check_conv_update(device: str, dtype: torch.dtype, state_dtype: torch.dtype, batch: int,
                       dim: int, width: int, bias: bool, activation: str | None) -> None:
-    from kernels.triton_conv import causal_conv1d_update_triton
+    from mambaseq.kernels.triton_conv import causal_conv1d_update_triton
     x = torch.randn(batch, dim, device=device, dtype=dtype)
     state = torch.randn(batch, dim, width - 1, device=device, dtype=state_dtype)
     weight = torch.randn(dim, width, device=device, dtype=dtype)
@@ -203,7 +203,7 @@ def test_conv_update_gpu(dtype: torch.dtype) -> None:
 @interpreted
 def test_conv_chunks_and_steps_continue_one_call() -> None:
     """Chunk + final_state -> next chunk's initial_state -> update steps gives one call's y."""
-    from kernels.triton_conv import causal_conv1d_triton, causal_conv1d_update_triton
+    from mambaseq.kernels.triton_conv import causal_conv1d_triton, causal_conv1d_update_triton
     x, weight, bias = torch.randn(2, 12, 30), torch.randn(12, 4), torch.randn(12)
     whole = causal_conv1d_triton(x, weight, bias, "silu")
     y1, state = causal_conv1d_triton(x[..., :11], weight, bias, "silu", return_final_state=True)
@@ -219,7 +219,7 @@ def check_step(device: str, dtype: torch.dtype, batch: int, dim: int, nstate: in
                groups: int | None, extras: bool) -> None:
     """groups None: B, C (batch, N); else (batch, groups, N). extras: D, z, delta_bias and
     softplus on."""
-    from kernels.triton_step import selective_state_update_triton
+    from mambaseq.kernels.triton_step import selective_state_update_triton
 
     def rand(*shape, dt=dtype):
         return torch.randn(*shape, device=device, dtype=dt)
@@ -279,7 +279,7 @@ def add_rms_norm_f64(x: torch.Tensor, residual: torch.Tensor | None, weight: tor
 
 def check_norm(device: str, dtype: torch.dtype, shape: tuple[int, ...], fused: bool,
                residual: bool) -> None:
-    from kernels.triton_norm import add_rms_norm_triton, rms_norm_triton
+    from mambaseq.kernels.triton_norm import add_rms_norm_triton, rms_norm_triton
     x = torch.randn(shape, device=device, dtype=dtype)
     weight = torch.rand(shape[-1], device=device) + 0.5
     if fused:
@@ -320,9 +320,11 @@ def test_norm_gpu(dtype: torch.dtype, fused: bool) -> None:
 
 # ---------------------------------------------------------------- dispatch
 
-TRITON_MODULES = {"causal_conv1d": "kernels.triton_conv", "causal_conv1d_update": "kernels.triton_conv",
-                  "selective_state_update": "kernels.triton_step", "rms_norm": "kernels.triton_norm",
-                  "add_rms_norm": "kernels.triton_norm"}
+TRITON_MODULES = {"causal_conv1d": "mambaseq.kernels.triton_conv",
+                  "causal_conv1d_update": "mambaseq.kernels.triton_conv",
+                  "selective_state_update": "mambaseq.kernels.triton_step",
+                  "rms_norm": "mambaseq.kernels.triton_norm",
+                  "add_rms_norm": "mambaseq.kernels.triton_norm"}
 
 
 @interpreted

@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from kernels import causal_conv1d, cu_seqlens_from_lengths, selective_scan
-from kernels.varlen import last_inputs, sequence_ids
+from mambaseq.kernels import causal_conv1d, cu_seqlens_from_lengths, selective_scan
+from mambaseq.kernels.varlen import last_inputs, sequence_ids
 
 from .naive import selective_scan_loop
 from .packing import LENGTHS, run_alone, run_packed

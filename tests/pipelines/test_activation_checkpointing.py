@@ -3,9 +3,9 @@ changes neither the loss nor the gradients, for every backbone."""
 import pytest
 import torch
 
-from core import MambaConfig
-from pipelines.cls_module import ClassifierModule
-from pipelines.lm_module import LMModule
+from mambaseq.core import MambaConfig
+from mambaseq.pipelines.cls_module import ClassifierModule
+from mambaseq.pipelines.lm_module import LMModule
 
 MODEL = MambaConfig(d_model=16, n_layer=2, vocab_size=10, d_state=4).to_dict()
 OPTIM = {"lr": 1e-3, "weight_decay": 0.1, "betas": [0.9, 0.95], "warmup_steps": 1,

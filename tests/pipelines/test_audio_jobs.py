@@ -6,9 +6,9 @@ from pathlib import Path
 
 import soundfile as sf
 
-from audiomamba import SaShiMiLM, save_wav
-from core import MambaLM, load_model
-from pipelines.cli import main
+from mambaseq.audiomamba import SaShiMiLM, save_wav
+from mambaseq.core import MambaLM, load_model
+from mambaseq.pipelines.cli import main
 from tests.audiomamba.synth import make_sc09, tone
 
 REPO = Path(__file__).resolve().parents[2]

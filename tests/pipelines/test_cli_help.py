@@ -1,7 +1,7 @@
 """Every job of ``mambaseq`` answers ``--help`` with its own usage and exits 0."""
 import pytest
 
-from pipelines.cli import JOBS, main
+from mambaseq.pipelines.cli import JOBS, main
 
 
 @pytest.mark.parametrize("job", sorted(JOBS))

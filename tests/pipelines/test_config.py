@@ -1,7 +1,7 @@
 """Config loading: every mistake is an error naming the file or override and the key."""
 import pytest
 
-from pipelines.config import ConfigFileError, PretrainDNAConfig, load_config
+from mambaseq.pipelines.config import ConfigFileError, PretrainDNAConfig, load_config
 
 
 def write(tmp_path, text):

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from pipelines.cli import main
-from pipelines.config import ConfigFileError, DNADataConfig
-from pipelines.dna_data import DNAWindowsDataModule
+from mambaseq.pipelines.cli import main
+from mambaseq.pipelines.config import ConfigFileError, DNADataConfig
+from mambaseq.pipelines.dna_data import DNAWindowsDataModule
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "configs" / "dna" / "demo.yaml"
@@ -50,7 +50,7 @@ def test_two_process_ddp_matches_one_process(tmp_path):
     assert main(["pretrain", str(DEMO), f"trainer.output_dir={tmp_path / 'one'}", *ARGS]) == 0
     # the command line a user runs; Lightning starts the second process itself
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-m", "pipelines", "pretrain", str(DEMO),
+    done = subprocess.run([sys.executable, "-m", "mambaseq.pipelines", "pretrain", str(DEMO),
                            f"trainer.output_dir={tmp_path / 'two'}", *ARGS, "trainer.devices=2",
                            "trainer.strategy=ddp"], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=120)

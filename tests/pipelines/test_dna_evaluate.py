@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.cli import main
+from mambaseq.pipelines.cli import main
 
 from .test_finetune_job import CONFIG, DEMO, PRETRAIN, tiny
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.config import FinetuneDNAConfig, PretrainDNAConfig, load_config
+from mambaseq.pipelines.config import FinetuneDNAConfig, PretrainDNAConfig, load_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "dna"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from core import BidirectionalClassifier, MambaClassifier, load_model
-from pipelines.cli import main
-from pipelines.config import ConfigFileError, FinetuneDNAConfig, load_config
+from mambaseq.core import BidirectionalClassifier, MambaClassifier, load_model
+from mambaseq.pipelines.cli import main
+from mambaseq.pipelines.config import ConfigFileError, FinetuneDNAConfig, load_config
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "configs" / "dna" / "species_demo.yaml"

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import torch
 
-from pipelines.cli import main
-from pipelines.lm_module import LMModule
+from mambaseq.pipelines.cli import main
+from mambaseq.pipelines.lm_module import LMModule
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "configs" / "dna" / "demo.yaml"

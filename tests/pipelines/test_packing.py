@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from biomamba import RandomWindows, Region, Window
-from pipelines.cli import main
-from pipelines.cls_module import ClassifierModule
-from pipelines.lm_module import LMModule
-from pipelines.packing import (IGNORE_INDEX, VariableLengthDraw, classification_batch,
-                               cut_to_random_length, cut_window, lm_batch, window_length,
-                               within_budget)
+from mambaseq.biomamba import RandomWindows, Region, Window
+from mambaseq.pipelines.cli import main
+from mambaseq.pipelines.cls_module import ClassifierModule
+from mambaseq.pipelines.lm_module import LMModule
+from mambaseq.pipelines.packing import (IGNORE_INDEX, VariableLengthDraw, classification_batch,
+                                        cut_to_random_length, cut_window, lm_batch, window_length,
+                                        within_budget)
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED = REPO / "biomamba" / "data" / "hsap_chr22_200kb.fa"
@@ -131,7 +131,7 @@ def test_audio_packing_refuses_the_unet(tmp_path, capsys):
 
 
 def test_cut_audio_crops_read_their_length():
-    from pipelines.packing import crop_length, cut_crop
+    from mambaseq.pipelines.packing import crop_length, cut_crop
     assert crop_length((3, 100), full=49) == 49 and crop_length(cut_crop((3, 100), 20), 49) == 20
 
 

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import torch
 
-from core import load_model
-from pipelines.cli import main
+from mambaseq.core import load_model
+from mambaseq.pipelines.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "configs" / "dna" / "demo.yaml"

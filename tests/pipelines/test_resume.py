@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from pipelines.cli import main
-from pipelines.cls_module import ClassifierModule
-from pipelines.lm_module import LMModule
-from pipelines.resume import RNGState
-from pipelines.step_data import BatchShape, EpochShuffle, LengthSchedule, StepBatches
+from mambaseq.pipelines.cli import main
+from mambaseq.pipelines.cls_module import ClassifierModule
+from mambaseq.pipelines.lm_module import LMModule
+from mambaseq.pipelines.resume import RNGState
+from mambaseq.pipelines.step_data import BatchShape, EpochShuffle, LengthSchedule, StepBatches
 
 REPO = Path(__file__).resolve().parents[2]
 PRETRAIN = REPO / "configs" / "dna" / "demo.yaml"

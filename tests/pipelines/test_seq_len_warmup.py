@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.cli import main
-from pipelines.config import (ConfigFileError, DNADataConfig, PretrainDNAConfig, SeqLenWarmupConfig,
-                              load_config)
-from pipelines.dna_data import DNAWindowsDataModule
-from pipelines.lm_module import LMModule
-from pipelines.step_data import LengthSchedule
+from mambaseq.pipelines.cli import main
+from mambaseq.pipelines.config import (ConfigFileError, DNADataConfig, PretrainDNAConfig,
+                                       SeqLenWarmupConfig, load_config)
+from mambaseq.pipelines.dna_data import DNAWindowsDataModule
+from mambaseq.pipelines.lm_module import LMModule
+from mambaseq.pipelines.step_data import LengthSchedule
 from tests.pipelines.test_resume import assert_same_weights, kill_then_resume, train_losses
 
 REPO = Path(__file__).resolve().parents[2]

@@ -2,7 +2,7 @@
 from what its worker processes prefetched."""
 import pytest
 
-from pipelines.step_data import LengthSchedule, StepBatches, StepLoader
+from mambaseq.pipelines.step_data import LengthSchedule, StepBatches, StepLoader
 
 
 class Keys:

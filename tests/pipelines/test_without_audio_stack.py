@@ -10,7 +10,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 # Importing a name whose sys.modules entry is None raises ImportError: as if not installed.
 BLOCK_AUDIO = ("import sys; sys.modules['torchaudio'] = None; sys.modules['soundfile'] = None; "
-               "from pipelines.cli import main; sys.exit(main(sys.argv[1:]))")
+               "from mambaseq.pipelines.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
 def mambaseq_without_audio(cwd: Path, *args: str) -> subprocess.CompletedProcess:
