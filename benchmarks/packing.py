@@ -1,7 +1,7 @@
 """Packed against padded training on DNA windows of random lengths: real tokens per second.
 
 Training windows are cut to lengths drawn uniformly in [--min-len, --max-len] bases and
-grouped into batches of at most --max-tokens bases (``pipelines.packing``): packed back to
+grouped into batches of at most --max-tokens bases (``pipelines.data.variable_length``): packed back to
 back into one row with cu_seqlens, or padded to the longest window of the batch (the
 padded batch holds fewer windows: rows x longest <= budget). Each mode trains the same
 MambaLM from the same initialisation with AdamW for --steps steps (after --warmup untimed
@@ -26,8 +26,8 @@ import torch.nn.functional as F
 
 from mambaseq.biomamba import DNATokenizer, FastaWindows, NFilter, RandomWindows, split_records
 from mambaseq.core import MambaConfig, MambaLM
-from mambaseq.pipelines.config import DNADataConfig
-from mambaseq.pipelines.packing import IGNORE_INDEX, lm_batch, variable_length_windows
+from mambaseq.pipelines.data.dna_windows import DNADataConfig
+from mambaseq.pipelines.data.variable_length import IGNORE_INDEX, lm_batch, variable_length_windows
 
 BUNDLED = Path(__file__).resolve().parents[1] / "biomamba" / "data" / "hsap_chr22_200kb.fa"
 

@@ -11,7 +11,7 @@ import torch.nn as nn
 
 from .config import ConfigError, MambaConfig
 from .model import BackboneWeights
-from .packing import check_packed, pool_sequences, reverse_within
+from .packed import check_packed, pool_sequences, reverse_within
 
 BIDIRECTIONAL_POOLINGS = ("mean", "max")
 
@@ -41,7 +41,7 @@ class BidirectionalBackbone(BackboneWeights):
         """input_ids (batch, length) int64, right-padded; lengths (batch,) valid tokens per
         row (all when None) -> (batch, length, d_model). Positions < lengths[b] never see the
         padding. With ``cu_seqlens`` instead of ``lengths``, input_ids (1, length) are packed
-        sequences (``core.packing``), each seen whole and alone."""
+        sequences (``core.packed``), each seen whole and alone."""
         if cu_seqlens is not None:
             check_packed(input_ids, cu_seqlens)
 

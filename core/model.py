@@ -10,7 +10,7 @@ from mambaseq.kernels import add_rms_norm
 from .cache import InferenceCache
 from .config import ConfigError, MambaConfig
 from .mixer import MambaMixer
-from .packing import check_packed, pool_sequences
+from .packed import check_packed, pool_sequences
 
 
 class RMSNorm(nn.Module):
@@ -80,7 +80,7 @@ class MambaBackbone(BackboneWeights):
         """input_ids (batch, length) int64 -> (batch, length, d_model) in the embedding's
         dtype (autocast's under autocast). With ``cache``, continues from it and advances it.
         With ``cu_seqlens``, input_ids (1, length) holds several sequences back to back
-        (``core.packing``), each processed as if alone."""
+        (``core.packed``), each processed as if alone."""
         if cu_seqlens is not None:
             check_packed(input_ids, cu_seqlens)
         x, residual = self.embedding(input_ids), None
@@ -129,7 +129,7 @@ class MambaLM(nn.Module):
                 cu_seqlens: torch.Tensor | None = None) -> torch.Tensor:
         """input_ids (batch, length) -> logits (batch, length, vocab_size); logit t predicts
         token t + 1. With ``cache``, continues the sequences in it and advances it. With
-        ``cu_seqlens``, input_ids (1, length) are packed sequences (``core.packing``)."""
+        ``cu_seqlens``, input_ids (1, length) are packed sequences (``core.packed``)."""
         hidden = self.backbone(input_ids, cache, cu_seqlens)
         return self.lm_head(hidden)[..., : self.config.vocab_size]
 

@@ -9,9 +9,9 @@ from mambaseq.biomamba import DNATokenizerError, FastaError
 from mambaseq.core import ConfigError, ModelFileError
 
 from .config import ConfigFileError, UsageError
-from .guard import NonFiniteError
 from .jobs import (classify, evaluate, finetune, generate, pretrain, sc09_classifier, scale,
                    synthetic)
+from .training.nonfinite_guard import NonFiniteError
 
 JOBS = {
     "pretrain": (pretrain, "train a Mamba language model on DNA or audio (YAML config + key=value overrides)"),

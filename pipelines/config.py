@@ -15,7 +15,7 @@ from lightning.pytorch.strategies import StrategyRegistry
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from mambaseq.core import ConfigError, MambaConfig
+from mambaseq.core import ConfigError
 
 T = TypeVar("T")
 
@@ -48,114 +48,46 @@ class SeqLenWarmupConfig:
 
 
 @dataclass
-class DNADataConfig:
-    """DNA windows for language modelling. The validation set is, in order of precedence: the
-    BED intervals of split ``val_split`` (HG38 recipe), the records named in ``val_records``,
-    or the last ``val_fraction`` of every record."""
+class LoaderConfig:
+    """How a data module feeds the optimiser, shared by every job's ``data`` block:
+    ``batch_size`` items per optimiser step over all processes, ``num_workers`` loader
+    worker processes (0: load in the training process)."""
 
-    fasta: str = MISSING                 # plain, BGZF or gzip FASTA
-    bed: Optional[str] = None            # BED: chrom, start, end, split (sequences_human.bed)
-    train_split: str = "train"           # BED split names
-    val_split: str = "valid"
-    records: Optional[list[str]] = None  # without BED: records to use (None: every record)
-    val_records: Optional[list[str]] = None  # without BED: records held out whole
-    val_fraction: float = 0.1
+    batch_size: int = 16
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ConfigError(f"data.batch_size must be >= 1, got {self.batch_size}")
+        if self.num_workers < 0:
+            raise ConfigError(f"data.num_workers must be >= 0, got {self.num_workers}")
+
+
+@dataclass
+class VariableLengthConfig(LoaderConfig):
+    """Windows (DNA) or crops (audio) of ``seq_len`` tokens, the block shared by the data
+    configs that train on them. With ``min_seq_len`` set, every training window is cut to a
+    length drawn uniformly in [min_seq_len, seq_len] and each step's batch is filled up to
+    ``max_tokens`` tokens (default: batch_size full windows), then packed back to back into
+    one row (``pack``, no padding) or padded to its longest (``data.variable_length``)."""
+
     seq_len: int = 1024
-    train_windows_per_epoch: int = 2048
-    max_val_windows: Optional[int] = None
-    rc_augment: bool = False             # reverse-complement half the training windows
-    max_n_fraction: float = 0.5          # windows with more N than this are skipped
-    batch_size: int = 16                 # windows per optimizer step, over all processes
-    num_workers: int = 0
-    seq_len_warmup: Optional[SeqLenWarmupConfig] = None   # None: seq_len from the first step
-    # variable-length training windows: see check_variable_length
     min_seq_len: Optional[int] = None
     pack: bool = True
     max_tokens: Optional[int] = None
 
     def __post_init__(self) -> None:
-        check_variable_length(self)
-        warmup = self.seq_len_warmup
-        if warmup is None:
+        super().__post_init__()
+        if self.seq_len < 1:
+            raise ConfigError(f"data.seq_len must be >= 1, got {self.seq_len}")
+        if self.min_seq_len is None:
             return
-        if self.min_seq_len is not None:
-            raise ConfigError("data.seq_len_warmup and data.min_seq_len cannot be combined: "
-                              "variable-length windows already mix short and long ones")
-        ratio = self.seq_len // warmup.start_len if warmup.start_len >= 1 else 0
-        if not (1 <= warmup.start_len < self.seq_len and ratio * warmup.start_len == self.seq_len
-                and ratio & (ratio - 1) == 0):
-            raise ConfigError(f"data.seq_len_warmup.start_len must be data.seq_len "
-                              f"({self.seq_len}) divided by a power of 2 (2, 4, ...), got "
-                              f"{warmup.start_len}")
-        if warmup.steps_per_stage < 1:
-            raise ConfigError(f"data.seq_len_warmup.steps_per_stage must be >= 1, got "
-                              f"{warmup.steps_per_stage}")
-
-
-def check_variable_length(cfg: Any) -> None:
-    """Variable-length training windows, shared by the DNA and audio data configs: with
-    ``min_seq_len`` set, every training window is cut to a length drawn uniformly in
-    [min_seq_len, seq_len] and each step's batch is filled up to ``max_tokens`` tokens
-    (default: batch_size full windows), then packed back to back into one row (``pack``, no
-    padding) or padded to its longest. Raises ConfigError naming the key."""
-    if cfg.min_seq_len is None:
-        return
-    if not 1 <= cfg.min_seq_len <= cfg.seq_len:
-        raise ConfigError(f"data.min_seq_len must be in [1, data.seq_len={cfg.seq_len}], "
-                          f"got {cfg.min_seq_len}")
-    if cfg.max_tokens is not None and cfg.max_tokens < cfg.seq_len + 1:
-        raise ConfigError(f"data.max_tokens must hold one window of data.seq_len + 1 = "
-                          f"{cfg.seq_len + 1} tokens, got {cfg.max_tokens}")
-
-
-@dataclass
-class SpeciesDataConfig:
-    """Species classification windows: one FASTA per species in ``train_dir`` (and ``val_dir``),
-    the file name being the label. Without ``val_dir`` the last ``val_fraction`` of every
-    training record is the validation set."""
-
-    train_dir: str = MISSING
-    val_dir: Optional[str] = None
-    val_fraction: float = 0.1
-    seq_len: int = 1024                  # window length L in bases
-    train_windows_per_epoch: int = 4096  # species drawn equally often
-    val_windows_per_species: int = 64    # fixed: drawn once with val_seed
-    val_seed: int = 1234
-    rc_augment: bool = False
-    max_n_fraction: float = 0.5
-    batch_size: int = 16                 # windows per optimizer step, over all processes
-    num_workers: int = 0
-    # variable-length training windows: see check_variable_length
-    min_seq_len: Optional[int] = None
-    pack: bool = True
-    max_tokens: Optional[int] = None
-
-    def __post_init__(self) -> None:
-        check_variable_length(self)
-
-
-CLASSIFIER_ARCHITECTURES = ("causal", "bidirectional", "rc_equivariant")
-
-
-@dataclass
-class ClassifierConfig:
-    """The classification model around the backbone: ``architecture`` "causal" (MambaClassifier),
-    "bidirectional" (BidirectionalClassifier) or "rc_equivariant" (bidirectional, and the same
-    prediction on both strands); ``pretrained``: a language model (model.pt or .ckpt of
-    ``mambaseq pretrain``) whose backbone weights, and model shape, start the classifier."""
-
-    architecture: str = "causal"
-    pooling: str = "mean"                # mean | max (| last, causal only)
-    pretrained: Optional[str] = None
-
-    def __post_init__(self) -> None:
-        if self.architecture not in CLASSIFIER_ARCHITECTURES:
-            raise ConfigError(f"classifier.architecture must be one of {CLASSIFIER_ARCHITECTURES}, "
-                              f"got {self.architecture!r}")
-        allowed = ("mean", "last", "max") if self.architecture == "causal" else ("mean", "max")
-        if self.pooling not in allowed:
-            raise ConfigError(f"classifier.pooling must be one of {allowed} for architecture "
-                              f"{self.architecture!r}, got {self.pooling!r}")
+        if not 1 <= self.min_seq_len <= self.seq_len:
+            raise ConfigError(f"data.min_seq_len must be in [1, data.seq_len={self.seq_len}], "
+                              f"got {self.min_seq_len}")
+        if self.max_tokens is not None and self.max_tokens < self.seq_len + 1:
+            raise ConfigError(f"data.max_tokens must hold one window of data.seq_len + 1 = "
+                              f"{self.seq_len + 1} tokens, got {self.max_tokens}")
 
 
 @dataclass
@@ -208,28 +140,6 @@ class TrainerConfig:
         if self.strategy not in known:
             raise ConfigError(f"trainer.strategy must be one of {', '.join(known)}; got "
                               f"{self.strategy!r}")
-
-
-@dataclass
-class PretrainDNAConfig:
-    """``mambaseq pretrain``: a MambaLM on DNA windows."""
-
-    model: MambaConfig = field(default_factory=MambaConfig)
-    data: DNADataConfig = field(default_factory=DNADataConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    trainer: TrainerConfig = field(default_factory=TrainerConfig)
-
-
-@dataclass
-class FinetuneDNAConfig:
-    """``mambaseq finetune``: a DNA sequence classifier on species windows, from scratch or
-    from a pretrained language model."""
-
-    model: MambaConfig = field(default_factory=MambaConfig)
-    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
-    data: SpeciesDataConfig = field(default_factory=SpeciesDataConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
 
 class ConfigFileError(ValueError):

@@ -3,7 +3,7 @@
 tokenizer stored in model files, and the unit its bits are counted in."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -12,11 +12,60 @@ from omegaconf import OmegaConf
 
 from mambaseq.audiomamba import Codec, check_audio_stack
 from mambaseq.biomamba import DNATokenizer
+from mambaseq.core import ConfigError, MambaConfig
 
-from .audio_config import PretrainAudioConfig
-from .audio_data import AudioTokensDataModule
-from .config import ConfigFileError, PretrainDNAConfig
-from .dna_data import DNAWindowsDataModule
+from .config import ConfigFileError, OptimConfig, TrainerConfig
+from .data.audio_tokens import AudioDataConfig, AudioTokensDataModule
+from .data.dna_windows import DNADataConfig, DNAWindowsDataModule
+
+
+@dataclass
+class PretrainDNAConfig:
+    """``mambaseq pretrain``: a MambaLM on DNA windows."""
+
+    model: MambaConfig = field(default_factory=MambaConfig)
+    data: DNADataConfig = field(default_factory=DNADataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+
+BACKBONE_KINDS = ("mamba", "sashimi")
+
+
+@dataclass
+class BackboneConfig:
+    """``kind`` "sashimi": the multi-scale U-Net (``pool`` factors from the outside in, width
+    x ``expand`` per pooling; model.n_layer blocks per stack); "mamba": the flat MambaLM."""
+
+    kind: str = "sashimi"
+    pool: list[int] = field(default_factory=lambda: [4, 4])
+    expand: int = 2
+
+    def __post_init__(self) -> None:
+        if self.kind not in BACKBONE_KINDS:
+            raise ConfigError(f"backbone.kind must be one of {BACKBONE_KINDS}, got {self.kind!r}")
+        if not self.pool or any(p < 2 for p in self.pool):
+            raise ConfigError(f"backbone.pool must be a non-empty list of integers >= 2, got {self.pool}")
+        if self.expand < 1:
+            raise ConfigError(f"backbone.expand must be a positive integer, got {self.expand}")
+
+
+@dataclass
+class PretrainAudioConfig:
+    """``mambaseq pretrain`` with ``domain: audio``: a language model over audio tokens."""
+
+    domain: str = "audio"
+    model: MambaConfig = field(default_factory=lambda: MambaConfig(vocab_size=256))
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    data: AudioDataConfig = field(default_factory=AudioDataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+    def __post_init__(self) -> None:
+        if self.data.min_seq_len is not None and self.data.pack and self.backbone.kind != "mamba":
+            raise ConfigError("data.pack: packed sequences need backbone.kind: mamba (the U-Net's "
+                              "pooling would mix neighbouring sequences); set data.pack=false")
+
 
 DEFAULT_DOMAIN = "dna"
 

@@ -1,6 +1,6 @@
 """``mambaseq evaluate``: score a trained model (DNA or audio) and generated audio.
 
-DNA (``pipelines.dna_eval``):
+DNA (``biomamba.evaluation``):
 - ``--checkpoint`` of a language model: bits per base on fixed windows of the run's split
   (validation or train; test = the BED file's test intervals), or of ``--fasta FILE``.
 - ``--checkpoint`` of a species classifier with ``--species-dir DIR``: accuracy, macro-F1
@@ -22,23 +22,27 @@ import csv
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
+from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from mambaseq.audiomamba import (CLIP_SAMPLES, SC09Clips, audio_files, fit_length, load_audio,
                                  load_classifier, sample_scores)
-from mambaseq.core import BidirectionalClassifier, MambaClassifier
+from mambaseq.biomamba import NFilter, Window, bed_regions, species_files, tiled_windows
+from mambaseq.biomamba.classification_metrics import write_confusion_matrix
+from mambaseq.biomamba.evaluation import bits_per_base, species_scores
+from mambaseq.biomamba.species import whole_records
+from mambaseq.core import BidirectionalClassifier, MambaClassifier, ModelFileError
 
-from ..audio_config import AudioDataConfig
-from ..audio_data import AudioTokensDataModule
-from ..config import UsageError
-from ..dna_eval import classifier_scores, lm_bits_per_base
+from ..config import ConfigFileError, UsageError
+from ..data.audio_tokens import AudioDataConfig, AudioTokensDataModule
+from ..data.dna_windows import DNADataConfig, lm_regions
 from ..domains import model_domain
-from ..model_files import load_trained_model
-from ..species_metrics import write_confusion_matrix
+from ..training.trained_model import load_trained_model
 
 COLUMNS = ("set", "clips", "bits_per_sample", "accuracy", "fid", "is", "mis", "am")
 
@@ -110,6 +114,55 @@ def classify(model: torch.nn.Module, clips: Dataset, batch_size: int, device: st
     return torch.cat(probs), torch.cat(feats), torch.cat(labels)
 
 
+def run_data_config(extra: dict[str, Any]) -> DNADataConfig:
+    """The DNA data config a model was trained with (from its metadata)."""
+    data = (extra.get("run_config") or {}).get("data")
+    if not data:
+        raise ModelFileError("model metadata holds no training data config")
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(DNADataConfig), data))
+
+
+def lm_windows(extra: dict[str, Any], split: str, fasta: str | None,
+               max_windows: int | None) -> tuple[list[Window], int]:
+    """(windows, window length) to score a DNA language model on: non-overlapping windows of
+    its training length, of every record of ``fasta`` when given, else of the run's ``split``
+    ("train", "validation", or "test" = the BED file's test intervals); windows with more N
+    than the run's max_n_fraction are left out."""
+    cfg = run_data_config(extra)
+    length = cfg.seq_len + 1
+    if fasta is not None:
+        regions = whole_records(Path(fasta))
+    elif split == "test":
+        if cfg.bed is None:
+            raise ConfigFileError("--split test needs a run trained with data.bed (its test "
+                                  "intervals); give --fasta to score another file")
+        regions = bed_regions(cfg.bed, cfg.fasta, "test")
+    else:
+        train, val = lm_regions(cfg)
+        regions = train if split == "train" else val
+    windows = tiled_windows(regions, length, max_windows, keep=NFilter(cfg.max_n_fraction))
+    if not windows:
+        raise ConfigFileError(f"{fasta or cfg.fasta}: no window of {length} bases to score")
+    return windows, length
+
+
+def species_classifier_scores(model: torch.nn.Module, extra: dict[str, Any],
+                              args: argparse.Namespace) -> tuple[dict[str, float], Any, list[str]]:
+    """Scores and confusion matrix of a species classifier on ``--species-dir``, whose FASTA
+    files must be named after the classifier's classes."""
+    classes = extra.get("classes")
+    if not classes or "window" not in extra:
+        raise ModelFileError("not a species classifier (no classes and window in its metadata)")
+    files = species_files(args.species_dir)
+    if sorted(files) != sorted(classes):
+        raise ConfigFileError(f"{args.species_dir}: species {sorted(files)} differ from the "
+                              f"classifier's classes {sorted(classes)}")
+    scores, confusion = species_scores(model, files, list(classes), extra["window"],
+                                       args.windows_per_species, args.seed, args.batch_size,
+                                       args.device)
+    return scores, confusion, list(classes)
+
+
 def run_dna(args: argparse.Namespace, model: torch.nn.Module, extra: dict
             ) -> dict[str, dict[str, float]]:
     """Score a DNA language model or species classifier; print and write the CSV (and the
@@ -118,16 +171,14 @@ def run_dna(args: argparse.Namespace, model: torch.nn.Module, extra: dict
     if isinstance(model, (MambaClassifier, BidirectionalClassifier)):
         if not args.species_dir:
             raise UsageError("a classifier is scored on --species-dir (one FASTA per class)")
-        scores, confusion, classes = classifier_scores(
-            model, extra, args.species_dir, args.windows_per_species, args.seed,
-            args.batch_size, args.device)
+        scores, confusion, classes = species_classifier_scores(model, extra, args)
         row = {"set": str(args.species_dir), **scores}
         write_confusion_matrix(confusion, classes, output.parent,
                                title=f"accuracy {scores['accuracy']:.3f}")
     else:
-        bits, windows = lm_bits_per_base(model, extra, args.split, args.fasta, args.max_windows,
-                                         args.batch_size, args.device)
-        row = {"set": args.fasta or args.split, "windows": windows, "bits_per_base": bits}
+        windows, length = lm_windows(extra, args.split, args.fasta, args.max_windows)
+        bits = bits_per_base(model, windows, length, args.batch_size, args.device)
+        row = {"set": args.fasta or args.split, "windows": len(windows), "bits_per_base": bits}
     output.parent.mkdir(parents=True, exist_ok=True)
     with open(output, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(row))

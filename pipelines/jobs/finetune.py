@@ -7,19 +7,55 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
+from typing import Optional
 
 from omegaconf import OmegaConf
 
 from mambaseq.biomamba import DNATokenizer
-from mambaseq.core import save_model
+from mambaseq.biomamba.classification_metrics import write_confusion_matrix
+from mambaseq.core import ConfigError, MambaConfig, save_model
 
-from ..cls_module import ClassifierModule
-from ..config import ConfigFileError, FinetuneDNAConfig, load_config
-from ..model_files import load_trained_model
-from ..species_data import SpeciesDataModule
-from ..species_metrics import write_confusion_matrix
-from ..training import fit, make_trainer, start_run
+from ..config import ConfigFileError, OptimConfig, TrainerConfig, load_config
+from ..data.species_windows import SpeciesDataConfig, SpeciesDataModule
+from ..training.sequence_classifier import SequenceClassifierModule
+from ..training.trained_model import load_trained_model
+from ..training.trainer import fit, make_trainer, start_run
+
+CLASSIFIER_ARCHITECTURES = ("causal", "bidirectional", "rc_equivariant")
+
+
+@dataclass
+class ClassifierConfig:
+    """The classification model around the backbone: ``architecture`` "causal" (MambaClassifier),
+    "bidirectional" (BidirectionalClassifier) or "rc_equivariant" (bidirectional, and the same
+    prediction on both strands); ``pretrained``: a language model (model.pt or .ckpt of
+    ``mambaseq pretrain``) whose backbone weights, and model shape, start the classifier."""
+
+    architecture: str = "causal"
+    pooling: str = "mean"                # mean | max (| last, causal only)
+    pretrained: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.architecture not in CLASSIFIER_ARCHITECTURES:
+            raise ConfigError(f"classifier.architecture must be one of {CLASSIFIER_ARCHITECTURES}, "
+                              f"got {self.architecture!r}")
+        allowed = ("mean", "last", "max") if self.architecture == "causal" else ("mean", "max")
+        if self.pooling not in allowed:
+            raise ConfigError(f"classifier.pooling must be one of {allowed} for architecture "
+                              f"{self.architecture!r}, got {self.pooling!r}")
+
+
+@dataclass
+class FinetuneDNAConfig:
+    """``mambaseq finetune``: a DNA sequence classifier on species windows, from scratch or
+    from a pretrained language model."""
+
+    model: MambaConfig = field(default_factory=MambaConfig)
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    data: SpeciesDataConfig = field(default_factory=SpeciesDataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,7 +99,7 @@ def run(args: argparse.Namespace) -> dict[str, float]:
     data.setup()
     model_class, model_kwargs = classifier_spec(cfg.classifier.architecture, cfg.classifier.pooling,
                                                 len(data.classes), tokenizer)
-    module = ClassifierModule(model_class, cfg.model.to_dict(), model_kwargs, asdict(cfg.optim),
+    module = SequenceClassifierModule(model_class, cfg.model.to_dict(), model_kwargs, asdict(cfg.optim),
                               tr.max_steps, data.classes, run_config=plain,
                               activation_checkpointing=tr.activation_checkpointing)
     if backbone_weights is not None:

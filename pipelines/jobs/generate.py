@@ -17,7 +17,7 @@ from mambaseq.core import ModelFileError, generate
 
 from ..config import UsageError
 from ..domains import model_domain
-from ..model_files import load_trained_model
+from ..training.trained_model import load_trained_model
 
 AUDIO_SECONDS = 1.0           # default clip length of audio models
 PLOTTED_CLIPS = 8

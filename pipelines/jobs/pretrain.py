@@ -10,8 +10,8 @@ from mambaseq.core import save_model
 
 from ..config import ConfigFileError, load_config
 from ..domains import config_domain
-from ..lm_module import LMModule
-from ..training import fit, make_trainer, start_run
+from ..training.language_model import LMModule
+from ..training.trainer import fit, make_trainer, start_run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -4,15 +4,24 @@ RUN/classifier.pt and prints its validation and test accuracy."""
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 
 from mambaseq.audiomamba import check_audio_stack, save_classifier
 
-from ..audio_classifier import ClassifierModule
-from ..audio_config import SC09ClassifierConfig
-from ..audio_data import SC09WavesDataModule
-from ..config import load_config
-from ..training import make_trainer, start_run
+from ..config import OptimConfig, TrainerConfig, load_config
+from ..data.audio_tokens import ClassifierDataConfig, SC09WavesDataModule
+from ..training.digit_classifier import DigitClassifierModule
+from ..training.trainer import make_trainer, start_run
+
+
+@dataclass
+class SC09ClassifierConfig:
+    """``mambaseq sc09-classifier``: the digit classifier behind FID / IS / mIS / AM."""
+
+    data: ClassifierDataConfig = field(default_factory=ClassifierDataConfig)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=3e-3, weight_decay=0.01,
+                                                                    betas=[0.9, 0.999]))
+    trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(run_name="sc09-classifier"))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +36,7 @@ def run(args: argparse.Namespace) -> dict[str, float]:
     cfg, resolved = load_config(SC09ClassifierConfig, args.config, args.overrides)
     tr = cfg.trainer
     run_dir, plain = start_run(tr, resolved)
-    module = ClassifierModule(optim=asdict(cfg.optim), max_steps=tr.max_steps, run_config=plain)
+    module = DigitClassifierModule(optim=asdict(cfg.optim), max_steps=tr.max_steps, run_config=plain)
     data = SC09WavesDataModule(cfg.data, seed=tr.seed)
     trainer = make_trainer(tr, cfg.optim.grad_clip, run_dir, monitor=None)
     trainer.fit(module, datamodule=data)

@@ -8,18 +8,53 @@ length_eval.csv (length, samples, accuracy, sequence_accuracy, loss) and length_
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mambaseq.core import save_model
+from mambaseq.core import ConfigError, MambaConfig, save_model
 
-from ..config import ConfigFileError, load_config
-from ..length_eval import accuracy_at_lengths
-from ..plots import line_plot, markdown_table, write_csv
-from ..synthetic_config import SyntheticJobConfig
-from ..synthetic_data import SyntheticDataModule, chance_accuracy
-from ..synthetic_module import SyntheticModule
-from ..training import fit, make_trainer, start_run
+from ..config import ConfigFileError, OptimConfig, TrainerConfig, load_config
+from ..data.synthetic_tasks import (SyntheticDataConfig, SyntheticDataModule, chance_accuracy,
+                                    check_task)
+from ..evaluation.length_extrapolation import accuracy_at_lengths
+from ..evaluation.reports import line_plot, markdown_table, write_csv
+from ..training.synthetic_model import SyntheticModule
+from ..training.trainer import fit, make_trainer, start_run
+
+
+@dataclass
+class LengthEvalConfig:
+    """After training, test accuracy at each of ``lengths`` (the data's seq_len meaning) on
+    ``samples`` fresh samples, ``max(1, tokens_per_batch // length)`` sequences a batch."""
+
+    lengths: list[int] = field(default_factory=list)
+    samples: int = 256
+    tokens_per_batch: int = 65536
+
+    def __post_init__(self) -> None:
+        if self.samples < 1 or self.tokens_per_batch < 1 or any(n < 4 for n in self.lengths):
+            raise ConfigError(f"eval.samples and eval.tokens_per_batch must be positive and every "
+                              f"eval.lengths entry >= 4, got samples={self.samples}, "
+                              f"tokens_per_batch={self.tokens_per_batch}, lengths={self.lengths}")
+
+
+@dataclass
+class SyntheticJobConfig:
+    """``mambaseq synthetic``: train a MambaLM on one diagnostic task, report its accuracy at
+    the answer positions, then at every ``eval.lengths``."""
+
+    model: MambaConfig = field(default_factory=MambaConfig)
+    data: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)
+    eval: LengthEvalConfig = field(default_factory=LengthEvalConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+    def __post_init__(self) -> None:
+        for length in self.eval.lengths:
+            try:
+                check_task(self.data.task, length, self.data.vocab_size, self.data.n_data)
+            except ValueError as err:
+                raise ConfigError(f"eval.lengths entry {length}: {err}") from err
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

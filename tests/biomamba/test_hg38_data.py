@@ -5,8 +5,7 @@ from pathlib import Path
 import torch
 
 from mambaseq.biomamba import DNATokenizer
-from mambaseq.pipelines.config import DNADataConfig
-from mambaseq.pipelines.dna_data import DNAWindowsDataModule
+from mambaseq.pipelines.data.dna_windows import DNADataConfig, DNAWindowsDataModule
 
 BUNDLED = Path(__file__).resolve().parents[2] / "biomamba" / "data" / "hsap_chr22_200kb.fa"
 RECORD = "Hsap_chr22_slice"

@@ -5,7 +5,7 @@ import torch
 
 from mambaseq.core import MambaClassifier, MambaConfig, MambaLM
 from mambaseq.core.bidirectional import BidirectionalClassifier
-from mambaseq.core.packing import pool_sequences, reverse_within
+from mambaseq.core.packed import pool_sequences, reverse_within
 from mambaseq.kernels import cu_seqlens_from_lengths
 
 TINY = dict(d_model=32, n_layer=2, vocab_size=10, d_state=8)

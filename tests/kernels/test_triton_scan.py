@@ -21,7 +21,7 @@ import torch
 from mambaseq.kernels import ops
 from mambaseq.kernels.scan_reference import selective_scan_ref
 
-from .packing import LENGTHS, packed_inputs, run_alone, run_packed
+from .packed_cases import LENGTHS, packed_inputs, run_alone, run_packed
 
 ROOT = Path(__file__).resolve().parents[2]
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"

@@ -23,7 +23,7 @@ from mambaseq.kernels import cu_seqlens_from_lengths, ops
 from mambaseq.kernels.conv_reference import causal_conv1d_ref, causal_conv1d_update_ref
 from mambaseq.kernels.step_reference import selective_state_update_ref
 
-from .packing import LENGTHS, run_alone, run_packed
+from .packed_cases import LENGTHS, run_alone, run_packed
 
 ROOT = Path(__file__).resolve().parents[2]
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"

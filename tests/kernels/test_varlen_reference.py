@@ -9,7 +9,7 @@ from mambaseq.kernels import causal_conv1d, cu_seqlens_from_lengths, selective_s
 from mambaseq.kernels.varlen import last_inputs, sequence_ids
 
 from .naive import selective_scan_loop
-from .packing import LENGTHS, run_alone, run_packed
+from .packed_cases import LENGTHS, run_alone, run_packed
 from .test_scan_reference import make_inputs
 
 F64 = torch.float64

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from mambaseq.core import MambaConfig
-from mambaseq.pipelines.cls_module import ClassifierModule
-from mambaseq.pipelines.lm_module import LMModule
+from mambaseq.pipelines.training.language_model import LMModule
+from mambaseq.pipelines.training.sequence_classifier import SequenceClassifierModule
 
 MODEL = MambaConfig(d_model=16, n_layer=2, vocab_size=10, d_state=4).to_dict()
 OPTIM = {"lr": 1e-3, "weight_decay": 0.1, "betas": [0.9, 0.95], "warmup_steps": 1,
@@ -17,7 +17,7 @@ def lm(checkpointing, backbone=None):
 
 
 def classifier(checkpointing):
-    return ClassifierModule("BidirectionalClassifier", MODEL, {"num_classes": 3}, OPTIM, 10,
+    return SequenceClassifierModule("BidirectionalClassifier", MODEL, {"num_classes": 3}, OPTIM, 10,
                             ["a", "b", "c"], activation_checkpointing=checkpointing)
 
 

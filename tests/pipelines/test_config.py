@@ -1,7 +1,8 @@
 """Config loading: every mistake is an error naming the file or override and the key."""
 import pytest
 
-from mambaseq.pipelines.config import ConfigFileError, PretrainDNAConfig, load_config
+from mambaseq.pipelines.config import ConfigFileError, load_config
+from mambaseq.pipelines.domains import PretrainDNAConfig
 
 
 def write(tmp_path, text):

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from mambaseq.pipelines.cli import main
-from mambaseq.pipelines.config import ConfigFileError, DNADataConfig
-from mambaseq.pipelines.dna_data import DNAWindowsDataModule
+from mambaseq.pipelines.config import ConfigFileError
+from mambaseq.pipelines.data.dna_windows import DNADataConfig, DNAWindowsDataModule
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "configs" / "dna" / "demo.yaml"

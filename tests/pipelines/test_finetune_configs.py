@@ -3,7 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from mambaseq.pipelines.config import FinetuneDNAConfig, PretrainDNAConfig, load_config
+from mambaseq.pipelines.config import load_config
+from mambaseq.pipelines.domains import PretrainDNAConfig
+from mambaseq.pipelines.jobs.finetune import FinetuneDNAConfig
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "dna"
 

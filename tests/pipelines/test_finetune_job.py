@@ -10,7 +10,8 @@ import torch
 
 from mambaseq.core import BidirectionalClassifier, MambaClassifier, load_model
 from mambaseq.pipelines.cli import main
-from mambaseq.pipelines.config import ConfigFileError, FinetuneDNAConfig, load_config
+from mambaseq.pipelines.config import ConfigFileError, load_config
+from mambaseq.pipelines.jobs.finetune import FinetuneDNAConfig
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "configs" / "dna" / "species_demo.yaml"

@@ -5,7 +5,7 @@ from pathlib import Path
 import torch
 
 from mambaseq.pipelines.cli import main
-from mambaseq.pipelines.lm_module import LMModule
+from mambaseq.pipelines.training.language_model import LMModule
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "configs" / "dna" / "demo.yaml"

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from mambaseq.core import MambaConfig, MambaLM
-from mambaseq.pipelines.optim import adamw_warmup_cosine, warmup_cosine
+from mambaseq.pipelines.training.optim import adamw_warmup_cosine, warmup_cosine
 
 OPT = dict(lr=1e-3, weight_decay=0.1, betas=[0.9, 0.95], warmup_steps=10, min_lr_ratio=0.1)
 

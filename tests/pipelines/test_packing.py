@@ -10,11 +10,12 @@ import torch
 
 from mambaseq.biomamba import RandomWindows, Region, Window
 from mambaseq.pipelines.cli import main
-from mambaseq.pipelines.cls_module import ClassifierModule
-from mambaseq.pipelines.lm_module import LMModule
-from mambaseq.pipelines.packing import (IGNORE_INDEX, VariableLengthDraw, classification_batch,
-                                        cut_to_random_length, cut_window, lm_batch, window_length,
-                                        within_budget)
+from mambaseq.pipelines.data.variable_length import (IGNORE_INDEX, VariableLengthDraw,
+                                                     classification_batch, cut_to_random_length,
+                                                     cut_window, lm_batch, window_length,
+                                                     within_budget)
+from mambaseq.pipelines.training.language_model import LMModule
+from mambaseq.pipelines.training.sequence_classifier import SequenceClassifierModule
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED = REPO / "biomamba" / "data" / "hsap_chr22_200kb.fa"
@@ -80,7 +81,7 @@ def test_packed_and_padded_batches_give_the_same_loss_and_gradients():
 
 
 def test_packed_classification_batch_gives_the_padded_logits():
-    module = ClassifierModule("MambaClassifier", TINY, {"num_classes": 3, "pooling": "mean"},
+    module = SequenceClassifierModule("MambaClassifier", TINY, {"num_classes": 3, "pooling": "mean"},
                               OPTIM, max_steps=10, classes=["a", "b", "c"]).eval()
     items = [(torch.randint(5, 10, (12,)), n, n % 3) for n in (12, 4, 1, 7)]
     with torch.no_grad():
@@ -131,7 +132,7 @@ def test_audio_packing_refuses_the_unet(tmp_path, capsys):
 
 
 def test_cut_audio_crops_read_their_length():
-    from mambaseq.pipelines.packing import crop_length, cut_crop
+    from mambaseq.pipelines.data.variable_length import crop_length, cut_crop
     assert crop_length((3, 100), full=49) == 49 and crop_length(cut_crop((3, 100), 20), 49) == 20
 
 

@@ -11,10 +11,11 @@ import pytest
 import torch
 
 from mambaseq.pipelines.cli import main
-from mambaseq.pipelines.cls_module import ClassifierModule
-from mambaseq.pipelines.lm_module import LMModule
-from mambaseq.pipelines.resume import RNGState
-from mambaseq.pipelines.step_data import BatchShape, EpochShuffle, LengthSchedule, StepBatches
+from mambaseq.pipelines.data.step_loader import (BatchShape, EpochShuffle, LengthSchedule,
+                                                 StepBatches)
+from mambaseq.pipelines.training.language_model import LMModule
+from mambaseq.pipelines.training.resume import RNGState
+from mambaseq.pipelines.training.sequence_classifier import SequenceClassifierModule
 
 REPO = Path(__file__).resolve().parents[2]
 PRETRAIN = REPO / "configs" / "dna" / "demo.yaml"
@@ -131,7 +132,7 @@ def test_random_draws_in_training_continue_after_resume(tmp_path, monkeypatch):
 def test_finetune_killed_mid_epoch_resumes_exactly(tmp_path, monkeypatch):
     assert main(["finetune", str(FINETUNE), f"trainer.output_dir={tmp_path / 'whole'}",
                  *FINETUNE_ARGS]) == 0
-    kill_then_resume("finetune", FINETUNE, FINETUNE_ARGS, tmp_path / "cut", ClassifierModule, 5,
+    kill_then_resume("finetune", FINETUNE, FINETUNE_ARGS, tmp_path / "cut", SequenceClassifierModule, 5,
                      monkeypatch)
     whole, cut = tmp_path / "whole" / "species-demo", tmp_path / "cut" / "species-demo"
     assert_same_weights(whole / "model.pt", cut / "model.pt")

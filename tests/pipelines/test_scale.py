@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from mambaseq.pipelines.cli import main
-from mambaseq.pipelines.memory import PeakMemory
+from mambaseq.pipelines.evaluation.peak_memory import PeakMemory
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "configs" / "scale" / "dna_demo.yaml"
@@ -66,7 +66,7 @@ def test_sweep_that_cannot_fit_a_window_is_a_user_error(tmp_path, capsys):
 
 def test_shipped_scale_configs_load():
     from mambaseq.pipelines.config import load_config
-    from mambaseq.pipelines.scale_config import ScaleJobConfig
+    from mambaseq.pipelines.jobs.scale import ScaleJobConfig
     gpu, _ = load_config(ScaleJobConfig, REPO / "configs" / "scale" / "great_apes_2e10_2e20.yaml")
     assert max(gpu.sweep.log2_lengths) == 20 and gpu.sweep.tokens_per_step >= 2 ** 20
     demo, _ = load_config(ScaleJobConfig, DEMO)

@@ -6,12 +6,13 @@ from pathlib import Path
 import pytest
 
 from mambaseq.pipelines.cli import main
-from mambaseq.pipelines.config import (ConfigFileError, DNADataConfig, PretrainDNAConfig,
-                                       SeqLenWarmupConfig, load_config)
-from mambaseq.pipelines.dna_data import DNAWindowsDataModule
-from mambaseq.pipelines.lm_module import LMModule
-from mambaseq.pipelines.step_data import LengthSchedule
-from tests.pipelines.test_resume import assert_same_weights, kill_then_resume, train_losses
+from mambaseq.pipelines.config import ConfigFileError, SeqLenWarmupConfig, load_config
+from mambaseq.pipelines.data.dna_windows import DNADataConfig, DNAWindowsDataModule
+from mambaseq.pipelines.data.step_loader import LengthSchedule
+from mambaseq.pipelines.domains import PretrainDNAConfig
+from mambaseq.pipelines.training.language_model import LMModule
+
+from .test_resume import assert_same_weights, kill_then_resume, train_losses
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "configs" / "dna" / "demo.yaml"

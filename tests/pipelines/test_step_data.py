@@ -2,7 +2,7 @@
 from what its worker processes prefetched."""
 import pytest
 
-from mambaseq.pipelines.step_data import LengthSchedule, StepBatches, StepLoader
+from mambaseq.pipelines.data.step_loader import LengthSchedule, StepBatches, StepLoader
 
 
 class Keys:

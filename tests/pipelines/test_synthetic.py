@@ -7,8 +7,8 @@ import torch
 
 from mambaseq.core import load_model
 from mambaseq.pipelines.cli import main
-from mambaseq.pipelines.synthetic_data import IGNORE, TRAIN, VAL, SyntheticTask
-from mambaseq.pipelines.synthetic_module import answer_metrics
+from mambaseq.pipelines.data.synthetic_tasks import IGNORE, TRAIN, VAL, SyntheticTask
+from mambaseq.pipelines.training.synthetic_model import answer_metrics
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "configs" / "synthetic"
@@ -112,7 +112,7 @@ def test_synthetic_config_errors_exit_2(tmp_path, capsys):
 
 def test_shipped_synthetic_configs_are_the_papers_sizes():
     from mambaseq.pipelines.config import load_config
-    from mambaseq.pipelines.synthetic_config import SyntheticJobConfig
+    from mambaseq.pipelines.jobs.synthetic import SyntheticJobConfig
     copying, _ = load_config(SyntheticJobConfig, CONFIGS / "selective_copying.yaml")
     assert (copying.data.seq_len, copying.data.n_data, copying.data.vocab_size) == (4096, 16, 16)
     induction, _ = load_config(SyntheticJobConfig, CONFIGS / "induction_heads.yaml")

@@ -10,8 +10,8 @@ import torch.nn.functional as F
 
 from mambaseq.core import MambaConfig, MambaLM
 
+from ..data.synthetic_tasks import IGNORE
 from .optim import adamw_warmup_cosine
-from .synthetic_data import IGNORE
 
 
 def answer_metrics(logits: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -4,18 +4,60 @@ file with a split column (HG38 recipe) or from the records of a FASTA file."""
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from functools import partial
+from typing import Optional
 
 import lightning as L
 import torch
+from omegaconf import MISSING
 from torch.utils.data import DataLoader
 
 from mambaseq.biomamba import (DNATokenizer, FastaWindows, NFilter, RandomWindows, Region,
                                bed_regions, split_records, tiled_windows)
+from mambaseq.core import ConfigError
 
-from .config import ConfigFileError, DNADataConfig
-from .packing import lm_batch, variable_length_windows
-from .step_data import BatchShape, LengthSchedule, StepLoader, step_loader
+from ..config import ConfigFileError, SeqLenWarmupConfig, VariableLengthConfig
+from .step_loader import BatchShape, LengthSchedule, StepLoader, step_loader
+from .variable_length import lm_batch, variable_length_windows
+
+
+@dataclass
+class DNADataConfig(VariableLengthConfig):
+    """DNA windows for language modelling. The validation set is, in order of precedence: the
+    BED intervals of split ``val_split`` (HG38 recipe), the records named in ``val_records``,
+    or the last ``val_fraction`` of every record."""
+
+    fasta: str = MISSING                 # plain, BGZF or gzip FASTA
+    bed: Optional[str] = None            # BED: chrom, start, end, split (sequences_human.bed)
+    train_split: str = "train"           # BED split names
+    val_split: str = "valid"
+    records: Optional[list[str]] = None  # without BED: records to use (None: every record)
+    val_records: Optional[list[str]] = None  # without BED: records held out whole
+    val_fraction: float = 0.1
+    train_windows_per_epoch: int = 2048
+    max_val_windows: Optional[int] = None
+    rc_augment: bool = False             # reverse-complement half the training windows
+    max_n_fraction: float = 0.5          # windows with more N than this are skipped
+    seq_len_warmup: Optional[SeqLenWarmupConfig] = None   # None: seq_len from the first step
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        warmup = self.seq_len_warmup
+        if warmup is None:
+            return
+        if self.min_seq_len is not None:
+            raise ConfigError("data.seq_len_warmup and data.min_seq_len cannot be combined: "
+                              "variable-length windows already mix short and long ones")
+        ratio = self.seq_len // warmup.start_len if warmup.start_len >= 1 else 0
+        if not (1 <= warmup.start_len < self.seq_len and ratio * warmup.start_len == self.seq_len
+                and ratio & (ratio - 1) == 0):
+            raise ConfigError(f"data.seq_len_warmup.start_len must be data.seq_len "
+                              f"({self.seq_len}) divided by a power of 2 (2, 4, ...), got "
+                              f"{warmup.start_len}")
+        if warmup.steps_per_stage < 1:
+            raise ConfigError(f"data.seq_len_warmup.steps_per_stage must be >= 1, got "
+                              f"{warmup.steps_per_stage}")
 
 
 def lm_regions(cfg: DNADataConfig) -> tuple[list[Region], list[Region]]:
@@ -32,7 +74,7 @@ class DNAWindowsDataModule(L.LightningDataModule):
     seq_len + 1) int64 (shorter during sequence-length warm-up). Regions shorter than a
     window are left out (a language model's loss would otherwise count padding); windows more
     than ``max_n_fraction`` N are skipped. With ``min_seq_len``, training windows have random
-    lengths and come as ``lm_batch`` dicts, packed or padded (``pipelines.packing``). It
+    lengths and come as ``lm_batch`` dicts, packed or padded (``pipelines.data.variable_length``). It
     splits batches across processes itself (``shards_by_rank``): the Trainer must not add a
     distributed sampler."""
 

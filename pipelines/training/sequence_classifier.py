@@ -9,15 +9,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from mambaseq.biomamba.classification_metrics import classification_metrics
 from mambaseq.core import MambaConfig
 from mambaseq.core.checkpoint import MODEL_CLASSES
 
-from .checkpointing import checkpoint_residual_blocks
+from .activation_checkpointing import checkpoint_residual_blocks
 from .optim import adamw_warmup_cosine
-from .species_metrics import classification_metrics
 
 
-class ClassifierModule(L.LightningModule):
+class SequenceClassifierModule(L.LightningModule):
     """Trains ``MODEL_CLASSES[model_class](MambaConfig(**model), **model_kwargs)`` on batches
     (ids (batch, length) int64 right-padded, lengths (batch,), labels (batch,)), or packed
     ``classification_batch`` dicts.
@@ -50,7 +50,7 @@ class ClassifierModule(L.LightningModule):
     def _logits(self, batch: tuple[torch.Tensor, ...] | dict[str, torch.Tensor]
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         """(float32 logits (n, classes), labels (n,)) of a padded (ids, lengths, labels) batch
-        or a packed ``classification_batch`` dict (``pipelines.packing``)."""
+        or a packed ``classification_batch`` dict (``pipelines.data.variable_length``)."""
         if isinstance(batch, dict):
             return (self.model(batch["ids"], cu_seqlens=batch["cu_seqlens"]).float(),
                     batch["labels"])

@@ -11,7 +11,7 @@ import torch.nn as nn
 
 from mambaseq.core import ConfigError, MambaLM, ModelFileError, load_model
 
-from .lm_module import build_lm
+from .language_model import build_lm
 
 
 def load_trained_model(path: str | Path, expect: type[nn.Module] | None = MambaLM

@@ -1,8 +1,8 @@
 """Variable-length training batches: each step's windows (or audio crops) cut to random
 lengths, as many as fit a token budget, then either padded to the longest or packed back to
-back into one row with ``cu_seqlens`` (``core.packing``), so no compute is spent on padding.
+back into one row with ``cu_seqlens`` (``core.packed``), so no compute is spent on padding.
 The step's batch is a function of (seed, step), like every training batch
-(``pipelines.step_data``): resume stays exact."""
+(``pipelines.data.step_loader``): resume stays exact."""
 from __future__ import annotations
 
 import math
@@ -56,7 +56,7 @@ def within_budget(items: list, length_of: Callable[[Any], int], max_tokens: int,
 
 
 class VariableLengthDraw:
-    """``draw`` for ``pipelines.step_data.StepBatches``: the global batch of training step s
+    """``draw`` for ``pipelines.data.step_loader.StepBatches``: the global batch of training step s
     is made of the items ``draw_items(s, n)`` draws (windows or crops of ``full_len``
     tokens), each cut to a random length of at least ``min_len`` tokens, as many as fit in
     ``max_tokens`` (packed or padded). n is twice what the budget holds at the mean length,
@@ -99,7 +99,7 @@ def cut_crop(crop: tuple[int, ...], n: int) -> tuple[int, int, int]:
 def variable_length_windows(cfg: Any, windows: Callable[[int, int], list], seed: int,
                             extra: int = 0) -> VariableLengthDraw:
     """The step draw of a DNA data config with ``min_seq_len`` (see
-    ``pipelines.config.check_variable_length``) from ``windows(step, n)`` of seq_len +
+    ``pipelines.config.VariableLengthConfig``) from ``windows(step, n)`` of seq_len +
     ``extra`` bases (``extra`` = 1 for a language model's next-base target)."""
     full = cfg.seq_len + extra
     return VariableLengthDraw(windows, full, cfg.min_seq_len + extra,

@@ -12,7 +12,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .config import ConfigFileError
+from ..config import ConfigFileError
 
 
 @dataclass(frozen=True)

@@ -2,18 +2,37 @@
 seeded set of validation windows per species."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
+from typing import Optional
 
 import lightning as L
 import torch
+from omegaconf import MISSING
 from torch.utils.data import DataLoader
 
 from mambaseq.biomamba import (DNATokenizer, LabelledWindows, NFilter, RandomWindows,
                                load_species_split)
 
-from .config import SpeciesDataConfig
-from .packing import classification_batch, variable_length_windows
-from .step_data import LengthSchedule, StepLoader, step_loader
+from ..config import VariableLengthConfig
+from .step_loader import LengthSchedule, StepLoader, step_loader
+from .variable_length import classification_batch, variable_length_windows
+
+
+@dataclass
+class SpeciesDataConfig(VariableLengthConfig):
+    """Species classification windows: one FASTA per species in ``train_dir`` (and ``val_dir``),
+    the file name being the label. Without ``val_dir`` the last ``val_fraction`` of every
+    training record is the validation set."""
+
+    train_dir: str = MISSING
+    val_dir: Optional[str] = None
+    val_fraction: float = 0.1
+    train_windows_per_epoch: int = 4096  # species drawn equally often
+    val_windows_per_species: int = 64    # fixed: drawn once with val_seed
+    val_seed: int = 1234
+    rc_augment: bool = False
+    max_n_fraction: float = 0.5
 
 
 class SpeciesDataModule(L.LightningDataModule):
@@ -24,7 +43,7 @@ class SpeciesDataModule(L.LightningDataModule):
     Validation windows: ``val_windows_per_species`` per species, drawn once with ``val_seed``.
     A record shorter than ``seq_len`` gives one padded window; mostly-N windows are skipped.
     With ``min_seq_len``, training windows have random lengths and come as
-    ``classification_batch`` batches, packed or padded (``pipelines.packing``).
+    ``classification_batch`` batches, packed or padded (``pipelines.data.variable_length``).
     ``classes`` (sorted species labels) is known after ``setup``. Every process validates on
     all the validation windows; training batches are split across processes here
     (``shards_by_rank``).

@@ -2,18 +2,74 @@
 crops of a folder of files) and labelled SC09 waveforms for the digit classifier."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
+from typing import Optional
 
 import lightning as L
 import torch
+from omegaconf import MISSING
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from mambaseq.audiomamba import (AudioFileError, ClipTokens, Codec, EncodedAudio, RandomCrops,
-                                 SC09Clips, audio_files, split_files, tiled_crops)
+from mambaseq.audiomamba import (CLIP_SAMPLES, CODEC_KINDS, AudioFileError, ClipTokens, Codec,
+                                 EncodedAudio, RandomCrops, SC09Clips, audio_files, split_files,
+                                 tiled_crops)
+from mambaseq.core import ConfigError
 
-from .audio_config import AudioDataConfig, ClassifierDataConfig
-from .packing import lm_batch, variable_length_crops
-from .step_data import EpochShuffle, LengthSchedule, StepLoader, step_loader
+from ..config import LoaderConfig, VariableLengthConfig
+from .step_loader import EpochShuffle, LengthSchedule, StepLoader, step_loader
+from .variable_length import lm_batch, variable_length_crops
+
+AUDIO_DATASETS = ("sc09", "folder")
+
+
+@dataclass
+class AudioDataConfig(VariableLengthConfig):
+    """Waveforms as token ids. ``dataset``: "sc09" (Speech Commands layout: word folders,
+    validation_list.txt, testing_list.txt; 1-s clips) or "folder" (every WAV/FLAC under
+    ``root``, e.g. YouTubeMix: split by file in sorted order, random crops of ``seq_len``
+    samples for training, fixed non-overlapping crops for validation and test)."""
+
+    dataset: str = "folder"
+    root: str = MISSING
+    codec: str = "mulaw"                 # "mulaw" or "linear"
+    bits: int = 8                        # 2 ** bits tokens
+    sample_rate: int = 16000             # files at other rates are resampled
+    seq_len: int = CLIP_SAMPLES          # samples the model reads; sc09: the clip (16000)
+    val_fraction: float = 0.05           # folder: share of the files held out for validation
+    test_fraction: float = 0.05          # folder: share of the files held out for testing
+    train_crops_per_epoch: int = 4096    # folder
+    max_val_crops: Optional[int] = None  # sc09: clips; folder: crops
+
+    def __post_init__(self) -> None:
+        if self.dataset not in AUDIO_DATASETS:
+            raise ConfigError(f"data.dataset must be one of {AUDIO_DATASETS}, got {self.dataset!r}")
+        if self.codec not in CODEC_KINDS:
+            raise ConfigError(f"data.codec must be one of {CODEC_KINDS}, got {self.codec!r}")
+        if not 1 <= self.bits <= 16:
+            raise ConfigError(f"data.bits must be in [1, 16], got {self.bits}")
+        super().__post_init__()
+        for name in ("sample_rate", "train_crops_per_epoch"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"data.{name} must be positive, got {getattr(self, name)}")
+        if self.dataset == "sc09" and self.seq_len != CLIP_SAMPLES:
+            raise ConfigError(f"data.seq_len must be {CLIP_SAMPLES} for dataset sc09 (the model "
+                              f"reads one silent sample then the 1-s clip), got {self.seq_len}")
+        for name in ("val_fraction", "test_fraction"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"data.{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.min_seq_len is not None and self.dataset == "sc09":
+            raise ConfigError("data.min_seq_len: sc09 clips all have one length; variable-length "
+                              "crops need dataset: folder")
+
+
+@dataclass
+class ClassifierDataConfig(LoaderConfig):
+    """The SC09 folder the classifier learns from (train split; validation for checkpoints)."""
+
+    root: str = MISSING
+    sample_rate: int = 16000
+    batch_size: int = 64
 
 
 class AudioTokensDataModule(L.LightningDataModule):

@@ -12,9 +12,9 @@ from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig, OmegaConf
 
-from .config import ConfigFileError, TrainerConfig, to_plain
-from .guard import NonFiniteGuard
-from .resume import RNGState, ResumableCSVLogger, checkpoint_step, last_checkpoint
+from ..config import ConfigFileError, TrainerConfig, to_plain
+from .nonfinite_guard import NonFiniteGuard
+from .resume import ResumableCSVLogger, RNGState, checkpoint_step, last_checkpoint
 
 
 def start_run(tr: TrainerConfig, resolved: DictConfig) -> tuple[Path, dict[str, Any]]:

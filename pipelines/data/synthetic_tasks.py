@@ -17,10 +17,40 @@ language model's loss and accuracy count only the answer positions.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import lightning as L
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
+
+from mambaseq.core import ConfigError
+
+from ..config import LoaderConfig
+
+
+@dataclass
+class SyntheticDataConfig(LoaderConfig):
+    """The task and its training length. ``seq_len``: selective copying's context (the
+    ``n_data`` answer positions come on top), induction heads' whole sequence."""
+
+    task: str = "selective_copying"      # selective_copying | induction_heads
+    seq_len: int = 4096
+    vocab_size: int = 16                 # specials included (blank + marker, or trigger)
+    n_data: int = 16                     # selective copying: data tokens to copy
+    batch_size: int = 8
+    val_samples: int = 256
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("seq_len", "vocab_size", "n_data", "val_samples"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"data.{name} must be positive, got {getattr(self, name)}")
+        try:
+            check_task(self.task, self.seq_len, self.vocab_size, self.n_data)
+        except ValueError as err:
+            raise ConfigError(str(err)) from err
+
 
 IGNORE = -100
 TASKS = ("selective_copying", "induction_heads")

@@ -26,7 +26,7 @@ def augment(waves: torch.Tensor, generator: torch.Generator | None = None) -> to
     return (shifted * gains).clamp(-1, 1)
 
 
-class ClassifierModule(L.LightningModule):
+class DigitClassifierModule(L.LightningModule):
     """Trains ``DigitClassifier()`` on (waves, digits) batches; logs train/loss, val/loss,
     val/accuracy and test/accuracy."""
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader
 
-from .synthetic_data import TEST, SyntheticTask, task_length
-from .synthetic_module import answer_metrics
+from ..data.synthetic_tasks import TEST, SyntheticTask, task_length
+from ..training.synthetic_model import answer_metrics
 
 
 @torch.no_grad()

@@ -13,9 +13,9 @@ import torch.nn.functional as F
 from mambaseq.audiomamba import SaShiMiLM
 from mambaseq.core import ConfigError, MambaConfig, MambaLM
 
-from .checkpointing import checkpoint_residual_blocks
+from ..data.variable_length import IGNORE_INDEX
+from .activation_checkpointing import checkpoint_residual_blocks
 from .optim import adamw_warmup_cosine
-from .packing import IGNORE_INDEX
 
 
 def build_lm(model: dict[str, Any], backbone: dict[str, Any] | None = None) -> nn.Module:
@@ -58,7 +58,7 @@ class LMModule(L.LightningModule):
 
     def _loss(self, batch: torch.Tensor | dict[str, torch.Tensor]) -> torch.Tensor:
         """Mean next-token cross entropy (nats) of a (batch, length + 1) tensor of ids, or of
-        an ``lm_batch`` dict (``pipelines.packing``: packed or padded sequences)."""
+        an ``lm_batch`` dict (``pipelines.data.variable_length``: packed or padded sequences)."""
         if isinstance(batch, dict):
             packed = {"cu_seqlens": batch["cu_seqlens"]} if "cu_seqlens" in batch else {}
             logits = self.model(batch["inputs"], **packed)
