@@ -11,9 +11,8 @@ import torch.nn as nn
 
 from .config import ConfigError, MambaConfig
 from .model import BackboneWeights
-from .packed import check_packed, pool_sequences, reverse_within
-
-BIDIRECTIONAL_POOLINGS = ("mean", "max")
+from .packed import check_packed, reverse_within
+from .pooling import BIDIRECTIONAL_POOLINGS, pool
 
 
 def reverse_valid(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
@@ -88,12 +87,6 @@ class BidirectionalClassifier(nn.Module):
         self.backbone = BidirectionalBackbone(config)
         self.head = nn.Linear(config.d_model, num_classes)
 
-    def _pool(self, hidden: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        valid = torch.arange(hidden.shape[1], device=hidden.device)[None, :] < lengths[:, None]
-        if self.pooling == "mean":
-            return (hidden * valid[..., None]).sum(1) / lengths[:, None].to(hidden.dtype)
-        return hidden.masked_fill(~valid[..., None], float("-inf")).amax(1)
-
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor | None = None,
                 cu_seqlens: torch.Tensor | None = None) -> torch.Tensor:
         """input_ids (batch, length), right-padded; lengths (batch,) valid tokens per row
@@ -105,9 +98,9 @@ class BidirectionalClassifier(nn.Module):
         if lengths is None:
             lengths = torch.full((batch,), length, device=input_ids.device)
         if self.involution is None:
-            return self.head(self._pool(self.backbone(input_ids, lengths), lengths))
+            return self.head(pool(self.backbone(input_ids, lengths), self.pooling, lengths))
         both = torch.cat([input_ids, self.involution[input_ids]])
-        pooled = self._pool(self.backbone(both, lengths.repeat(2)), lengths.repeat(2))
+        pooled = pool(self.backbone(both, lengths.repeat(2)), self.pooling, lengths.repeat(2))
         return self.head(0.5 * (pooled[:batch] + pooled[batch:]))
 
     def _forward_packed(self, input_ids: torch.Tensor, cu_seqlens: torch.Tensor) -> torch.Tensor:
@@ -115,11 +108,11 @@ class BidirectionalClassifier(nn.Module):
         it (one row of twice the length), so both strands go through the backbone at once."""
         if self.involution is None:
             hidden = self.backbone(input_ids, cu_seqlens=cu_seqlens)
-            return self.head(pool_sequences(hidden, cu_seqlens, self.pooling))
+            return self.head(pool(hidden, self.pooling, cu_seqlens=cu_seqlens))
         n = cu_seqlens.numel() - 1
         both = torch.cat([input_ids, self.involution[input_ids]], dim=1)
         cu_both = torch.cat([cu_seqlens, cu_seqlens[1:] + input_ids.shape[1]])
-        pooled = pool_sequences(self.backbone(both, cu_seqlens=cu_both), cu_both, self.pooling)
+        pooled = pool(self.backbone(both, cu_seqlens=cu_both), self.pooling, cu_seqlens=cu_both)
         return self.head(0.5 * (pooled[:n] + pooled[n:]))
 
     def model_kwargs(self) -> dict:

@@ -2,9 +2,10 @@
 
 - ``prefill`` reads a prompt with the model's parallel forward (chunked, so memory stays
   bounded for long prompts and large batches) and leaves the recurrent state in the cache.
-- ``decode_step`` picks the step function: for ``MambaLM`` a step that reuses float32 copies
-  of the per-layer constants (A = -exp(A_log), D, the Δ projection) computed once, instead of
-  recasting them every token; any other model's own ``step``.
+- ``decode_step`` picks the step function: for ``MambaLM`` its own ``step`` given the
+  per-layer float32 constants (A = -exp(A_log), D, the Δ projection) computed once
+  (``MambaMixer.step_constants``), instead of recasting them every token; any other model's
+  own ``step``.
 - ``StepRunner`` advances a batch by one token. On CUDA, after a few eager steps, it
   captures the whole model step in a CUDA graph and replays it (one launch per token);
   elsewhere, or when capture fails, it calls the step eagerly. It is built after the
@@ -25,12 +26,7 @@ import warnings
 from typing import Any, Callable
 
 import torch
-import torch.nn.functional as F
 
-from mambaseq.kernels import causal_conv1d_update, selective_state_update
-
-from .cache import InferenceCache
-from .mixer import MambaMixer, MixerState
 from .model import MambaLM
 
 StepFn = Callable[[torch.Tensor, Any], torch.Tensor]
@@ -48,57 +44,14 @@ def prefill(model: torch.nn.Module, ids: torch.Tensor, cache: Any,
         model(ids[:, start:start + chunk], cache)
 
 
-@dataclasses.dataclass
-class _MixerConstants:
-    """Per-mixer float32 tensors that ``MambaMixer.step`` would recompute every token."""
-
-    A: torch.Tensor            # (d_inner, d_state), -exp(A_log)
-    D: torch.Tensor            # (d_inner,)
-    dt_weight: torch.Tensor    # (d_inner, dt_rank)
-    dt_bias: torch.Tensor      # (d_inner,)
-
-    @classmethod
-    def of(cls, mixer: MambaMixer) -> "_MixerConstants":
-        return cls(A=-torch.exp(mixer.A_log.float()), D=mixer.D.float(),
-                   dt_weight=mixer.dt_proj.weight.float(), dt_bias=mixer.dt_proj.bias.float())
-
-
-def _mixer_step(mixer: MambaMixer, const: _MixerConstants, hidden: torch.Tensor,
-                state: MixerState) -> torch.Tensor:
-    """``MambaMixer.step`` with its constants precomputed: hidden (batch, d_model) ->
-    (batch, d_model); state advanced in place. Same arithmetic, fewer kernels."""
-    x, z = mixer.in_proj(hidden).chunk(2, dim=-1)
-    x = causal_conv1d_update(x, state.conv, mixer.conv_weight, mixer.conv_bias, "silu")
-    dt_low, B, C = mixer.selection(x)
-    with torch.autocast(device_type=dt_low.device.type, enabled=False):
-        delta = F.linear(dt_low.float(), const.dt_weight)
-    y = selective_state_update(state.ssm, x, delta, const.A, B, C, const.D, z,
-                               delta_bias=const.dt_bias, delta_softplus=True)
-    return mixer.out_proj(y)
-
-
-def _mamba_lm_step(model: MambaLM) -> StepFn:
-    """A step function equal to ``model.step`` that computes the float32 constants once."""
-    backbone = model.backbone
-    constants = [_MixerConstants.of(layer.mixer) for layer in backbone.layers]
-
-    def step(input_ids: torch.Tensor, cache: InferenceCache) -> torch.Tensor:
-        x, residual = backbone.embedding(input_ids), None
-        for layer, state, const in zip(backbone.layers, cache.layers, constants):
-            normed, residual = layer.norm(x, residual)
-            x = _mixer_step(layer.mixer, const, normed, state)
-        x, _ = backbone.norm_f(x, residual)
-        cache.seqlen_offset += 1
-        return model.lm_head(x)[..., : model.config.vocab_size]
-    return step
-
-
 def decode_step(model: torch.nn.Module) -> StepFn:
     """The step function to decode ``model`` with: (ids (batch,), cache) -> logits
-    (batch, vocab). A ``MambaLM`` whose ``step`` is not overridden gets the precomputed-
-    constants step (valid while the weights do not change); other models their ``step``."""
+    (batch, vocab). A ``MambaLM`` (``step`` not overridden) steps with its per-layer float32
+    constants computed once, here (valid while the weights do not change); other models with
+    their own ``step``."""
     if isinstance(model, MambaLM) and type(model).step is MambaLM.step:
-        return _mamba_lm_step(model)
+        constants = model.step_constants()
+        return lambda input_ids, cache: model.step(input_ids, cache, constants)
     return model.step
 
 

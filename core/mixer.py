@@ -18,6 +18,16 @@ from .config import MambaConfig
 
 
 @dataclass
+class StepConstants:
+    """A mixer's float32 tensors that a decoding step would otherwise recompute every token."""
+
+    A: torch.Tensor            # (d_inner, d_state), -exp(A_log)
+    D: torch.Tensor            # (d_inner,)
+    dt_weight: torch.Tensor    # (d_inner, dt_rank), Δ's projection
+    dt_bias: torch.Tensor      # (d_inner,)
+
+
+@dataclass
 class MixerState:
     """What one mixer carries between tokens (or between chunks of a long sequence).
 
@@ -156,13 +166,24 @@ class MambaMixer(nn.Module):
             y, state.ssm = y
         return self.out_proj(y.transpose(1, 2))
 
-    def step(self, hidden: torch.Tensor, state: MixerState) -> torch.Tensor:
+    def step_constants(self) -> StepConstants:
+        """The float32 tensors every decoding step needs, computed once: valid while the
+        weights do not change (a decoder computes them before its first token)."""
+        return StepConstants(A=-torch.exp(self.A_log.float()), D=self.D.float(),
+                             dt_weight=self.dt_proj.weight.float(),
+                             dt_bias=self.dt_proj.bias.float())
+
+    def step(self, hidden: torch.Tensor, state: MixerState,
+             constants: StepConstants | None = None) -> torch.Tensor:
         """One token: hidden (batch, d_model) -> (batch, d_model); ``state`` advanced in place.
-        O(1) time and memory in the sequence length."""
+        O(1) time and memory in the sequence length. ``constants`` (``step_constants()``)
+        spare recomputing them every token; the arithmetic is the same."""
+        const = constants if constants is not None else self.step_constants()
         x, z = self.in_proj(hidden).chunk(2, dim=-1)                  # (b, d_inner) each
         x = causal_conv1d_update(x, state.conv, self.conv_weight, self.conv_bias, "silu")
         dt_low, B, C = self.selection(x)
-        A = -torch.exp(self.A_log.float())
-        y = selective_state_update(state.ssm, x, self._delta(dt_low), A, B, C, self.D.float(), z,
-                                   delta_bias=self.dt_proj.bias.float(), delta_softplus=True)
+        with torch.autocast(device_type=dt_low.device.type, enabled=False):
+            delta = F.linear(dt_low.float(), const.dt_weight)
+        y = selective_state_update(state.ssm, x, delta, const.A, B, C, const.D, z,
+                                   delta_bias=const.dt_bias, delta_softplus=True)
         return self.out_proj(y)

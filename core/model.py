@@ -9,8 +9,9 @@ from mambaseq.kernels import add_rms_norm
 
 from .cache import InferenceCache
 from .config import ConfigError, MambaConfig
-from .mixer import MambaMixer
-from .packed import check_packed, pool_sequences
+from .mixer import MambaMixer, MixerState, StepConstants
+from .packed import check_packed
+from .pooling import POOLINGS, pool
 
 
 class RMSNorm(nn.Module):
@@ -45,10 +46,11 @@ class ResidualBlock(nn.Module):
         normed, residual = self.norm(x, residual)
         return self.mixer(normed, state, cu_seqlens), residual
 
-    def step(self, x: torch.Tensor, residual: torch.Tensor | None, state
-             ) -> tuple[torch.Tensor, torch.Tensor]:
+    def step(self, x: torch.Tensor, residual: torch.Tensor | None, state: MixerState,
+             constants: StepConstants | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """One token through the block: (x, residual) (batch, d_model) -> the same pair."""
         normed, residual = self.norm(x, residual)
-        return self.mixer.step(normed, state), residual
+        return self.mixer.step(normed, state, constants), residual
 
 
 class BackboneWeights(nn.Module):
@@ -92,11 +94,18 @@ class MambaBackbone(BackboneWeights):
             cache.seqlen_offset += input_ids.shape[1]
         return x
 
-    def step(self, input_ids: torch.Tensor, cache: InferenceCache) -> torch.Tensor:
-        """input_ids (batch,) -> (batch, d_model): one token for each sequence of the batch."""
+    def step_constants(self) -> list[StepConstants]:
+        """Every layer's ``MambaMixer.step_constants()``, for ``step``."""
+        return [layer.mixer.step_constants() for layer in self.layers]
+
+    def step(self, input_ids: torch.Tensor, cache: InferenceCache,
+             constants: list[StepConstants] | None = None) -> torch.Tensor:
+        """input_ids (batch,) -> (batch, d_model): one token for each sequence of the batch;
+        ``constants``: ``step_constants()`` computed once by a decoder."""
         x, residual = self.embedding(input_ids), None
-        for layer, state in zip(self.layers, cache.layers):
-            x, residual = layer.step(x, residual, state)
+        constants = constants or [None] * len(self.layers)
+        for layer, state, const in zip(self.layers, cache.layers, constants):
+            x, residual = layer.step(x, residual, state, const)
         x, _ = self.norm_f(x, residual)
         cache.seqlen_offset += 1
         return x
@@ -133,9 +142,17 @@ class MambaLM(nn.Module):
         hidden = self.backbone(input_ids, cache, cu_seqlens)
         return self.lm_head(hidden)[..., : self.config.vocab_size]
 
-    def step(self, input_ids: torch.Tensor, cache: InferenceCache) -> torch.Tensor:
-        """input_ids (batch,) -> logits (batch, vocab_size) for the next token; O(1) per call."""
-        return self.lm_head(self.backbone.step(input_ids, cache))[..., : self.config.vocab_size]
+    def step_constants(self) -> list[StepConstants]:
+        """Per-layer float32 constants of a decoding step (``MambaMixer.step_constants``)."""
+        return self.backbone.step_constants()
+
+    def step(self, input_ids: torch.Tensor, cache: InferenceCache,
+             constants: list[StepConstants] | None = None) -> torch.Tensor:
+        """input_ids (batch,) -> logits (batch, vocab_size) for the next token; O(1) per call.
+        ``constants``: ``step_constants()``, computed once per decode (valid while the weights
+        do not change)."""
+        hidden = self.backbone.step(input_ids, cache, constants)
+        return self.lm_head(hidden)[..., : self.config.vocab_size]
 
     def allocate_cache(self, batch_size: int, dtype: torch.dtype | None = None,
                        device: torch.device | None = None) -> InferenceCache:
@@ -145,9 +162,6 @@ class MambaLM(nn.Module):
     def model_kwargs(self) -> dict:
         """Constructor arguments beyond the config (none): what a checkpoint must store."""
         return {}
-
-
-POOLINGS = ("mean", "last", "max")
 
 
 class MambaClassifier(nn.Module):
@@ -172,21 +186,8 @@ class MambaClassifier(nn.Module):
         """input_ids (batch, length), right-padded; lengths (batch,) valid tokens per row
         (all when None) -> logits (batch, num_classes). With ``cu_seqlens`` instead of
         ``lengths``: input_ids (1, length) are packed sequences -> (n_seqs, num_classes)."""
-        if cu_seqlens is not None:
-            return self.head(pool_sequences(self.backbone(input_ids, cu_seqlens=cu_seqlens),
-                                            cu_seqlens, self.pooling))
-        hidden = self.backbone(input_ids)
-        batch, length, _ = hidden.shape
-        if lengths is None:
-            lengths = torch.full((batch,), length, device=hidden.device)
-        valid = torch.arange(length, device=hidden.device)[None, :] < lengths[:, None]
-        if self.pooling == "mean":
-            pooled = (hidden * valid[..., None]).sum(1) / lengths[:, None].to(hidden.dtype)
-        elif self.pooling == "last":
-            pooled = hidden[torch.arange(batch, device=hidden.device), lengths - 1]
-        else:
-            pooled = hidden.masked_fill(~valid[..., None], float("-inf")).amax(1)
-        return self.head(pooled)
+        hidden = self.backbone(input_ids, cu_seqlens=cu_seqlens)
+        return self.head(pool(hidden, self.pooling, lengths, cu_seqlens))
 
     def model_kwargs(self) -> dict:
         """Constructor arguments beyond the config: what a checkpoint must store."""

@@ -14,13 +14,13 @@ from omegaconf import OmegaConf
 
 from mambaseq.biomamba import DNATokenizer
 from mambaseq.biomamba.classification_metrics import write_confusion_matrix
-from mambaseq.core import ConfigError, MambaConfig, save_model
+from mambaseq.core import BIDIRECTIONAL_POOLINGS, POOLINGS, ConfigError, MambaConfig
 
 from ..config import ConfigFileError, OptimConfig, TrainerConfig, load_config
 from ..data.species_windows import SpeciesDataConfig, SpeciesDataModule
 from ..training.sequence_classifier import SequenceClassifierModule
 from ..training.trained_model import load_trained_model
-from ..training.trainer import fit, make_trainer, start_run
+from ..training.trainer import fit, make_trainer, save_run_model, start_run
 
 CLASSIFIER_ARCHITECTURES = ("causal", "bidirectional", "rc_equivariant")
 
@@ -40,7 +40,7 @@ class ClassifierConfig:
         if self.architecture not in CLASSIFIER_ARCHITECTURES:
             raise ConfigError(f"classifier.architecture must be one of {CLASSIFIER_ARCHITECTURES}, "
                               f"got {self.architecture!r}")
-        allowed = ("mean", "last", "max") if self.architecture == "causal" else ("mean", "max")
+        allowed = POOLINGS if self.architecture == "causal" else BIDIRECTIONAL_POOLINGS
         if self.pooling not in allowed:
             raise ConfigError(f"classifier.pooling must be one of {allowed} for architecture "
                               f"{self.architecture!r}, got {self.pooling!r}")
@@ -112,18 +112,18 @@ def run(args: argparse.Namespace) -> dict[str, float]:
     final = trainer.validate(module, datamodule=data, verbose=False)[0]
     if not trainer.is_global_zero:
         return {}
-    n_params = sum(p.numel() for p in module.model.parameters())
     metrics = {"val_accuracy": final["val/accuracy"], "val_f1_macro": final["val/f1_macro"],
                "val_loss": final["val/loss"], "chance": 1 / len(data.classes),
                "steps": trainer.global_step, "train_seconds": round(train_seconds, 1),
-               "parameters": n_params, "window": cfg.data.seq_len}
+               "window": cfg.data.seq_len}
     write_confusion_matrix(module.confusion, data.classes, run_dir,
                            title=f"{tr.run_name}: accuracy {metrics['val_accuracy']:.3f}")
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    model_path = save_model(module.model, run_dir / "model.pt",
-                            extra={"run_config": plain, "tokenizer": "dna-char",
-                                   "classes": data.classes, "window": cfg.data.seq_len,
-                                   "metrics": metrics})
+    model_path, n_params = save_run_model(
+        trainer, module.model, run_dir, {"run_config": plain, "tokenizer": "dna-char",
+                                         "classes": data.classes, "window": cfg.data.seq_len,
+                                         "metrics": metrics})
+    (run_dir / "metrics.json").write_text(json.dumps({**metrics, "parameters": n_params},
+                                                     indent=2) + "\n")
     print(f"[mambaseq] {n_params:,} parameters ({model_class}, {cfg.classifier.architecture}), "
           f"{trainer.global_step} steps of {cfg.data.batch_size} x {cfg.data.seq_len} bases "
           f"in {train_seconds:.0f} s")

@@ -6,12 +6,10 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
-from mambaseq.core import save_model
-
 from ..config import ConfigFileError, load_config
 from ..domains import config_domain
 from ..training.language_model import LMModule
-from ..training.trainer import fit, make_trainer, start_run
+from ..training.trainer import fit, make_trainer, save_run_model, start_run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,13 +41,12 @@ def run(args: argparse.Namespace) -> dict[str, float]:
     unit = domain.unit
     metrics = {"val_loss": final["val/loss"], f"val_bits_per_{unit}": final["val/bits_per_token"],
                "steps": trainer.global_step}
-    if not trainer.is_global_zero:
+    saved = save_run_model(trainer, module.model, run_dir,
+                           {"run_config": plain, "domain": domain.name,
+                            "tokenizer": domain.tokenizer(cfg), "metrics": metrics})
+    if saved is None:
         return metrics
-    n_params = sum(p.numel() for p in module.model.parameters())
-    model_path = save_model(module.model, run_dir / "model.pt",
-                            extra={"run_config": plain, "domain": domain.name,
-                                   "tokenizer": domain.tokenizer(cfg), "metrics": metrics,
-                                   "parameters": n_params})
+    model_path, n_params = saved
     print(f"[mambaseq] {n_params:,} parameters ({type(module.model).__name__}), "
           f"{trainer.global_step} steps of {cfg.data.batch_size} x {cfg.data.seq_len} {unit}s")
     print(f"[mambaseq] validation: {metrics[f'val_bits_per_{unit}']:.4f} bits per {unit} "

@@ -11,7 +11,7 @@ from mambaseq.audiomamba import check_audio_stack, save_classifier
 from ..config import OptimConfig, TrainerConfig, load_config
 from ..data.audio_tokens import ClassifierDataConfig, SC09WavesDataModule
 from ..training.digit_classifier import DigitClassifierModule
-from ..training.trainer import make_trainer, start_run
+from ..training.trainer import make_trainer, save_run_model, start_run
 
 
 @dataclass
@@ -44,8 +44,12 @@ def run(args: argparse.Namespace) -> dict[str, float]:
     test = trainer.test(module, datamodule=data, verbose=False)[0]
     metrics = {"val_accuracy": val["val/accuracy"], "test_accuracy": test["test/accuracy"],
                "steps": trainer.global_step}
-    path = save_classifier(module.model.cpu(), run_dir / "classifier.pt",
-                           extra={"run_config": plain, "metrics": metrics})
+    saved = save_run_model(trainer, module.model.cpu(), run_dir,
+                           {"run_config": plain, "metrics": metrics}, filename="classifier.pt",
+                           save=save_classifier)
+    if saved is None:
+        return metrics
+    path, _ = saved
     print(f"[mambaseq] SC09 classifier: validation accuracy {metrics['val_accuracy']:.4f}, "
           f"test accuracy {metrics['test_accuracy']:.4f} after {trainer.global_step} steps")
     print(f"[mambaseq] classifier: {path}")

@@ -11,7 +11,7 @@ import argparse
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mambaseq.core import ConfigError, MambaConfig, save_model
+from mambaseq.core import ConfigError, MambaConfig
 
 from ..config import ConfigFileError, OptimConfig, TrainerConfig, load_config
 from ..data.synthetic_tasks import (SyntheticDataConfig, SyntheticDataModule, chance_accuracy,
@@ -19,7 +19,7 @@ from ..data.synthetic_tasks import (SyntheticDataConfig, SyntheticDataModule, ch
 from ..evaluation.length_extrapolation import accuracy_at_lengths
 from ..evaluation.reports import line_plot, markdown_table, write_csv
 from ..training.synthetic_model import SyntheticModule
-from ..training.trainer import fit, make_trainer, start_run
+from ..training.trainer import fit, make_trainer, save_run_model, start_run
 
 
 @dataclass
@@ -103,9 +103,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(markdown_table(rows))
         print(f"[mambaseq] length test: {run_dir / 'length_eval.csv'}, {run_dir / 'length_eval.png'}")
 
-    n_params = sum(p.numel() for p in module.model.parameters())
-    model_path = save_model(module.model, run_dir / "model.pt",
-                            extra={"run_config": plain, "task": d.task, "metrics": metrics,
-                                   "parameters": n_params})
+    saved = save_run_model(trainer, module.model, run_dir,
+                           {"run_config": plain, "task": d.task, "metrics": metrics})
+    if saved is None:
+        return metrics
+    model_path, n_params = saved
     print(f"[mambaseq] {n_params:,} parameters; model: {model_path}   config: {run_dir / 'config.yaml'}")
     return metrics

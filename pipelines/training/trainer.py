@@ -1,16 +1,20 @@
 """What every training job shares: the run folder, the Lightning Trainer built from a
-``TrainerConfig``, and resuming from the run folder's ``last.ckpt``."""
+``TrainerConfig``, resuming from the run folder's ``last.ckpt``, and saving the trained
+model."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import lightning as L
+import torch.nn as nn
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig, OmegaConf
+
+from mambaseq.core import save_model
 
 from ..config import ConfigFileError, TrainerConfig, to_plain
 from .nonfinite_guard import NonFiniteGuard
@@ -84,3 +88,17 @@ def fit(trainer: L.Trainer, module: L.LightningModule, data: L.LightningDataModu
     if resume_from and rank_zero_only.rank == 0:
         print(f"[mambaseq] resuming from {resume_from}")
     trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)
+
+
+def save_run_model(trainer: L.Trainer, model: nn.Module, run_dir: Path, extra: dict[str, Any],
+                   filename: str = "model.pt",
+                   save: Callable[[nn.Module, Path, dict[str, Any]], Path] = save_model
+                   ) -> tuple[Path, int] | None:
+    """The ending every training job shares: on the first process only, count the model's
+    parameters and write it with ``save`` (core's ``save_model`` by default) to
+    ``run_dir/filename``, ``extra`` plus ``parameters`` beside the weights. Returns (path,
+    parameters) there and None on every other process, which must write and print nothing."""
+    if not trainer.is_global_zero:
+        return None
+    n_params = sum(p.numel() for p in model.parameters())
+    return save(model, run_dir / filename, {**extra, "parameters": n_params}), n_params

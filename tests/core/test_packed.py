@@ -5,7 +5,8 @@ import torch
 
 from mambaseq.core import MambaClassifier, MambaConfig, MambaLM
 from mambaseq.core.bidirectional import BidirectionalClassifier
-from mambaseq.core.packed import pool_sequences, reverse_within
+from mambaseq.core.packed import reverse_within
+from mambaseq.core.pooling import pool
 from mambaseq.kernels import cu_seqlens_from_lengths
 
 TINY = dict(d_model=32, n_layer=2, vocab_size=10, d_state=8)
@@ -67,9 +68,9 @@ def test_reverse_within_and_pooling():
     cu = cu_seqlens_from_lengths([2, 1, 3])
     x = torch.arange(6.0).view(1, 6, 1)
     assert reverse_within(x, cu).flatten().tolist() == [1, 0, 2, 5, 4, 3]
-    assert pool_sequences(x, cu, "mean").flatten().tolist() == [0.5, 2, 4]
-    assert pool_sequences(x, cu, "last").flatten().tolist() == [1, 2, 5]
-    assert pool_sequences(x, cu, "max").flatten().tolist() == [1, 2, 5]
+    assert pool(x, "mean", cu_seqlens=cu).flatten().tolist() == [0.5, 2, 4]
+    assert pool(x, "last", cu_seqlens=cu).flatten().tolist() == [1, 2, 5]
+    assert pool(x, "max", cu_seqlens=cu).flatten().tolist() == [1, 2, 5]
 
 
 def test_bad_packing_is_refused():
