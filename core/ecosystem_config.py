@@ -54,6 +54,13 @@ def directory_format(raw: dict[str, Any], source: str) -> str:
                          f"model_type) nor a mamba_ssm one (no d_model and n_layer)")
 
 
+def _dt_rank(rank: Any, d_model: Any) -> Any:
+    """None (this project's "ceil(d_model / 16)") for "auto" or that very rank, so that a
+    config read back after an export equals the one exported."""
+    default = math.ceil(d_model / 16) if isinstance(d_model, int) else None
+    return None if rank in ("auto", default) else rank
+
+
 def _make(source: str, **values: Any) -> MambaConfig:
     try:
         return MambaConfig(**values)
@@ -80,11 +87,10 @@ def config_from_hf(raw: dict[str, Any], source: str) -> MambaConfig:
             raise refuse(source, f"intermediate_size {inner} (not a multiple of hidden_size "
                                  f"{d_model})")
         expand = inner // d_model
-    rank = cfg["time_step_rank"]
     vocab = cfg["vocab_size"]
     return _make(source, d_model=d_model, n_layer=cfg["num_hidden_layers"], vocab_size=vocab,
                  d_state=cfg["state_size"], d_conv=cfg["conv_kernel"], expand=expand,
-                 dt_rank=None if rank == "auto" else rank, dt_min=cfg["time_step_min"],
+                 dt_rank=_dt_rank(cfg["time_step_rank"], d_model), dt_min=cfg["time_step_min"],
                  dt_max=cfg["time_step_max"], dt_init_floor=cfg["time_step_floor"],
                  conv_bias=cfg["use_conv_bias"], proj_bias=cfg["use_bias"],
                  norm_eps=cfg["layer_norm_epsilon"], tie_embeddings=cfg["tie_word_embeddings"],
@@ -117,7 +123,7 @@ def config_from_mamba_ssm(raw: dict[str, Any], source: str) -> MambaConfig:
     m = {**MIXER_DEFAULTS, **mixer}
     return _make(source, d_model=cfg["d_model"], n_layer=cfg["n_layer"],
                  vocab_size=cfg["vocab_size"], d_state=m["d_state"], d_conv=m["d_conv"],
-                 expand=m["expand"], dt_rank=None if m["dt_rank"] == "auto" else m["dt_rank"],
+                 expand=m["expand"], dt_rank=_dt_rank(m["dt_rank"], cfg["d_model"]),
                  dt_min=m["dt_min"], dt_max=m["dt_max"], dt_init_floor=m["dt_init_floor"],
                  conv_bias=m["conv_bias"], proj_bias=m["bias"], norm_eps=SSM_NORM_EPS,
                  tie_embeddings=cfg["tie_embeddings"],
