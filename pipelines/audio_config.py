@@ -8,9 +8,9 @@ from typing import Optional
 from omegaconf import MISSING
 
 from mambaseq.audiomamba import CLIP_SAMPLES, CODEC_KINDS
-from mambaseq.core import ConfigError, MambaConfig
+from mambaseq.core import ConfigError
 
-from .config import OptimConfig, TrainerConfig, check_variable_length
+from .config import OptimConfig, PretrainModelConfig, TrainerConfig, check_variable_length
 
 AUDIO_DATASETS = ("sc09", "folder")
 BACKBONE_KINDS = ("mamba", "sashimi")
@@ -86,7 +86,7 @@ class PretrainAudioConfig:
     """``mambaseq pretrain`` with ``domain: audio``: a language model over audio tokens."""
 
     domain: str = "audio"
-    model: MambaConfig = field(default_factory=lambda: MambaConfig(vocab_size=256))
+    model: PretrainModelConfig = field(default_factory=lambda: PretrainModelConfig(vocab_size=256))
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     data: AudioDataConfig = field(default_factory=AudioDataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)

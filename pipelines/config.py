@@ -6,7 +6,7 @@ a config, so shipped configs work from any working directory; other paths are ta
 (relative to the working directory)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Optional, TypeVar
@@ -142,7 +142,8 @@ class ClassifierConfig:
     """The classification model around the backbone: ``architecture`` "causal" (MambaClassifier),
     "bidirectional" (BidirectionalClassifier) or "rc_equivariant" (bidirectional, and the same
     prediction on both strands); ``pretrained``: a language model (model.pt or .ckpt of
-    ``mambaseq pretrain``) whose backbone weights, and model shape, start the classifier."""
+    ``mambaseq pretrain``, or a Hugging Face / mamba_ssm model directory) whose backbone
+    weights, and model shape, start the classifier."""
 
     architecture: str = "causal"
     pooling: str = "mean"                # mean | max (| last, causal only)
@@ -211,10 +212,24 @@ class TrainerConfig:
 
 
 @dataclass
+class PretrainModelConfig(MambaConfig):
+    """The ``model`` section of pretraining: the model's shape, plus ``init_from``: a model
+    whose weights start the run (model.pt, a training .ckpt, or a Hugging Face / mamba_ssm
+    model directory); its config must match this one's shape (the job names the keys that
+    differ). Null: a fresh initialisation."""
+
+    init_from: Optional[str] = None
+
+    def model_config(self) -> MambaConfig:
+        """The model's own config, without ``init_from``."""
+        return MambaConfig(**{f.name: getattr(self, f.name) for f in fields(MambaConfig)})
+
+
+@dataclass
 class PretrainDNAConfig:
     """``mambaseq pretrain``: a MambaLM on DNA windows."""
 
-    model: MambaConfig = field(default_factory=MambaConfig)
+    model: PretrainModelConfig = field(default_factory=PretrainModelConfig)
     data: DNADataConfig = field(default_factory=DNADataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)

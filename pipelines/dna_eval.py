@@ -26,11 +26,16 @@ from .dna_data import lm_regions
 from .species_metrics import classification_metrics
 
 
-def run_data_config(extra: dict[str, Any]) -> DNADataConfig:
-    """The DNA data config a model was trained with (from its metadata)."""
+def run_data_config(extra: dict[str, Any], fasta: str | None = None) -> DNADataConfig:
+    """The DNA data config a model was trained with (from its metadata); for a model without
+    one (e.g. a Hugging Face directory from elsewhere) and a ``fasta`` to score, the default
+    windows (``DNADataConfig``'s seq_len and max_n_fraction) of that file."""
     data = (extra.get("run_config") or {}).get("data")
+    if not data and fasta is not None:
+        return DNADataConfig(fasta=fasta)
     if not data:
-        raise ModelFileError("model metadata holds no training data config")
+        raise ModelFileError("model metadata holds no training data config; give --fasta FILE "
+                             "to score it on a file")
     return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(DNADataConfig), data))
 
 
@@ -40,8 +45,9 @@ def lm_bits_per_base(model: nn.Module, extra: dict[str, Any], split: str, fasta:
     """(mean next-base NLL in bits, windows) of a DNA language model on non-overlapping
     windows of its training length: of every record of ``fasta`` when given, else of the
     run's ``split`` ("train", "validation", or "test" = the BED file's test intervals).
-    Windows more than the run's max_n_fraction N are left out."""
-    cfg = run_data_config(extra)
+    Windows more than the run's max_n_fraction N are left out. A model without a run config
+    is scored on ``fasta`` with the default window length."""
+    cfg = run_data_config(extra, fasta)
     length = cfg.seq_len + 1
     if fasta is not None:
         regions = whole_records(Path(fasta))

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 import lightning as L
+import torch.nn as nn
 from omegaconf import OmegaConf
 
 from mambaseq.audiomamba import Codec, check_audio_stack
 from mambaseq.biomamba import DNATokenizer
+from mambaseq.core import ModelFileError
 
 from .audio_config import PretrainAudioConfig
 from .audio_data import AudioTokensDataModule
@@ -96,3 +98,13 @@ def model_domain(extra: dict[str, Any]) -> tuple[Domain, str]:
         tokenizer = ("dna-char" if name == "dna"
                      else Codec(data.get("codec", "mulaw"), data.get("bits", 8)).name)
     return DOMAINS[name], tokenizer
+
+
+def check_dna_vocab(model: nn.Module, source: str) -> None:
+    """Raise ``ModelFileError`` unless ``model`` (from ``source``) predicts over the DNA
+    tokenizer's vocabulary: a model from another project (a Hugging Face directory, say)
+    comes with its own tokenizer, which mambaseq does not read."""
+    vocab, dna = model.config.vocab_size, DNATokenizer().vocab_size
+    if vocab != dna:
+        raise ModelFileError(f"{source}: a model of {vocab} tokens; mambaseq's DNA tokenizer "
+                             f"(dna-char) has {dna}, so this is not a DNA model of this project")

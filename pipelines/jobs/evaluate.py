@@ -36,7 +36,7 @@ from ..audio_config import AudioDataConfig
 from ..audio_data import AudioTokensDataModule
 from ..config import UsageError
 from ..dna_eval import classifier_scores, lm_bits_per_base
-from ..domains import model_domain
+from ..domains import check_dna_vocab, model_domain
 from ..model_files import load_trained_model
 from ..species_metrics import write_confusion_matrix
 
@@ -125,6 +125,7 @@ def run_dna(args: argparse.Namespace, model: torch.nn.Module, extra: dict
         write_confusion_matrix(confusion, classes, output.parent,
                                title=f"accuracy {scores['accuracy']:.3f}")
     else:
+        check_dna_vocab(model, args.checkpoint)
         bits, windows = lm_bits_per_base(model, extra, args.split, args.fasta, args.max_windows,
                                          args.batch_size, args.device)
         row = {"set": args.fasta or args.split, "windows": windows, "bits_per_base": bits}
