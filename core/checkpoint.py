@@ -1,6 +1,6 @@
 """Model files: one ``torch.save`` file holds the model class, its config and its weights,
 so loading it alone rebuilds the model. Loaded with ``weights_only=True``: a file never runs
-code."""
+code. ``load_model`` also reads the Mamba ecosystem's model directories (``core.interop``)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,10 +11,16 @@ import torch.nn as nn
 
 from .bidirectional import BidirectionalClassifier
 from .config import ConfigError, MambaConfig
+from .errors import ModelFileError
+from .interop import load_directory, load_weights_checked
 from .model import MambaClassifier, MambaLM
 
 FORMAT = "mambaseq-model"
 FORMAT_VERSION = 1
+# The config keys that decide what a model's weights compute (shape, biases, ties, norm eps);
+# the others only initialise it. dt_rank and the vocabulary padding are compared resolved.
+FUNCTION_KEYS = ("d_model", "n_layer", "vocab_size", "d_state", "d_conv", "expand", "conv_bias",
+                 "proj_bias", "norm_eps", "tie_embeddings", "selective")
 MODEL_CLASSES: dict[str, type[nn.Module]] = {"MambaLM": MambaLM, "MambaClassifier": MambaClassifier,
                                              "BidirectionalClassifier": BidirectionalClassifier}
 
@@ -25,10 +31,6 @@ def register_model_class(cls: type[nn.Module]) -> type[nn.Module]:
     import, so core never imports them. ``cls(config, **model.model_kwargs())`` must rebuild it."""
     MODEL_CLASSES[cls.__name__] = cls
     return cls
-
-
-class ModelFileError(RuntimeError):
-    """A model file is missing, not a mambaseq model, of another version, or does not match."""
 
 
 def model_payload(model: nn.Module, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -80,12 +82,19 @@ def model_from_payload(payload: dict[str, Any], source: str,
 
 def load_model(path: str | Path, map_location: str | torch.device = "cpu",
                expect: type[nn.Module] | None = None) -> tuple[nn.Module, dict[str, Any]]:
-    """Read a file written by ``save_model``. Returns (model in eval mode, extra metadata).
+    """Read a file written by ``save_model``, or a directory in Hugging Face
+    ``MambaForCausalLM`` or mamba_ssm ``MambaLMHeadModel`` format (a ``MambaLM``; see
+    ``core.interop.load_directory``). Returns (model in eval mode, extra metadata).
 
-    Raises ``ModelFileError`` naming the file when it is missing, unreadable, not a mambaseq
+    Raises ``ModelFileError`` naming the path when it is missing, unreadable, not a mambaseq
     model, of another format version, of another class than ``expect``, or inconsistent.
     """
     path = Path(path)
+    if path.is_dir():
+        model, extra = load_directory(path, map_location)
+        if expect is not None and not isinstance(model, expect):
+            raise ModelFileError(f"{path}: holds a MambaLM, expected a {expect.__name__}")
+        return model, extra
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
     try:
@@ -94,3 +103,27 @@ def load_model(path: str | Path, map_location: str | torch.device = "cpu",
         raise ModelFileError(f"{path}: cannot be read as a model file ({type(err).__name__}: {err})") from err
     model = model_from_payload(payload, str(path), expect)
     return model.eval(), payload.get("extra", {})
+
+
+def config_differences(want: MambaConfig, have: MambaConfig) -> list[str]:
+    """The keys of ``FUNCTION_KEYS`` (and the resolved dt_rank, padded vocabulary) in which
+    ``have`` differs from ``want``, as "model.KEY is WANT in the config, HAVE there"."""
+    pairs = [(f"model.{k}", getattr(want, k), getattr(have, k)) for k in FUNCTION_KEYS]
+    pairs += [("model.dt_rank", want.resolved_dt_rank, have.resolved_dt_rank),
+              ("the padded vocabulary (model.pad_vocab_multiple)", want.padded_vocab_size,
+               have.padded_vocab_size)]
+    return [f"{key} is {a!r} in the config, {b!r} there" for key, a, b in pairs if a != b]
+
+
+def init_weights_from(model: nn.Module, source: nn.Module, name: str) -> None:
+    """Copy the weights of ``source`` (a loaded model file or directory, named ``name`` in
+    errors) into ``model``. Raises ``ModelFileError`` saying which config keys differ, or
+    which tensors, when the two are not the same kind of model."""
+    if type(source) is not type(model):
+        raise ModelFileError(f"{name}: holds a {type(source).__name__}, the config builds a "
+                             f"{type(model).__name__}")
+    differences = config_differences(model.config, source.config)
+    if differences:
+        raise ModelFileError(f"{name}: its model differs from the config's: "
+                             f"{'; '.join(differences)}")
+    load_weights_checked(model, source.state_dict(), name, "the config's model")

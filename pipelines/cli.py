@@ -9,7 +9,7 @@ from mambaseq.biomamba import DNATokenizerError, FastaError
 from mambaseq.core import ConfigError, ModelFileError
 
 from .config import ConfigFileError, UsageError
-from .jobs import (classify, evaluate, finetune, generate, pretrain, sc09_classifier, scale,
+from .jobs import (classify, evaluate, export, finetune, generate, pretrain, sc09_classifier, scale,
                    synthetic)
 from .training.nonfinite_guard import NonFiniteError
 
@@ -24,6 +24,8 @@ JOBS = {
                              "test length extrapolation"),
     "scale": (scale, "sweep DNA language models over context length and size: loss, "
                      "throughput, memory (CSV + plots)"),
+    "export": (export, "write a model as a Hugging Face (MambaForCausalLM) or mamba_ssm "
+                       "directory"),
 }
 USER_ERRORS = (ConfigFileError, ConfigError, ModelFileError, FastaError, DNATokenizerError,
                AudioFileError, AudioStackError, UsageError, FileNotFoundError, NonFiniteError)

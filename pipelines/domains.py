@@ -3,16 +3,17 @@
 tokenizer stored in model files, and the unit its bits are counted in."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import lightning as L
+import torch.nn as nn
 from omegaconf import OmegaConf
 
 from mambaseq.audiomamba import Codec, check_audio_stack
 from mambaseq.biomamba import DNATokenizer
-from mambaseq.core import ConfigError, MambaConfig
+from mambaseq.core import ConfigError, MambaConfig, ModelFileError
 
 from .config import ConfigFileError, OptimConfig, TrainerConfig
 from .data.audio_tokens import AudioDataConfig, AudioTokensDataModule
@@ -20,10 +21,24 @@ from .data.dna_windows import DNADataConfig, DNAWindowsDataModule
 
 
 @dataclass
+class PretrainModelConfig(MambaConfig):
+    """The ``model`` section of pretraining: the model's shape, plus ``init_from``: a model
+    whose weights start the run (model.pt, a training .ckpt, or a Hugging Face / mamba_ssm
+    model directory); its config must match this one's shape (the job names the keys that
+    differ). Null: a fresh initialisation."""
+
+    init_from: Optional[str] = None
+
+    def model_config(self) -> MambaConfig:
+        """The model's own config, without ``init_from``."""
+        return MambaConfig(**{f.name: getattr(self, f.name) for f in fields(MambaConfig)})
+
+
+@dataclass
 class PretrainDNAConfig:
     """``mambaseq pretrain``: a MambaLM on DNA windows."""
 
-    model: MambaConfig = field(default_factory=MambaConfig)
+    model: PretrainModelConfig = field(default_factory=PretrainModelConfig)
     data: DNADataConfig = field(default_factory=DNADataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
@@ -55,7 +70,7 @@ class PretrainAudioConfig:
     """``mambaseq pretrain`` with ``domain: audio``: a language model over audio tokens."""
 
     domain: str = "audio"
-    model: MambaConfig = field(default_factory=lambda: MambaConfig(vocab_size=256))
+    model: PretrainModelConfig = field(default_factory=lambda: PretrainModelConfig(vocab_size=256))
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     data: AudioDataConfig = field(default_factory=AudioDataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -145,3 +160,13 @@ def model_domain(extra: dict[str, Any]) -> tuple[Domain, str]:
         tokenizer = ("dna-char" if name == "dna"
                      else Codec(data.get("codec", "mulaw"), data.get("bits", 8)).name)
     return DOMAINS[name], tokenizer
+
+
+def check_dna_vocab(model: nn.Module, source: str) -> None:
+    """Raise ``ModelFileError`` unless ``model`` (from ``source``) predicts over the DNA
+    tokenizer's vocabulary: a model from another project (a Hugging Face directory, say)
+    comes with its own tokenizer, which mambaseq does not read."""
+    vocab, dna = model.config.vocab_size, DNATokenizer().vocab_size
+    if vocab != dna:
+        raise ModelFileError(f"{source}: a model of {vocab} tokens; mambaseq's DNA tokenizer "
+                             f"(dna-char) has {dna}, so this is not a DNA model of this project")

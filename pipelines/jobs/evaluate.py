@@ -41,7 +41,7 @@ from mambaseq.core import BidirectionalClassifier, MambaClassifier, ModelFileErr
 from ..config import ConfigFileError, UsageError
 from ..data.audio_tokens import AudioDataConfig, AudioTokensDataModule
 from ..data.dna_windows import DNADataConfig, lm_regions
-from ..domains import model_domain
+from ..domains import check_dna_vocab, model_domain
 from ..training.trained_model import load_trained_model
 
 COLUMNS = ("set", "clips", "bits_per_sample", "accuracy", "fid", "is", "mis", "am")
@@ -114,11 +114,16 @@ def classify(model: torch.nn.Module, clips: Dataset, batch_size: int, device: st
     return torch.cat(probs), torch.cat(feats), torch.cat(labels)
 
 
-def run_data_config(extra: dict[str, Any]) -> DNADataConfig:
-    """The DNA data config a model was trained with (from its metadata)."""
+def run_data_config(extra: dict[str, Any], fasta: str | None = None) -> DNADataConfig:
+    """The DNA data config a model was trained with (from its metadata); for a model without
+    one (e.g. a Hugging Face directory from elsewhere) and a ``fasta`` to score, the default
+    windows (``DNADataConfig``'s seq_len and max_n_fraction) of that file."""
     data = (extra.get("run_config") or {}).get("data")
+    if not data and fasta is not None:
+        return DNADataConfig(fasta=fasta)
     if not data:
-        raise ModelFileError("model metadata holds no training data config")
+        raise ModelFileError("model metadata holds no training data config; give --fasta FILE "
+                             "to score it on a file")
     return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(DNADataConfig), data))
 
 
@@ -127,8 +132,9 @@ def lm_windows(extra: dict[str, Any], split: str, fasta: str | None,
     """(windows, window length) to score a DNA language model on: non-overlapping windows of
     its training length, of every record of ``fasta`` when given, else of the run's ``split``
     ("train", "validation", or "test" = the BED file's test intervals); windows with more N
-    than the run's max_n_fraction are left out."""
-    cfg = run_data_config(extra)
+    than the run's max_n_fraction are left out. A model without a run config is scored on
+    ``fasta`` with the default window length."""
+    cfg = run_data_config(extra, fasta)
     length = cfg.seq_len + 1
     if fasta is not None:
         regions = whole_records(Path(fasta))
@@ -176,6 +182,7 @@ def run_dna(args: argparse.Namespace, model: torch.nn.Module, extra: dict
         write_confusion_matrix(confusion, classes, output.parent,
                                title=f"accuracy {scores['accuracy']:.3f}")
     else:
+        check_dna_vocab(model, args.checkpoint)
         windows, length = lm_windows(extra, args.split, args.fasta, args.max_windows)
         bits = bits_per_base(model, windows, length, args.batch_size, args.device)
         row = {"set": args.fasta or args.split, "windows": len(windows), "bits_per_base": bits}

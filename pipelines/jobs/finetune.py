@@ -30,7 +30,8 @@ class ClassifierConfig:
     """The classification model around the backbone: ``architecture`` "causal" (MambaClassifier),
     "bidirectional" (BidirectionalClassifier) or "rc_equivariant" (bidirectional, and the same
     prediction on both strands); ``pretrained``: a language model (model.pt or .ckpt of
-    ``mambaseq pretrain``) whose backbone weights, and model shape, start the classifier."""
+    ``mambaseq pretrain``, or a Hugging Face / mamba_ssm model directory) whose backbone
+    weights, and model shape, start the classifier."""
 
     architecture: str = "causal"
     pooling: str = "mean"                # mean | max (| last, causal only)

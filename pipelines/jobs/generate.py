@@ -16,7 +16,7 @@ from mambaseq.biomamba import DNATokenizer
 from mambaseq.core import ModelFileError, generate
 
 from ..config import UsageError
-from ..domains import model_domain
+from ..domains import check_dna_vocab, model_domain
 from ..training.trained_model import load_trained_model
 
 AUDIO_SECONDS = 1.0           # default clip length of audio models
@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> list[str] | list[Path]:
     if tokenizer_name != "dna-char":
         raise ModelFileError(f"{args.checkpoint}: a {tokenizer_name!r} model; DNA sampling needs "
                              f"dna-char")
+    check_dna_vocab(model, args.checkpoint)
     return _generate_dna(args, model)
 
 

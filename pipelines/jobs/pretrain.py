@@ -1,14 +1,18 @@
 """``mambaseq pretrain CONFIG [key=value ...]``: train a language model on DNA windows or audio
 waveforms (the config's ``domain``: dna, the default, or audio) with Lightning, then write the
-run folder: config.yaml, checkpoints/, metrics, model.pt."""
+run folder: config.yaml, checkpoints/, metrics, model.pt. ``model.init_from=PATH`` starts from
+the weights of a model file or a Hugging Face / mamba_ssm model directory."""
 from __future__ import annotations
 
 import argparse
 from dataclasses import asdict
 
+from mambaseq.core import init_weights_from
+
 from ..config import ConfigFileError, load_config
 from ..domains import config_domain
 from ..training.language_model import LMModule
+from ..training.trained_model import load_trained_model
 from ..training.trainer import fit, make_trainer, save_run_model, start_run
 
 
@@ -31,9 +35,13 @@ def run(args: argparse.Namespace) -> dict[str, float]:
     tr = cfg.trainer
     run_dir, plain = start_run(tr, resolved)
 
-    module = LMModule(model=cfg.model.to_dict(), optim=asdict(cfg.optim), max_steps=tr.max_steps,
-                      run_config=plain, backbone=domain.backbone(cfg),
+    module = LMModule(model=cfg.model.model_config().to_dict(), optim=asdict(cfg.optim),
+                      max_steps=tr.max_steps, run_config=plain, backbone=domain.backbone(cfg),
                       activation_checkpointing=tr.activation_checkpointing)
+    if cfg.model.init_from is not None:
+        source, _ = load_trained_model(cfg.model.init_from, expect=None)
+        init_weights_from(module.model, source, cfg.model.init_from)
+        print(f"[mambaseq] initial weights from {cfg.model.init_from}")
     data = domain.make_data(cfg, tr.seed)
     trainer = make_trainer(tr, cfg.optim.grad_clip, run_dir, monitor="val/loss", data=data)
     fit(trainer, module, data, run_dir, tr.resume)

@@ -1,5 +1,6 @@
 """Load a trained model from either kind of file a run writes: ``model.pt`` (core's model
-file) or a Lightning training checkpoint (``*.ckpt``), both with ``weights_only=True``.
+file) or a Lightning training checkpoint (``*.ckpt``), both with ``weights_only=True``; or
+from a Hugging Face / mamba_ssm model directory (core's ``load_model`` reads those).
 Importing this module registers audiomamba's ``SaShiMiLM`` with core's model files."""
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def load_trained_model(path: str | Path, expect: type[nn.Module] | None = MambaL
     or a ``SaShiMiLM``). Errors name the file (``ModelFileError``).
     """
     path = Path(path)
-    if path.suffix != ".ckpt":
+    if path.is_dir() or path.suffix != ".ckpt":
         return load_model(path, expect=expect)
     if not path.is_file():
         raise ModelFileError(f"{path}: no such checkpoint file")
