@@ -14,18 +14,13 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from mambaseq.core import ModelFileError
+from mambaseq.core import load_model, register_model_class
 
 from .io import SAMPLE_RATE
 from .stack import audio_module
 
-FORMAT = "mambaseq-sc09-classifier"
 
-
-class ClassifierFileError(ModelFileError):
-    """A classifier file is missing, unreadable or not a mambaseq SC09 classifier."""
-
-
+@register_model_class
 class DigitClassifier(nn.Module):
     """waves (batch, samples) float in [-1, 1] at ``sample_rate`` -> logits (batch, classes)."""
 
@@ -55,30 +50,13 @@ class DigitClassifier(nn.Module):
     def forward(self, waves: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(waves))
 
-
-def save_classifier(model: DigitClassifier, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
-    """Write the classifier (constructor arguments, weights, plain-Python ``extra``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"format": FORMAT, "kwargs": model.kwargs, "state_dict": model.state_dict(),
-                "extra": extra or {}}, path)
-    return path
+    def model_kwargs(self) -> dict[str, Any]:
+        """The constructor arguments: what a model file must store to rebuild it."""
+        return dict(self.kwargs)
 
 
 def load_classifier(path: str | Path) -> tuple[DigitClassifier, dict[str, Any]]:
-    """(classifier in eval mode on the CPU, extra); ``ClassifierFileError`` names the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ClassifierFileError(f"{path}: no such classifier file")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise ClassifierFileError(f"{path}: cannot be read ({type(err).__name__}: {err})") from err
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ClassifierFileError(f"{path}: not a mambaseq SC09 classifier file")
-    try:
-        model = DigitClassifier(**payload["kwargs"])
-        model.load_state_dict(payload["state_dict"], strict=True)
-    except (TypeError, RuntimeError) as err:
-        raise ClassifierFileError(f"{path}: weights do not match the classifier: {err}") from err
-    return model.eval(), payload.get("extra", {})
+    """(classifier in eval mode on the CPU, extra) from a model file (``core.save_model``, as
+    ``mambaseq sc09-classifier`` writes it); ``ModelFileError`` names the file, also when it
+    holds another kind of model."""
+    return load_model(path, expect=DigitClassifier)

@@ -89,9 +89,8 @@ class BidirectionalClassifier(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor | None = None,
                 cu_seqlens: torch.Tensor | None = None) -> torch.Tensor:
-        """input_ids (batch, length), right-padded; lengths (batch,) valid tokens per row
-        (all when None) -> logits (batch, num_classes). With ``cu_seqlens`` instead of
-        ``lengths``: input_ids (1, length) are packed sequences -> (n_seqs, num_classes)."""
+        """Inputs and logits as ``MambaClassifier.forward``: padded rows with their
+        ``lengths``, or packed sequences with ``cu_seqlens``."""
         if cu_seqlens is not None:
             return self._forward_packed(input_ids, cu_seqlens)
         batch, length = input_ids.shape

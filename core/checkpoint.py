@@ -27,8 +27,10 @@ MODEL_CLASSES: dict[str, type[nn.Module]] = {"MambaLM": MambaLM, "MambaClassifie
 
 def register_model_class(cls: type[nn.Module]) -> type[nn.Module]:
     """Make ``cls`` known to ``save_model`` / ``load_model`` under its class name; usable as a
-    class decorator. Packages above core (e.g. audiomamba's U-Net) register their models at
-    import, so core never imports them. ``cls(config, **model.model_kwargs())`` must rebuild it."""
+    class decorator. Packages above core (e.g. audiomamba's U-Net and digit classifier)
+    register their models at import, so core never imports them. A model with a
+    ``MambaConfig`` at ``.config`` is rebuilt as ``cls(config, **model.model_kwargs())``, any
+    other as ``cls(**model.model_kwargs())``."""
     MODEL_CLASSES[cls.__name__] = cls
     return cls
 
@@ -39,8 +41,15 @@ def model_payload(model: nn.Module, extra: dict[str, Any] | None = None) -> dict
     if name not in MODEL_CLASSES:
         raise TypeError(f"cannot save a {name}: known model classes are {sorted(MODEL_CLASSES)}")
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "model_class": name,
-            "config": model.config.to_dict(), "model_kwargs": model.model_kwargs(),
+            "config": _mamba_config(model), "model_kwargs": model.model_kwargs(),
             "state_dict": model.state_dict(), "extra": extra or {}}
+
+
+def _mamba_config(model: nn.Module) -> dict[str, Any] | None:
+    """The model's MambaConfig as a dict, or None for a model that has none (a classifier of
+    audio clips, say)."""
+    config = getattr(model, "config", None)
+    return config.to_dict() if isinstance(config, MambaConfig) else None
 
 
 def save_model(model: nn.Module, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
@@ -68,8 +77,11 @@ def model_from_payload(payload: dict[str, Any], source: str,
     if expect is not None and cls is not expect:
         raise ModelFileError(f"{source}: holds a {name}, expected a {expect.__name__}")
     try:
-        config = MambaConfig.from_dict(payload["config"])
-        model = cls(config, **payload.get("model_kwargs", {}))
+        kwargs = payload.get("model_kwargs", {})
+        if payload.get("config") is None:
+            model = cls(**kwargs)
+        else:
+            model = cls(MambaConfig.from_dict(payload["config"]), **kwargs)
     except (ConfigError, TypeError) as err:
         raise ModelFileError(f"{source}: bad model config: {err}") from err
     try:

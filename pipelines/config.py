@@ -6,6 +6,7 @@ a config, so shipped configs work from any working directory; other paths are ta
 (relative to the working directory)."""
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -142,6 +143,15 @@ class TrainerConfig:
                               f"{self.strategy!r}")
 
 
+@dataclass
+class TrainingJobConfig:
+    """The sections every training job's schema has; each job's dataclass extends it with its
+    own (``model``, ``data``, ...)."""
+
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+
 class ConfigFileError(ValueError):
     """A config file or override is unreadable, has an unknown key or a bad value (including
     a value the data cannot serve, such as windows longer than every record)."""
@@ -197,3 +207,11 @@ def load_config(schema: type[T], path: str | Path, overrides: list[str] | None =
 def to_plain(cfg: DictConfig) -> dict[str, Any]:
     """The resolved config as plain Python (for checkpoints and hyper-parameters)."""
     return OmegaConf.to_container(cfg, resolve=True)
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, example: str, overrides: str) -> None:
+    """The arguments of every config-driven job: the YAML file (``example``: a shipped one)
+    and ``key=value`` overrides (``overrides``: an example of them)."""
+    parser.add_argument("config", help=f"YAML job config, e.g. {example}")
+    parser.add_argument("overrides", nargs="*", metavar="key=value",
+                        help=f"config overrides, e.g. {overrides}")

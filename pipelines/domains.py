@@ -15,7 +15,7 @@ from mambaseq.audiomamba import Codec, check_audio_stack
 from mambaseq.biomamba import DNATokenizer
 from mambaseq.core import ConfigError, MambaConfig, ModelFileError
 
-from .config import ConfigFileError, OptimConfig, TrainerConfig
+from .config import ConfigFileError, TrainingJobConfig
 from .data.audio_tokens import AudioDataConfig, AudioTokensDataModule
 from .data.dna_windows import DNADataConfig, DNAWindowsDataModule
 
@@ -35,13 +35,11 @@ class PretrainModelConfig(MambaConfig):
 
 
 @dataclass
-class PretrainDNAConfig:
+class PretrainDNAConfig(TrainingJobConfig):
     """``mambaseq pretrain``: a MambaLM on DNA windows."""
 
     model: PretrainModelConfig = field(default_factory=PretrainModelConfig)
     data: DNADataConfig = field(default_factory=DNADataConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
 
 BACKBONE_KINDS = ("mamba", "sashimi")
@@ -66,15 +64,13 @@ class BackboneConfig:
 
 
 @dataclass
-class PretrainAudioConfig:
+class PretrainAudioConfig(TrainingJobConfig):
     """``mambaseq pretrain`` with ``domain: audio``: a language model over audio tokens."""
 
     domain: str = "audio"
     model: PretrainModelConfig = field(default_factory=lambda: PretrainModelConfig(vocab_size=256))
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     data: AudioDataConfig = field(default_factory=AudioDataConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
     def __post_init__(self) -> None:
         if self.data.min_seq_len is not None and self.data.pack and self.backbone.kind != "mamba":

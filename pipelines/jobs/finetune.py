@@ -16,7 +16,7 @@ from mambaseq.biomamba import DNATokenizer
 from mambaseq.biomamba.classification_metrics import write_confusion_matrix
 from mambaseq.core import BIDIRECTIONAL_POOLINGS, POOLINGS, ConfigError, MambaConfig
 
-from ..config import ConfigFileError, OptimConfig, TrainerConfig, load_config
+from ..config import ConfigFileError, TrainingJobConfig, add_config_arguments, load_config
 from ..data.species_windows import SpeciesDataConfig, SpeciesDataModule
 from ..training.sequence_classifier import SequenceClassifierModule
 from ..training.trained_model import load_trained_model
@@ -48,22 +48,18 @@ class ClassifierConfig:
 
 
 @dataclass
-class FinetuneDNAConfig:
+class FinetuneDNAConfig(TrainingJobConfig):
     """``mambaseq finetune``: a DNA sequence classifier on species windows, from scratch or
     from a pretrained language model."""
 
     model: MambaConfig = field(default_factory=MambaConfig)
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
     data: SpeciesDataConfig = field(default_factory=SpeciesDataConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="YAML job config, e.g. configs/dna/species_demo.yaml")
-    parser.add_argument("overrides", nargs="*", metavar="key=value",
-                        help="config overrides, e.g. data.seq_len=16384 "
-                             "classifier.pretrained=runs/dna-demo/model.pt")
+    add_config_arguments(parser, "configs/dna/species_demo.yaml",
+                         "data.seq_len=16384 classifier.pretrained=runs/dna-demo/model.pt")
 
 
 def classifier_spec(architecture: str, pooling: str, num_classes: int,

@@ -9,7 +9,7 @@ from dataclasses import asdict
 
 from mambaseq.core import init_weights_from
 
-from ..config import ConfigFileError, load_config
+from ..config import ConfigFileError, add_config_arguments, load_config
 from ..domains import config_domain
 from ..training.language_model import LMModule
 from ..training.trained_model import load_trained_model
@@ -17,10 +17,8 @@ from ..training.trainer import fit, make_trainer, save_run_model, start_run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="YAML job config, e.g. configs/dna/demo.yaml or "
-                                       "configs/audio/demo.yaml")
-    parser.add_argument("overrides", nargs="*", metavar="key=value",
-                        help="config overrides, e.g. trainer.max_steps=500 model.d_model=128")
+    add_config_arguments(parser, "configs/dna/demo.yaml or configs/audio/demo.yaml",
+                         "trainer.max_steps=500 model.d_model=128")
 
 
 def run(args: argparse.Namespace) -> dict[str, float]:

@@ -6,16 +6,17 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict, dataclass, field
 
-from mambaseq.audiomamba import check_audio_stack, save_classifier
+from mambaseq.audiomamba import check_audio_stack
 
-from ..config import OptimConfig, TrainerConfig, load_config
+from ..config import (OptimConfig, TrainerConfig, TrainingJobConfig, add_config_arguments,
+                      load_config)
 from ..data.audio_tokens import ClassifierDataConfig, SC09WavesDataModule
 from ..training.digit_classifier import DigitClassifierModule
 from ..training.trainer import make_trainer, save_run_model, start_run
 
 
 @dataclass
-class SC09ClassifierConfig:
+class SC09ClassifierConfig(TrainingJobConfig):
     """``mambaseq sc09-classifier``: the digit classifier behind FID / IS / mIS / AM."""
 
     data: ClassifierDataConfig = field(default_factory=ClassifierDataConfig)
@@ -25,9 +26,8 @@ class SC09ClassifierConfig:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="YAML job config, e.g. configs/audio/sc09_classifier.yaml")
-    parser.add_argument("overrides", nargs="*", metavar="key=value",
-                        help="config overrides, e.g. data.root=/data/sc09 trainer.max_steps=3000")
+    add_config_arguments(parser, "configs/audio/sc09_classifier.yaml",
+                         "data.root=/data/sc09 trainer.max_steps=3000")
 
 
 def run(args: argparse.Namespace) -> dict[str, float]:
@@ -45,8 +45,7 @@ def run(args: argparse.Namespace) -> dict[str, float]:
     metrics = {"val_accuracy": val["val/accuracy"], "test_accuracy": test["test/accuracy"],
                "steps": trainer.global_step}
     saved = save_run_model(trainer, module.model.cpu(), run_dir,
-                           {"run_config": plain, "metrics": metrics}, filename="classifier.pt",
-                           save=save_classifier)
+                           {"run_config": plain, "metrics": metrics}, filename="classifier.pt")
     if saved is None:
         return metrics
     path, _ = saved

@@ -27,7 +27,7 @@ import torch
 
 from mambaseq.core import ConfigError, MambaConfig
 
-from ..config import OptimConfig, TrainerConfig, load_config
+from ..config import TrainingJobConfig, add_config_arguments, load_config
 from ..data.dna_windows import DNADataConfig, DNAWindowsDataModule
 from ..evaluation.peak_memory import PeakMemory
 from ..evaluation.reports import line_plot, markdown_table, write_csv
@@ -65,22 +65,18 @@ class SweepConfig:
 
 
 @dataclass
-class ScaleJobConfig:
+class ScaleJobConfig(TrainingJobConfig):
     """``mambaseq scale``: ``model`` and ``data`` are the base of every run; each run sets
     model.d_model/n_layer from ``sweep.sizes`` and data.seq_len/batch_size from the sweep."""
 
     model: MambaConfig = field(default_factory=MambaConfig)
     data: DNADataConfig = field(default_factory=DNADataConfig)
     sweep: SweepConfig = field(default_factory=SweepConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="YAML sweep config, e.g. configs/scale/dna_demo.yaml")
-    parser.add_argument("overrides", nargs="*", metavar="key=value",
-                        help="config overrides, e.g. 'sweep.log2_lengths=[8,10]' "
-                             "trainer.max_steps=5 data.fasta=my.fa")
+    add_config_arguments(parser, "configs/scale/dna_demo.yaml",
+                         "'sweep.log2_lengths=[8,10]' trainer.max_steps=5 data.fasta=my.fa")
 
 
 class StepTimer(L.Callback):

@@ -13,7 +13,7 @@ from typing import Any
 
 from mambaseq.core import ConfigError, MambaConfig
 
-from ..config import ConfigFileError, OptimConfig, TrainerConfig, load_config
+from ..config import ConfigFileError, TrainingJobConfig, add_config_arguments, load_config
 from ..data.synthetic_tasks import (SyntheticDataConfig, SyntheticDataModule, chance_accuracy,
                                     check_task)
 from ..evaluation.length_extrapolation import accuracy_at_lengths
@@ -39,15 +39,13 @@ class LengthEvalConfig:
 
 
 @dataclass
-class SyntheticJobConfig:
+class SyntheticJobConfig(TrainingJobConfig):
     """``mambaseq synthetic``: train a MambaLM on one diagnostic task, report its accuracy at
     the answer positions, then at every ``eval.lengths``."""
 
     model: MambaConfig = field(default_factory=MambaConfig)
     data: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)
     eval: LengthEvalConfig = field(default_factory=LengthEvalConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
     def __post_init__(self) -> None:
         for length in self.eval.lengths:
@@ -58,10 +56,8 @@ class SyntheticJobConfig:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="YAML job config, e.g. configs/synthetic/induction_heads.yaml")
-    parser.add_argument("overrides", nargs="*", metavar="key=value",
-                        help="config overrides, e.g. data.seq_len=64 model.selective=false "
-                             "'eval.lengths=[64,128]'")
+    add_config_arguments(parser, "configs/synthetic/induction_heads.yaml",
+                         "data.seq_len=64 model.selective=false 'eval.lengths=[64,128]'")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

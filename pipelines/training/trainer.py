@@ -4,7 +4,7 @@ model."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import lightning as L
 import torch.nn as nn
@@ -91,14 +91,12 @@ def fit(trainer: L.Trainer, module: L.LightningModule, data: L.LightningDataModu
 
 
 def save_run_model(trainer: L.Trainer, model: nn.Module, run_dir: Path, extra: dict[str, Any],
-                   filename: str = "model.pt",
-                   save: Callable[[nn.Module, Path, dict[str, Any]], Path] = save_model
-                   ) -> tuple[Path, int] | None:
+                   filename: str = "model.pt") -> tuple[Path, int] | None:
     """The ending every training job shares: on the first process only, count the model's
-    parameters and write it with ``save`` (core's ``save_model`` by default) to
-    ``run_dir/filename``, ``extra`` plus ``parameters`` beside the weights. Returns (path,
-    parameters) there and None on every other process, which must write and print nothing."""
+    parameters and write it as a model file (``core.save_model``) to ``run_dir/filename``,
+    ``extra`` plus ``parameters`` beside the weights. Returns (path, parameters) there and
+    None on every other process, which must write and print nothing."""
     if not trainer.is_global_zero:
         return None
     n_params = sum(p.numel() for p in model.parameters())
-    return save(model, run_dir / filename, {**extra, "parameters": n_params}), n_params
+    return save_model(model, run_dir / filename, {**extra, "parameters": n_params}), n_params

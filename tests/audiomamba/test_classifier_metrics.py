@@ -1,12 +1,13 @@
-"""SaShiMi-style sample metrics (FID, IS, mIS, AM) and the SC09 digit classifier file."""
+"""SaShiMi-style sample metrics (FID, IS, mIS, AM) and the SC09 digit classifier, saved as a
+model file like every other model."""
 import numpy as np
 import pytest
 import torch
 from scipy import linalg
 
-from mambaseq.audiomamba import (ClassifierFileError, DigitClassifier, am_score, fid,
-                                 inception_score, load_classifier, modified_inception_score,
-                                 save_classifier)
+from mambaseq.audiomamba import (DigitClassifier, am_score, fid, inception_score,
+                                 load_classifier, modified_inception_score)
+from mambaseq.core import MambaConfig, MambaLM, ModelFileError, save_model
 
 
 def test_fid_matches_the_scipy_formula():
@@ -39,11 +40,14 @@ def test_classifier_shapes_and_file(tmp_path):
     with torch.no_grad():
         assert model(waves).shape == (3, 10) and model.features(waves).shape == (3, 128)
     assert sum(p.numel() for p in model.parameters()) < 300_000
-    save_classifier(model, tmp_path / "c.pt", extra={"metrics": {"test_accuracy": 0.5}})
+    save_model(model, tmp_path / "c.pt", extra={"metrics": {"test_accuracy": 0.5}})
     loaded, extra = load_classifier(tmp_path / "c.pt")
     with torch.no_grad():
         torch.testing.assert_close(loaded(waves), model(waves))
     assert extra["metrics"]["test_accuracy"] == 0.5
     torch.save({"x": 1}, tmp_path / "junk.pt")
-    with pytest.raises(ClassifierFileError, match="junk.pt: not a mambaseq SC09 classifier"):
+    with pytest.raises(ModelFileError, match="junk.pt: not a mambaseq model file"):
         load_classifier(tmp_path / "junk.pt")
+    save_model(MambaLM(MambaConfig(d_model=8, n_layer=1, vocab_size=4)), tmp_path / "lm.pt")
+    with pytest.raises(ModelFileError, match="lm.pt: holds a MambaLM, expected a DigitClassifier"):
+        load_classifier(tmp_path / "lm.pt")

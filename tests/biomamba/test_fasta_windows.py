@@ -2,7 +2,6 @@
 crossed, padding at record ends, mostly-N windows skipped, augmentation."""
 import gzip
 import shutil
-from pathlib import Path
 
 import pytest
 import torch
@@ -12,8 +11,7 @@ from mambaseq.biomamba import (BedError, DNATokenizer, FastaError, FastaWindows,
                                RandomWindows, Region, Window, WindowReader, bed_regions, open_fasta,
                                sliding_windows, split_records, tiled_windows)
 from mambaseq.biomamba.fasta import compression
-
-BUNDLED = Path(__file__).resolve().parents[2] / "biomamba" / "data" / "hsap_chr22_200kb.fa"
+from tests.bundled import DNA_FASTA as BUNDLED
 
 
 @pytest.fixture

@@ -1,13 +1,12 @@
 """The HG38-style pretraining data module: BED splits, augmentation on train only,
 deterministic validation windows."""
-from pathlib import Path
 
 import torch
 
 from mambaseq.biomamba import DNATokenizer
 from mambaseq.pipelines.data.dna_windows import DNADataConfig, DNAWindowsDataModule
+from tests.bundled import DNA_FASTA as BUNDLED
 
-BUNDLED = Path(__file__).resolve().parents[2] / "biomamba" / "data" / "hsap_chr22_200kb.fa"
 RECORD = "Hsap_chr22_slice"
 
 

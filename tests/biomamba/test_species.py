@@ -6,8 +6,7 @@ import pytest
 
 from mambaseq.biomamba import (DNATokenizer, FastaError, LabelledWindows, RandomWindows,
                                load_species_split, species_files, species_label)
-
-DEMO = Path(__file__).resolve().parents[2] / "biomamba" / "data" / "great_apes_demo"
+from tests.bundled import APES_DEMO as DEMO
 
 
 def make_folder(root: Path, bases: dict[str, str]) -> Path:

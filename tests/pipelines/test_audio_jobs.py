@@ -9,10 +9,10 @@ import soundfile as sf
 from mambaseq.audiomamba import SaShiMiLM, save_wav
 from mambaseq.core import MambaLM, load_model
 from mambaseq.pipelines.cli import main
+from tests.bundled import REPO
 
 from ..audiomamba.synth import make_sc09, tone
 
-REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "configs" / "audio" / "demo.yaml"
 CLASSIFIER = REPO / "configs" / "audio" / "sc09_classifier.yaml"
 

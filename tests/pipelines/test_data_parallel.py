@@ -13,10 +13,8 @@ import torch
 from mambaseq.pipelines.cli import main
 from mambaseq.pipelines.config import ConfigFileError
 from mambaseq.pipelines.data.dna_windows import DNADataConfig, DNAWindowsDataModule
+from tests.bundled import DNA_DEMO_CONFIG as DEMO, DNA_FASTA as BUNDLED, REPO
 
-REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "configs" / "dna" / "demo.yaml"
-BUNDLED = REPO / "biomamba" / "data" / "hsap_chr22_200kb.fa"
 ARGS = ["trainer.accelerator=cpu", "trainer.max_steps=4", "trainer.val_every_n_steps=2",
         "trainer.checkpoint_every_n_steps=2", "trainer.log_every_n_steps=1",
         "trainer.progress_bar=false", "data.seq_len=32", "data.batch_size=4",

@@ -1,16 +1,13 @@
 """``mambaseq evaluate`` on DNA models: a language model's bits per base on its validation
 split or on any FASTA, a species classifier's accuracy, macro-F1 and confusion matrix."""
 import csv
-from pathlib import Path
 
 import pytest
 
 from mambaseq.pipelines.cli import main
+from tests.bundled import DNA_FASTA as BUNDLED
 
 from .test_finetune_job import CONFIG, DEMO, PRETRAIN, tiny
-
-REPO = Path(__file__).resolve().parents[2]
-BUNDLED = REPO / "biomamba" / "data" / "hsap_chr22_200kb.fa"
 
 
 @pytest.fixture(scope="module")

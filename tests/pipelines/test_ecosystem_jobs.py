@@ -10,14 +10,12 @@ import torch
 
 from mambaseq.core import MambaClassifier, load_model
 from mambaseq.pipelines.cli import main
+from tests.bundled import APES_DEMO as APES, DNA_FASTA as BUNDLED, REPO
 
 transformers = pytest.importorskip("transformers")
 
-REPO = Path(__file__).resolve().parents[2]
 PRETRAIN = REPO / "configs" / "dna" / "demo.yaml"
 SPECIES = REPO / "configs" / "dna" / "species_demo.yaml"
-BUNDLED = REPO / "biomamba" / "data" / "hsap_chr22_200kb.fa"
-APES = REPO / "biomamba" / "data" / "great_apes_demo"
 SHAPE = ["model.d_model=16", "model.n_layer=1", "model.d_state=4"]
 
 

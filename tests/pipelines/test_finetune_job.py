@@ -12,11 +12,10 @@ from mambaseq.core import BidirectionalClassifier, MambaClassifier, load_model
 from mambaseq.pipelines.cli import main
 from mambaseq.pipelines.config import ConfigFileError, load_config
 from mambaseq.pipelines.jobs.finetune import FinetuneDNAConfig
+from tests.bundled import APES_DEMO as DEMO, REPO
 
-REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "configs" / "dna" / "species_demo.yaml"
 PRETRAIN = REPO / "configs" / "dna" / "demo.yaml"
-DEMO = REPO / "biomamba" / "data" / "great_apes_demo"
 
 
 def tiny(out: Path, *extra: str) -> list[str]:

@@ -6,9 +6,8 @@ import torch
 
 from mambaseq.pipelines.cli import main
 from mambaseq.pipelines.training.language_model import LMModule
+from tests.bundled import DNA_DEMO_CONFIG as DEMO
 
-REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "configs" / "dna" / "demo.yaml"
 ARGS = ["trainer.max_steps=8", "trainer.val_every_n_steps=4", "trainer.checkpoint_every_n_steps=2",
         "trainer.progress_bar=false", "data.seq_len=32", "data.batch_size=2",
         "data.max_val_windows=2", "model.d_model=16", "model.n_layer=1", "model.d_state=4",

@@ -3,7 +3,6 @@ give the loss of the same sequences padded, and the pretrain/finetune jobs runni
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -16,9 +15,8 @@ from mambaseq.pipelines.data.variable_length import (IGNORE_INDEX, VariableLengt
                                                      within_budget)
 from mambaseq.pipelines.training.language_model import LMModule
 from mambaseq.pipelines.training.sequence_classifier import SequenceClassifierModule
+from tests.bundled import DNA_FASTA as BUNDLED, REPO
 
-REPO = Path(__file__).resolve().parents[2]
-BUNDLED = REPO / "biomamba" / "data" / "hsap_chr22_200kb.fa"
 TINY = dict(d_model=16, n_layer=1, vocab_size=10, d_state=4)
 OPTIM = dict(lr=1e-3, weight_decay=0.0, betas=[0.9, 0.95], warmup_steps=1, min_lr_ratio=0.1,
              grad_clip=1.0)

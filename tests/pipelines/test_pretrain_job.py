@@ -5,10 +5,7 @@ import torch
 
 from mambaseq.core import load_model
 from mambaseq.pipelines.cli import main
-
-REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "configs" / "dna" / "demo.yaml"
-BUNDLED = REPO / "biomamba" / "data" / "hsap_chr22_200kb.fa"
+from tests.bundled import DNA_DEMO_CONFIG as DEMO, DNA_FASTA as BUNDLED
 
 
 def tiny_overrides(out: Path, steps: int) -> list[str]:

@@ -16,11 +16,10 @@ from mambaseq.pipelines.data.step_loader import (BatchShape, EpochShuffle, Lengt
 from mambaseq.pipelines.training.language_model import LMModule
 from mambaseq.pipelines.training.resume import RNGState
 from mambaseq.pipelines.training.sequence_classifier import SequenceClassifierModule
+from tests.bundled import APES_DEMO as APES, REPO
 
-REPO = Path(__file__).resolve().parents[2]
 PRETRAIN = REPO / "configs" / "dna" / "demo.yaml"
 FINETUNE = REPO / "configs" / "dna" / "species_demo.yaml"
-APES = REPO / "biomamba" / "data" / "great_apes_demo"
 
 # 5 steps per epoch, a checkpoint every 3 steps, 8 steps: kills fall mid-epoch and between
 # checkpoints, in the first epoch and in the second

@@ -2,16 +2,14 @@
 import csv
 import math
 import time
-from pathlib import Path
 
 import torch
 
 from mambaseq.pipelines.cli import main
 from mambaseq.pipelines.evaluation.peak_memory import PeakMemory
+from tests.bundled import DNA_FASTA as BUNDLED, REPO
 
-REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "configs" / "scale" / "dna_demo.yaml"
-BUNDLED = REPO / "biomamba" / "data" / "hsap_chr22_200kb.fa"
 COLUMNS = ["length", "log2_length", "d_model", "n_layer", "params", "batch_size", "steps",
            "tokens_per_s", "peak_memory_mb", "memory_measure", "val_loss", "val_bits_per_base",
            "status"]

@@ -1,7 +1,6 @@
 """Sequence-length warm-up: the length doubles per stage while the tokens per step stay
 constant, stages change at the right steps, and a run resumed mid-warm-up is exact."""
 import csv
-from pathlib import Path
 
 import pytest
 
@@ -11,12 +10,10 @@ from mambaseq.pipelines.data.dna_windows import DNADataConfig, DNAWindowsDataMod
 from mambaseq.pipelines.data.step_loader import LengthSchedule
 from mambaseq.pipelines.domains import PretrainDNAConfig
 from mambaseq.pipelines.training.language_model import LMModule
+from tests.bundled import DNA_DEMO_CONFIG as DEMO, DNA_FASTA as BUNDLED
 
 from .test_resume import assert_same_weights, kill_then_resume, train_losses
 
-REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "configs" / "dna" / "demo.yaml"
-BUNDLED = REPO / "biomamba" / "data" / "hsap_chr22_200kb.fa"
 WARMUP = ["data.seq_len=64", "data.batch_size=2", "data.seq_len_warmup.start_len=16",
           "data.seq_len_warmup.steps_per_stage=3", "data.train_windows_per_epoch=10",
           "trainer.max_steps=8", "trainer.val_every_n_steps=4", "trainer.checkpoint_every_n_steps=2",

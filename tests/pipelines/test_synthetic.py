@@ -9,8 +9,8 @@ from mambaseq.core import load_model
 from mambaseq.pipelines.cli import main
 from mambaseq.pipelines.data.synthetic_tasks import IGNORE, TRAIN, VAL, SyntheticTask
 from mambaseq.pipelines.training.synthetic_model import answer_metrics
+from tests.bundled import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "configs" / "synthetic"
 
 

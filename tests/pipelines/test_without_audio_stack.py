@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.bundled import REPO
 
 # Importing a name whose sys.modules entry is None raises ImportError: as if not installed.
 BLOCK_AUDIO = ("import sys; sys.modules['torchaudio'] = None; sys.modules['soundfile'] = None; "
