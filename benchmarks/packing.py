@@ -5,8 +5,8 @@ grouped into batches of at most --max-tokens bases (``pipelines.data.variable_le
 back into one row with cu_seqlens, or padded to the longest window of the batch (the
 padded batch holds fewer windows: rows x longest <= budget). Each mode trains the same
 MambaLM from the same initialisation with AdamW for --steps steps (after --warmup untimed
-ones, bf16 autocast on CUDA) and reports real (non-padding) tokens per second, the share
-of the batch that is padding, and peak GPU memory. Prints a Markdown table; writes
+ones, bf16 autocast on CUDA; each step's time goes to stderr) and reports real (non-padding)
+tokens per second, the share of the batch that is padding, and peak GPU memory. Prints a Markdown table; writes
 packing.csv to --out.
 
     python benchmarks/packing.py --fasta G/train/Hsap.fa.gz G/train/Ptro.fa.gz \
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
+import sys
 import time
 from pathlib import Path
 
@@ -71,10 +72,12 @@ def train(fastas: list[str], args: argparse.Namespace, packed: bool, device: tor
         opt.zero_grad(set_to_none=True)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
+        seconds = time.perf_counter() - start
+        tokens = int((batch["targets"] != IGNORE_INDEX).sum())
+        print(f"{'packed' if packed else 'padded'} step {step}: {seconds:.3f} s, {tokens:,} real "
+              f"tokens of {batch['targets'].numel():,}", file=sys.stderr, flush=True)
         if step >= args.warmup:
-            elapsed += time.perf_counter() - start
-            real += int((batch["targets"] != IGNORE_INDEX).sum())
-            slots += batch["targets"].numel()
+            elapsed, real, slots = elapsed + seconds, real + tokens, slots + batch["targets"].numel()
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else float("nan")
     return {"mode": "packed" if packed else "padded", "tokens_per_s": real / elapsed,
             "padding_share": 1 - real / slots, "tokens_per_step": real / args.steps,

@@ -33,6 +33,13 @@ def _configs(options: list[tuple[int, int, int]]) -> list[triton.Config]:
     return [triton.Config({"BLOCK_D": d, "BLOCK_L": l}, num_warps=w) for d, l, w in options]
 
 
+def length_class(length: int) -> int:
+    """The autotuning key's stand-in for a length: the next power of two. Packed and padded
+    variable-length batches change the length every step; keyed on the length itself, every
+    step would re-run the autotuning benchmarks (seconds a step)."""
+    return triton.next_power_of_2(length)
+
+
 @triton.jit
 def _sequence_start(start_ptr, t, length):
     """Packed sequences: the first position of the sequence each of the positions t is in."""
@@ -102,10 +109,10 @@ def _grad_preactivation(x_ptr, init_ptr, w_ptr, bias_ptr, dy_ptr, b, offs_d, t, 
 
 
 @triton.autotune(configs=_configs([(16, 256, 4), (32, 128, 4), (64, 64, 4), (64, 128, 8)]),
-                 key=["dim", "length", "sxd"])
+                 key=["dim", "length_class", "sxd"])
 @triton.jit
 def _conv_fwd_kernel(x_ptr, init_ptr, w_ptr, bias_ptr, y_ptr, start_ptr, dim, length,
-                     sxb, sxd, sxl, sib, sid, sil, swd, swk, syb, syd, syl,
+                     length_class, sxb, sxd, sxl, sib, sid, sil, swd, swk, syb, syd, syl,
                      W: tl.constexpr, HAS_INIT: tl.constexpr, HAS_BIAS: tl.constexpr,
                      SILU: tl.constexpr, VARLEN: tl.constexpr, BLOCK_D: tl.constexpr,
                      BLOCK_L: tl.constexpr):
@@ -126,10 +133,10 @@ def _conv_fwd_kernel(x_ptr, init_ptr, w_ptr, bias_ptr, y_ptr, start_ptr, dim, le
 
 @triton.autotune(configs=_configs([(16, _BWD_BLOCK_L, 4), (32, _BWD_BLOCK_L, 4),
                                    (64, _BWD_BLOCK_L, 8)]),
-                 key=["dim", "length", "sxd"])
+                 key=["dim", "length_class", "sxd"])
 @triton.jit
 def _conv_bwd_kernel(x_ptr, init_ptr, w_ptr, bias_ptr, dy_ptr, dx_ptr, dinit_ptr,
-                     dw_part_ptr, db_part_ptr, start_ptr, dim, length,
+                     dw_part_ptr, db_part_ptr, start_ptr, dim, length, length_class,
                      sxb, sxd, sxl, sib, sid, sil, swd, swk, sgb, sgd, sgl,
                      sdxb, sdxd, sdxl, sdib, sdid, sdil,
                      W: tl.constexpr, HAS_INIT: tl.constexpr, HAS_BIAS: tl.constexpr,
@@ -199,8 +206,8 @@ class _CausalConv1d(torch.autograd.Function):
         grid = lambda meta: (triton.cdiv(length, meta["BLOCK_L"]),  # noqa: E731
                              triton.cdiv(dim, meta["BLOCK_D"]), batch)
         _conv_fwd_kernel[grid](x, initial_state, weight, bias, y, starts, dim, length,
-                               *x.stride(), *_strides(initial_state), *weight.stride(),
-                               *y.stride(), W=weight.shape[1], HAS_INIT=initial_state is not None,
+                               length_class(length), *x.stride(), *_strides(initial_state),
+                               *weight.stride(), *y.stride(), W=weight.shape[1], HAS_INIT=initial_state is not None,
                                HAS_BIAS=bias is not None, SILU=silu, VARLEN=starts is not None)
         ctx.save_for_backward(x, weight, bias, initial_state, starts)
         ctx.silu = silu
@@ -218,7 +225,8 @@ class _CausalConv1d(torch.autograd.Function):
         db_part = None if bias is None else x.new_empty(batch * n_tiles, dim, dtype=torch.float32)
         grid = lambda meta: (n_tiles, triton.cdiv(dim, meta["BLOCK_D"]), batch)  # noqa: E731
         _conv_bwd_kernel[grid](x, initial_state, weight, bias, dy, dx, dinit, dw_part, db_part,
-                               starts, dim, length, *x.stride(), *_strides(initial_state),
+                               starts, dim, length, length_class(length), *x.stride(),
+                               *_strides(initial_state),
                                *weight.stride(), *dy.stride(), *dx.stride(), *_strides(dinit),
                                W=width, HAS_INIT=initial_state is not None,
                                HAS_BIAS=bias is not None, SILU=ctx.silu,

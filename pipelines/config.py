@@ -113,6 +113,7 @@ class TrainerConfig:
     output_dir: str = "runs"
     run_name: str = "run"
     max_steps: int = 1000
+    max_minutes: Optional[float] = None  # also stop after this much training (resumed parts add up)
     val_every_n_steps: int = 100
     checkpoint_every_n_steps: int = 100
     log_every_n_steps: int = 10
@@ -131,6 +132,9 @@ class TrainerConfig:
         for name in ("devices", "num_nodes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"trainer.{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ConfigError(f"trainer.max_minutes must be positive (or null: no time limit), "
+                              f"got {self.max_minutes}")
         known = ["auto", *(s for s in StrategyRegistry.available_strategies()
                            if not any(k in s for k in IN_PROCESS_LAUNCHERS))]
         if any(k in self.strategy for k in IN_PROCESS_LAUNCHERS):

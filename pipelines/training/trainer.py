@@ -3,6 +3,7 @@
 model."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,10 @@ def make_trainer(tr: TrainerConfig, grad_clip: float, run_dir: Path, monitor: st
     splits its training batches across processes itself (``shards_by_rank``), Lightning adds
     no distributed sampler. Checkpoints carry the training data position and the random
     number generators, so a resumed run continues exactly; with ``stop_on_nonfinite`` a NaN or
-    Inf loss or gradient stops the run (``NonFiniteError``). When the run will resume from
-    ``last.ckpt`` the CSV log keeps its rows up to that checkpoint."""
+    Inf loss or gradient stops the run (``NonFiniteError``). With ``max_minutes`` training
+    also ends after that much time (Lightning's Timer, whose clock is in the checkpoints, so
+    the parts of a resumed run add up) and the job goes on as after ``max_steps``. When the run
+    will resume from ``last.ckpt`` the CSV log keeps its rows up to that checkpoint."""
     callbacks: list = [RNGState()]
     if tr.stop_on_nonfinite:
         callbacks.append(NonFiniteGuard())
@@ -65,7 +68,9 @@ def make_trainer(tr: TrainerConfig, grad_clip: float, run_dir: Path, monitor: st
                TensorBoardLogger(run_dir, name="", version="logs")]
     try:
         return L.Trainer(
-            max_steps=tr.max_steps, val_check_interval=tr.val_every_n_steps,
+            max_steps=tr.max_steps,
+            max_time=None if tr.max_minutes is None else timedelta(minutes=tr.max_minutes),
+            val_check_interval=tr.val_every_n_steps,
             check_val_every_n_epoch=None, log_every_n_steps=tr.log_every_n_steps,
             accelerator=tr.accelerator, devices=tr.devices, num_nodes=tr.num_nodes,
             strategy=tr.strategy, precision=tr.precision,

@@ -366,3 +366,16 @@ def test_kernels_under_triton_interpreter() -> None:
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-4000:]
     assert " passed" in proc.stdout and " failed" not in proc.stdout, proc.stdout[-4000:]
+
+
+@pytest.mark.gpu
+def test_conv_autotunes_once_per_power_of_two_of_length() -> None:
+    # variable-length batches change the length every step; re-tuning each time cost seconds
+    from mambaseq.kernels import triton_conv
+    x = torch.randn(1, 256, 8192, device="cuda", requires_grad=True)
+    weight = torch.randn(256, 4, device="cuda", requires_grad=True)
+    before = len(triton_conv._conv_fwd_kernel.cache), len(triton_conv._conv_bwd_kernel.cache)
+    for length in (5000, 6001, 7777, 8192):
+        triton_conv.causal_conv1d_triton(x[..., :length], weight, activation="silu").sum().backward()
+    after = len(triton_conv._conv_fwd_kernel.cache), len(triton_conv._conv_bwd_kernel.cache)
+    assert after[0] - before[0] <= 1 and after[1] - before[1] <= 1

@@ -2,11 +2,12 @@
 where it came from, and leaves the last good checkpoint as last.ckpt."""
 from pathlib import Path
 
+import pytest
 import torch
 
 from mambaseq.pipelines.cli import main
 from mambaseq.pipelines.training.language_model import LMModule
-from tests.bundled import DNA_DEMO_CONFIG as DEMO
+from tests.bundled import DNA_DEMO_CONFIG as DEMO, DNA_FASTA as BUNDLED, REPO
 
 ARGS = ["trainer.max_steps=8", "trainer.val_every_n_steps=4", "trainer.checkpoint_every_n_steps=2",
         "trainer.progress_bar=false", "data.seq_len=32", "data.batch_size=2",
@@ -70,3 +71,26 @@ def test_guard_can_be_turned_off(tmp_path, monkeypatch):
     poison_at(monkeypatch, 6, nan_gradient)
     assert main(["pretrain", str(DEMO), f"trainer.output_dir={tmp_path}", *ARGS,
                  "trainer.stop_on_nonfinite=false"]) == 0
+
+
+@pytest.mark.gpu
+def test_guard_stops_packed_bf16_run_on_the_gpu(tmp_path, monkeypatch, capsys):
+    # configs/dna/pretrain_varlen.yaml as shipped (packed 1K-32K windows, bf16, 12 x 128) on
+    # the bundled FASTA; a NaN planted in one weight before step 5 stops it there
+    def nan_weight(module):
+        with torch.no_grad():
+            module.model.backbone.layers[3].mixer.in_proj.weight[0, 0] = float("nan")
+
+    poison_at(monkeypatch, 5, nan_weight)
+    args = [f"trainer.output_dir={tmp_path}", f"data.fasta={BUNDLED}", "data.val_fraction=0.2",
+            "data.num_workers=0", "data.max_val_windows=2", "trainer.max_steps=8",
+            "trainer.val_every_n_steps=4", "trainer.checkpoint_every_n_steps=2",
+            "trainer.progress_bar=false"]
+    assert main(["pretrain", str(REPO / "configs" / "dna" / "pretrain_varlen.yaml"), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    print(err)
+    assert len(err.splitlines()) == 1 and "global step 5: the loss is nan" in err
+    assert "model.backbone.layers.3.mixer.in_proj (Linear)" in err
+    run = tmp_path / "pretrain-varlen"
+    assert f"the last good checkpoint is {run / 'checkpoints' / 'last.ckpt'}" in err
+    assert_last_checkpoint_is_step(run, 4)

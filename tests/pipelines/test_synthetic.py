@@ -119,3 +119,15 @@ def test_shipped_synthetic_configs_are_the_papers_sizes():
     assert induction.data.seq_len == 256 and max(induction.eval.lengths) == 2 ** 20
     for cfg in (copying, induction):
         assert (cfg.model.d_model, cfg.model.n_layer, cfg.model.vocab_size) == (64, 2, 16)
+
+
+def test_max_minutes_ends_training_early_and_the_job_goes_on(tmp_path, capsys):
+    # 0.0001 minutes run out within the first step: the job stops there, validates and saves
+    args = tiny(tmp_path, "data.seq_len=16", "trainer.max_steps=1000", "trainer.max_minutes=0.0001",
+                "eval.lengths=[]")
+    assert main(["synthetic", str(CONFIGS / "induction_heads.yaml"), *args]) == 0
+    _, extra = load_model(tmp_path / "induction-heads" / "model.pt")
+    assert 1 <= extra["metrics"]["steps"] < 1000
+    assert main(["synthetic", str(CONFIGS / "induction_heads.yaml"),
+                 *tiny(tmp_path, "trainer.max_minutes=0")]) == 2
+    assert "trainer.max_minutes must be positive" in capsys.readouterr().err
