@@ -6,8 +6,8 @@ back into one row with cu_seqlens, or padded to the longest window of the batch 
 padded batch holds fewer windows: rows x longest <= budget). Each mode trains the same
 MambaLM from the same initialisation with AdamW for --steps steps (after --warmup untimed
 ones, bf16 autocast on CUDA; each step's time goes to stderr) and reports real (non-padding)
-tokens per second, the share of the batch that is padding, and peak GPU memory. Prints a Markdown table; writes
-packing.csv to --out.
+tokens per second, the share of the batch that is padding, and peak GPU memory. Prints a
+Markdown table; writes packing.csv to --out (with --profile N, operator tables too).
 
     python benchmarks/packing.py --fasta G/train/Hsap.fa.gz G/train/Ptro.fa.gz \
         --out runs/bench-packing                    # G = a great_apes_chr22 folder
@@ -79,9 +79,38 @@ def train(fastas: list[str], args: argparse.Namespace, packed: bool, device: tor
         if step >= args.warmup:
             elapsed, real, slots = elapsed + seconds, real + tokens, slots + batch["targets"].numel()
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else float("nan")
+    if args.profile:
+        profile_steps(model, opt, autocast, stream, args, packed, device)
     return {"mode": "packed" if packed else "padded", "tokens_per_s": real / elapsed,
             "padding_share": 1 - real / slots, "tokens_per_step": real / args.steps,
             "peak_gib": peak, "params": sum(p.numel() for p in model.parameters())}
+
+
+def profile_steps(model: MambaLM, opt: torch.optim.Optimizer, autocast, stream, args,
+                  packed: bool, device: torch.device) -> None:
+    """Profile ``args.profile`` more training steps with torch.profiler and write the table of
+    operators by total device (or CPU) time to --out/profile_MODE.txt, and print its top."""
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    if device.type == "cuda":
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    with torch.profiler.profile(activities=activities) as prof:
+        for _ in range(args.profile):
+            batch = {k: v.to(device) for k, v in next(stream).items()}
+            with autocast:
+                logits = model(batch["inputs"], cu_seqlens=batch.get("cu_seqlens"))
+            F.cross_entropy(logits.float().flatten(0, 1), batch["targets"].flatten(),
+                            ignore_index=IGNORE_INDEX).backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+    key = "cuda_time_total" if device.type == "cuda" else "cpu_time_total"
+    table = prof.key_averages().table(sort_by=key, row_limit=25)
+    mode = "packed" if packed else "padded"
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"profile_{mode}.txt").write_text(table)
+    print(f"\n{mode}: {args.profile} profiled steps, operators by {key}\n"
+          + "\n".join(table.splitlines()[:18]))
 
 
 def main() -> None:
@@ -94,6 +123,9 @@ def main() -> None:
     parser.add_argument("--n-layer", type=int, default=8)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="after the timed steps, profile N more steps of each mode "
+                             "(torch.profiler; tables to --out/profile_MODE.txt)")
     parser.add_argument("--out", type=Path, default=Path("runs/bench-packing"))
     parser.add_argument("--smoke", action="store_true", help="tiny shapes: checks the script")
     args = parser.parse_args()
