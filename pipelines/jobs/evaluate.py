@@ -38,6 +38,7 @@ from mambaseq.biomamba.evaluation import bits_per_base, species_scores
 from mambaseq.biomamba.species import whole_records
 from mambaseq.core import BidirectionalClassifier, MambaClassifier, ModelFileError
 
+from ..arguments import default_device, device, positive_int
 from ..config import ConfigFileError, UsageError
 from ..data.audio_tokens import AudioDataConfig, AudioTokensDataModule
 from ..data.dna_windows import DNADataConfig, lm_regions
@@ -58,14 +59,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", help="CSV to write (default: metrics.csv beside the samples "
                                          "or the checkpoint)")
     parser.add_argument("--fasta", help="DNA language model: score every record of this FASTA")
-    parser.add_argument("--max-windows", type=int, default=None,
+    parser.add_argument("--max-windows", type=positive_int, default=None,
                         help="DNA language model: score at most this many windows")
     parser.add_argument("--species-dir", help="DNA classifier: a folder with one FASTA per class")
-    parser.add_argument("--windows-per-species", type=int, default=64,
+    parser.add_argument("--windows-per-species", type=positive_int, default=64,
                         help="DNA classifier: seeded random windows per species (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=1234, help="DNA classifier: window seed")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--batch-size", type=positive_int, default=16)
+    parser.add_argument("--device", type=device, default=default_device(),
+                        help="cpu, cuda or cuda:N (default: %(default)s)")
 
 
 @torch.no_grad()
