@@ -11,7 +11,8 @@ from pathlib import Path
 
 import torch
 
-from mambaseq.biomamba import DNATokenizer, WindowReader, open_fasta, sliding_windows
+from mambaseq.biomamba import (DNATokenizer, FastaError, WindowReader, open_fasta,
+                               sliding_windows)
 from mambaseq.core import BidirectionalClassifier, MambaClassifier, ModelFileError, load_model
 
 from ..arguments import default_device, device, positive_int
@@ -20,7 +21,7 @@ from ..outputs import add_overwrite_argument, check_outputs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, help="model.pt of a `mambaseq finetune` run")
+    parser.add_argument("--checkpoint", required=True, help="model.pt of a mambaseq finetune run")
     parser.add_argument("--fasta", required=True, help="FASTA to classify (plain, BGZF or gzip)")
     parser.add_argument("--window", type=positive_int, default=None,
                         help="classify windows of this many bases (default: each whole record)")
@@ -51,6 +52,8 @@ def run(args: argparse.Namespace) -> list[dict]:
     windows = []
     for name in fasta.keys():
         length = len(fasta[name])
+        if length == 0:
+            raise FastaError(f"{args.fasta}: record {name!r} has a header and no sequence")
         size = args.window or length
         windows += sliding_windows(args.fasta, name, length, size, args.stride or size)
     rows = []

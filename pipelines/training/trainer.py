@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import lightning as L
 import torch.nn as nn
-from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
@@ -16,7 +16,9 @@ from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from mambaseq.core import save_model
 
 from ..config import ConfigFileError, TrainerConfig
+from .interrupt import ReportInterrupt
 from .nonfinite_guard import NonFiniteGuard
+from .quiet import StepProgressBar
 from .resume import ResumableCSVLogger, RNGState, checkpoint_step
 
 
@@ -39,10 +41,10 @@ def make_trainer(tr: TrainerConfig, grad_clip: float, run_dir: Path, monitor: st
     if tr.stop_on_nonfinite:
         callbacks.append(NonFiniteGuard())
     if tr.progress_bar:
-        callbacks.append(RichProgressBar())
+        callbacks.append(StepProgressBar())
     if monitor is not None:
         every = tr.checkpoint_every_n_steps
-        callbacks += [
+        callbacks += [ReportInterrupt(run_dir / "checkpoints" / "last.ckpt"),
             ModelCheckpoint(dirpath=run_dir / "checkpoints", every_n_train_steps=every,
                             save_last=True, save_top_k=0),
             ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="step{step}",

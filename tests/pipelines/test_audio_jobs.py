@@ -77,7 +77,7 @@ def test_sc09_classifier_and_sample_metrics(tmp_path, capsys):
         shutil.copy(path, samples / f"{path.parent.name}.wav")
     assert main(["evaluate", "--samples", str(samples), "--classifier", str(classifier),
                  "--sc09", str(sc09)]) == 0
-    rows = {r["set"]: r for r in csv.DictReader(open(samples / "metrics.csv"))}
+    rows = {r["set"]: r for r in csv.DictReader(open(samples / "evaluation.csv"))}
     assert set(rows) == {"test", "generated"} and rows["generated"]["clips"] == "8"
     assert float(rows["test"]["accuracy"]) > 0.5            # tones are easy: it learned
     for name in ("test", "generated"):
