@@ -102,8 +102,9 @@ class OptimConfig:
     grad_clip: float = 1.0
 
     def __post_init__(self) -> None:
-        if not self.lr > 0:
-            raise ConfigError(f"optim.lr must be > 0, got {self.lr}")
+        if not self.lr >= 0:
+            raise ConfigError(f"optim.lr must be >= 0 (0: weights stay as they start), got "
+                              f"{self.lr}")
         if self.weight_decay < 0:
             raise ConfigError(f"optim.weight_decay must be >= 0, got {self.weight_decay}")
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
@@ -176,7 +177,7 @@ class UsageError(ValueError):
 
 def _describe(err: OmegaConfBaseException) -> str:
     key = getattr(err, "full_key", None)
-    msg = getattr(err, "msg", None) or str(err).splitlines()[0]
+    msg = (getattr(err, "msg", None) or str(err)).strip().splitlines()[0]
     return f"key '{key}': {msg}" if key else msg
 
 

@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="classify windows of this many bases (default: each whole record)")
     parser.add_argument("--stride", type=positive_int, default=None,
                         help="bases between window starts (default: --window, no overlap)")
-    parser.add_argument("--batch-size", type=positive_int, default=8, help="windows per forward pass")
+    parser.add_argument("--batch-size", type=positive_int, default=8,
+                        help="windows per forward pass")
     parser.add_argument("--output", default=None, help="TSV to write (default: standard output)")
     add_overwrite_argument(parser)
     parser.add_argument("--device", type=device, default=default_device(),

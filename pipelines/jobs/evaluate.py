@@ -64,7 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sc09", help="the SC09 folder: train split = reference, test = ceiling")
     parser.add_argument("--output", help="CSV to write (default: evaluation.csv beside the "
                                          "samples or the checkpoint; a classifier's confusion "
-                                         "matrix goes beside it as OUTPUT_confusion_matrix.csv/png)")
+                                         "matrix goes beside it as "
+                                         "OUTPUT_confusion_matrix.csv/png)")
     add_overwrite_argument(parser)
     parser.add_argument("--fasta", help="DNA language model: score every record of this FASTA")
     parser.add_argument("--max-windows", type=positive_int, default=None,

@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-tokens", type=positive_int, default=None,
                         help="tokens to sample per sequence (DNA default 200; audio default one "
                              "second of samples)")
-    parser.add_argument("--num-samples", type=positive_int, default=1, help="sequences / clips to sample")
+    parser.add_argument("--num-samples", type=positive_int, default=1,
+                        help="sequences / clips to sample")
     parser.add_argument("--batch-size", type=positive_int, default=None,
                         help="audio: clips sampled together (default: all at once)")
     parser.add_argument("--out-dir", default=None,

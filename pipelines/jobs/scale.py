@@ -187,6 +187,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Run the sweep; returns the CSV rows."""
     cfg, resolved = load_config(ScaleJobConfig, args.config, args.overrides)
     plan = plan_run(replace(cfg.trainer, resume=False), resolved)   # a sweep does not resume
+    longest = 2 ** max(cfg.sweep.log2_lengths)             # the data must serve every run
+    DNAWindowsDataModule(replace(cfg.data, seq_len=longest, batch_size=1), seed=0).setup("fit")
     start_run(plan, resolved)
     root, plain = plan.dir, plan.config
     rows: list[dict[str, Any]] = []

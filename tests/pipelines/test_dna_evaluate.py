@@ -38,7 +38,8 @@ def test_language_model_bits_per_base(runs, capsys):
                  "--max-windows", "2", "--output", str(out)]) == 0
     assert next(csv.DictReader(open(out)))["windows"] == "2"
     assert main(["evaluate", "--checkpoint", str(model), "--max-windows", "3"]) == 2
-    assert "evaluation.csv exists (from an earlier run); pass --overwrite" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "evaluation.csv exists (from an earlier run); pass --overwrite" in err
     assert main(["evaluate", "--checkpoint", str(model), "--split", "test", "--overwrite"]) == 2
     assert "--split test needs a run trained with data.bed" in capsys.readouterr().err
 
