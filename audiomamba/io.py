@@ -16,6 +16,29 @@ class AudioFileError(ValueError):
     """An audio file or folder is missing, unreadable, empty or otherwise unusable."""
 
 
+def check_wav_complete(path: Path) -> None:
+    """Raise ``AudioFileError`` when ``path`` is a RIFF/WAVE file whose ``data`` chunk holds
+    fewer bytes than its header declares (a truncated copy, which libsndfile reads short
+    without a word). Other formats, and sizes left unset by streaming writers (0 or
+    0xFFFFFFFF), are not checked."""
+    with open(path, "rb") as file:
+        if file.read(12)[8:12] != b"WAVE":
+            return
+        size = path.stat().st_size
+        while True:
+            header = file.read(8)
+            if len(header) < 8:
+                return
+            chunk, declared = header[:4], int.from_bytes(header[4:], "little")
+            if chunk == b"data":
+                available = size - file.tell()
+                if declared not in (0, 0xFFFFFFFF) and declared > available:
+                    raise AudioFileError(f"{path}: truncated WAV: its header declares {declared} "
+                                         f"bytes of samples, the file holds {available}")
+                return
+            file.seek(declared + declared % 2, 1)
+
+
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
     """Read ``path`` as mono float32 samples in [-1, 1] at ``sample_rate`` Hz: (num_samples,).
 
@@ -26,6 +49,7 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> torch.Tensor
     path = Path(path)
     if not path.is_file():
         raise AudioFileError(f"{path}: no such audio file")
+    check_wav_complete(path)
     soundfile = audio_module("soundfile")
     try:
         data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)

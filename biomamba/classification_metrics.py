@@ -26,13 +26,13 @@ def classification_metrics(targets: np.ndarray, preds: np.ndarray, num_classes: 
 
 
 def write_confusion_matrix(confusion: np.ndarray, classes: list[str], run_dir: str | Path,
-                           title: str = "") -> tuple[Path, Path]:
-    """Writes ``confusion_matrix.csv`` (header: true\\predicted, then one row per true class)
-    and ``confusion_matrix.png`` (row-normalised colours, counts written in the cells) into
-    ``run_dir``; returns their paths."""
+                           title: str = "", name: str = "confusion_matrix") -> tuple[Path, Path]:
+    """Writes ``name.csv`` (header: true\\predicted, then one row per true class) and
+    ``name.png`` (row-normalised colours, counts written in the cells) into ``run_dir``;
+    returns their paths."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    csv_path, png_path = run_dir / "confusion_matrix.csv", run_dir / "confusion_matrix.png"
+    csv_path, png_path = run_dir / f"{name}.csv", run_dir / f"{name}.png"
     with open(csv_path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["true\\predicted", *classes])

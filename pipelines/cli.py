@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib.metadata import version
 
 from mambaseq.audiomamba import AudioFileError, AudioStackError
 from mambaseq.biomamba import DNATokenizerError, FastaError
@@ -12,6 +13,7 @@ from .config import ConfigFileError, UsageError
 from .jobs import (classify, evaluate, export, finetune, generate, pretrain, sc09_classifier, scale,
                    synthetic)
 from .training.nonfinite_guard import NonFiniteError
+from .training.quiet import silence_library_noise
 
 JOBS = {
     "pretrain": (pretrain, "train a Mamba language model on DNA or audio (YAML config + key=value overrides)"),
@@ -31,12 +33,30 @@ USER_ERRORS = (ConfigFileError, ConfigError, ModelFileError, FastaError, DNAToke
                AudioFileError, AudioStackError, UsageError, FileNotFoundError, NonFiniteError)
 
 
+class CommandLineError(Exception):
+    """An argument argparse refused; ``prog`` is the (sub)command's name."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors come back to ``main`` (to be one line, exit code 2)
+    instead of printing the usage and exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise CommandLineError(self.prog, f"{message} (see {self.prog} --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mambaseq", description="Selective state-space models "
-                                     "(Mamba) for long DNA and raw-audio sequences.")
+    parser = Parser(prog="mambaseq", description="Selective state-space models "
+                    "(Mamba) for long DNA and raw-audio sequences.")
+    parser.add_argument("--version", action="version", version=f"mambaseq {version('mambaseq')}")
     sub = parser.add_subparsers(dest="job", required=True, metavar="JOB")
     for name, (module, help_text) in JOBS.items():
-        job_parser = sub.add_parser(name, help=help_text, description=module.__doc__)
+        job_parser = sub.add_parser(name, help=help_text, description=_plain(module.__doc__),
+                                    formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(job_parser)
         job_parser.set_defaults(run=module.run)
     return parser
@@ -44,10 +64,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; a user error (bad config, file, checkpoint) prints one line, exit code 2."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except CommandLineError as err:
+        print(f"{err.prog}: error: {err}", file=sys.stderr)
+        return 2
+    silence_library_noise()
     try:
         args.run(args)
     except USER_ERRORS as err:
         print(f"mambaseq {args.job}: error: {err}", file=sys.stderr)
         return 2
     return 0
+
+
+def _plain(doc: str | None) -> str:
+    """A module docstring as help text: reST literals (``x``) shown as plain x."""
+    return (doc or "").replace("``", "")

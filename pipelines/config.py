@@ -102,6 +102,22 @@ class OptimConfig:
     min_lr_ratio: float = 0.1
     grad_clip: float = 1.0
 
+    def __post_init__(self) -> None:
+        if not self.lr >= 0:
+            raise ConfigError(f"optim.lr must be >= 0 (0: weights stay as they start), got "
+                              f"{self.lr}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"optim.weight_decay must be >= 0, got {self.weight_decay}")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ConfigError(f"optim.betas must be two numbers in [0, 1), got {list(self.betas)}")
+        if self.warmup_steps < 0:
+            raise ConfigError(f"optim.warmup_steps must be >= 0, got {self.warmup_steps}")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ConfigError(f"optim.min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        if self.grad_clip < 0:
+            raise ConfigError(f"optim.grad_clip must be >= 0 (0: no clipping), got "
+                              f"{self.grad_clip}")
+
 
 IN_PROCESS_LAUNCHERS = ("spawn", "fork", "notebook")   # Lightning strategies that start workers
 
@@ -129,7 +145,8 @@ class TrainerConfig:
     progress_bar: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("devices", "num_nodes"):
+        for name in ("devices", "num_nodes", "max_steps", "val_every_n_steps",
+                     "checkpoint_every_n_steps", "log_every_n_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"trainer.{name} must be >= 1, got {getattr(self, name)}")
         if self.max_minutes is not None and not self.max_minutes > 0:
@@ -156,6 +173,13 @@ class TrainingJobConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
 
+def check_fraction(name: str, value: float, upper_closed: bool = False) -> None:
+    """Raise ``ConfigError`` unless ``value`` (config key ``name``) is in [0, 1) (or [0, 1]
+    with ``upper_closed``)."""
+    if not (0 <= value <= 1 if upper_closed else 0 <= value < 1):
+        raise ConfigError(f"{name} must be in [0, 1{']' if upper_closed else ')'}, got {value}")
+
+
 class ConfigFileError(ValueError):
     """A config file or override is unreadable, has an unknown key or a bad value (including
     a value the data cannot serve, such as windows longer than every record)."""
@@ -167,7 +191,7 @@ class UsageError(ValueError):
 
 def _describe(err: OmegaConfBaseException) -> str:
     key = getattr(err, "full_key", None)
-    msg = getattr(err, "msg", None) or str(err).splitlines()[0]
+    msg = (getattr(err, "msg", None) or str(err)).strip().splitlines()[0]
     return f"key '{key}': {msg}" if key else msg
 
 

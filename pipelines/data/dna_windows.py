@@ -17,7 +17,8 @@ from mambaseq.biomamba import (DNATokenizer, FastaWindows, NFilter, RandomWindow
                                bed_regions, split_records, tiled_windows)
 from mambaseq.core import ConfigError
 
-from ..config import ConfigFileError, SeqLenWarmupConfig, VariableLengthConfig
+from ..config import (ConfigFileError, SeqLenWarmupConfig, VariableLengthConfig,
+                      check_fraction)
 from .step_loader import BatchShape, LengthSchedule, StepLoader, step_loader
 from .variable_length import lm_batch, variable_length_windows
 
@@ -43,6 +44,14 @@ class DNADataConfig(VariableLengthConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_fraction("data.val_fraction", self.val_fraction)
+        check_fraction("data.max_n_fraction", self.max_n_fraction, upper_closed=True)
+        if self.train_windows_per_epoch < 1:
+            raise ConfigError(f"data.train_windows_per_epoch must be >= 1, got "
+                              f"{self.train_windows_per_epoch}")
+        if self.max_val_windows is not None and self.max_val_windows < 1:
+            raise ConfigError(f"data.max_val_windows must be >= 1 or null (no limit), got "
+                              f"{self.max_val_windows}")
         warmup = self.seq_len_warmup
         if warmup is None:
             return
@@ -86,6 +95,10 @@ class DNAWindowsDataModule(L.LightningDataModule):
         self.tokenizer = DNATokenizer()
 
     def setup(self, stage: str | None = None) -> None:
+        """Read the regions and fix the validation windows (once: jobs call it to check the
+        data before they write the run folder, and the Trainer calls it again)."""
+        if hasattr(self, "dataset"):
+            return
         cfg, length = self.cfg, self.cfg.seq_len + 1
         train, val = lm_regions(cfg)
         short = [r for r in train if len(r) < length]

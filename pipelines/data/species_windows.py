@@ -14,7 +14,9 @@ from torch.utils.data import DataLoader
 from mambaseq.biomamba import (DNATokenizer, LabelledWindows, NFilter, RandomWindows,
                                load_species_split)
 
-from ..config import VariableLengthConfig
+from mambaseq.core import ConfigError
+
+from ..config import VariableLengthConfig, check_fraction
 from .step_loader import LengthSchedule, StepLoader, step_loader
 from .variable_length import classification_batch, variable_length_windows
 
@@ -33,6 +35,14 @@ class SpeciesDataConfig(VariableLengthConfig):
     val_seed: int = 1234
     rc_augment: bool = False
     max_n_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_fraction("data.val_fraction", self.val_fraction)
+        check_fraction("data.max_n_fraction", self.max_n_fraction, upper_closed=True)
+        for name in ("train_windows_per_epoch", "val_windows_per_species"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"data.{name} must be >= 1, got {getattr(self, name)}")
 
 
 class SpeciesDataModule(L.LightningDataModule):

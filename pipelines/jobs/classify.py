@@ -11,40 +11,50 @@ from pathlib import Path
 
 import torch
 
-from mambaseq.biomamba import DNATokenizer, WindowReader, open_fasta, sliding_windows
+from mambaseq.biomamba import (DNATokenizer, FastaError, WindowReader, open_fasta,
+                               sliding_windows)
 from mambaseq.core import BidirectionalClassifier, MambaClassifier, ModelFileError, load_model
 
-from ..config import ConfigFileError
+from ..arguments import default_device, device, positive_int
+from ..config import UsageError
+from ..outputs import add_overwrite_argument, check_outputs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, help="model.pt of a `mambaseq finetune` run")
+    parser.add_argument("--checkpoint", required=True, help="model.pt of a mambaseq finetune run")
     parser.add_argument("--fasta", required=True, help="FASTA to classify (plain, BGZF or gzip)")
-    parser.add_argument("--window", type=int, default=None,
+    parser.add_argument("--window", type=positive_int, default=None,
                         help="classify windows of this many bases (default: each whole record)")
-    parser.add_argument("--stride", type=int, default=None,
+    parser.add_argument("--stride", type=positive_int, default=None,
                         help="bases between window starts (default: --window, no overlap)")
-    parser.add_argument("--batch-size", type=int, default=8, help="windows per forward pass")
+    parser.add_argument("--batch-size", type=positive_int, default=8,
+                        help="windows per forward pass")
     parser.add_argument("--output", default=None, help="TSV to write (default: standard output)")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    add_overwrite_argument(parser)
+    parser.add_argument("--device", type=device, default=default_device(),
+                        help="cpu, cuda or cuda:N (default: %(default)s)")
 
 
 def run(args: argparse.Namespace) -> list[dict]:
     """Classify and write the TSV; returns its rows as dicts."""
+    if args.window is None and args.stride is not None:
+        raise UsageError("--stride needs --window")
+    if args.output:
+        check_outputs([Path(args.output)], [args.fasta, args.checkpoint], args.overwrite)
     model, extra = load_model(args.checkpoint)
     if not isinstance(model, (MambaClassifier, BidirectionalClassifier)):
         raise ModelFileError(f"{args.checkpoint}: holds a {type(model).__name__}, not a classifier")
     if extra.get("tokenizer") != "dna-char" or "classes" not in extra:
         raise ModelFileError(f"{args.checkpoint}: not a DNA classifier (no dna-char tokenizer "
                              f"and classes in its metadata)")
-    if args.window is None and args.stride is not None:
-        raise ConfigFileError("--stride needs --window")
     classes, tokenizer = extra["classes"], DNATokenizer()
     model = model.to(args.device)
     fasta = open_fasta(args.fasta)
     windows = []
     for name in fasta.keys():
         length = len(fasta[name])
+        if length == 0:
+            raise FastaError(f"{args.fasta}: record {name!r} has a header and no sequence")
         size = args.window or length
         windows += sliding_windows(args.fasta, name, length, size, args.stride or size)
     rows = []

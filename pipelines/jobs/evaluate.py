@@ -38,47 +38,60 @@ from mambaseq.biomamba.evaluation import bits_per_base, species_scores
 from mambaseq.biomamba.species import whole_records
 from mambaseq.core import BidirectionalClassifier, MambaClassifier, ModelFileError
 
+from ..arguments import default_device, device, positive_int, refuse_other_domain
 from ..config import ConfigFileError, UsageError
+from ..outputs import add_overwrite_argument, check_outputs
 from ..data.audio_tokens import AudioDataConfig, AudioTokensDataModule
 from ..data.dna_windows import DNADataConfig, lm_regions
 from ..domains import check_dna_vocab, model_domain
 from ..training.trained_model import load_trained_model
 
 COLUMNS = ("set", "clips", "bits_per_sample", "accuracy", "fid", "is", "mis", "am")
+WINDOWS_PER_SPECIES, SPECIES_SEED = 64, 1234
+OUTPUT = "evaluation.csv"                        # the default CSV's name
+DOMAIN_OPTIONS = {"--fasta": "dna", "--max-windows": "dna", "--species-dir": "dna",
+                  "--windows-per-species": "dna", "--seed": "dna", "--data-root": "audio"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", help="an audio model (model.pt or .ckpt): report its NLL")
-    parser.add_argument("--split", default="test", choices=("train", "validation", "test"),
-                        help="data split for the NLL (default: %(default)s)")
+    parser.add_argument("--split", default=None, choices=("train", "validation", "test"),
+                        help="the run's data split to score (default: validation for DNA, "
+                             "test for audio; DNA test = the BED file's test intervals)")
     parser.add_argument("--data-root", help="the run's data folder, if it moved since training")
     parser.add_argument("--samples", help="a folder of generated WAV clips to score")
     parser.add_argument("--classifier", help="classifier.pt written by mambaseq sc09-classifier")
     parser.add_argument("--sc09", help="the SC09 folder: train split = reference, test = ceiling")
-    parser.add_argument("--output", help="CSV to write (default: metrics.csv beside the samples "
-                                         "or the checkpoint)")
+    parser.add_argument("--output", help="CSV to write (default: evaluation.csv beside the "
+                                         "samples or the checkpoint; a classifier's confusion "
+                                         "matrix goes beside it as "
+                                         "OUTPUT_confusion_matrix.csv/png)")
+    add_overwrite_argument(parser)
     parser.add_argument("--fasta", help="DNA language model: score every record of this FASTA")
-    parser.add_argument("--max-windows", type=int, default=None,
+    parser.add_argument("--max-windows", type=positive_int, default=None,
                         help="DNA language model: score at most this many windows")
     parser.add_argument("--species-dir", help="DNA classifier: a folder with one FASTA per class")
-    parser.add_argument("--windows-per-species", type=int, default=64,
-                        help="DNA classifier: seeded random windows per species (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=1234, help="DNA classifier: window seed")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--windows-per-species", type=positive_int, default=None,
+                        help=f"DNA classifier: seeded random windows per species (default: "
+                             f"{WINDOWS_PER_SPECIES})")
+    parser.add_argument("--seed", type=int, default=None,
+                        help=f"DNA classifier: window seed (default: {SPECIES_SEED})")
+    parser.add_argument("--batch-size", type=positive_int, default=16)
+    parser.add_argument("--device", type=device, default=default_device(),
+                        help="cpu, cuda or cuda:N (default: %(default)s)")
 
 
 @torch.no_grad()
-def test_bits_per_sample(args: argparse.Namespace, model: torch.nn.Module, extra: dict
-                         ) -> tuple[float, int]:
-    """(mean NLL in bits per predicted sample, sequences) of an audio model on ``--split``."""
+def test_bits_per_sample(args: argparse.Namespace, model: torch.nn.Module, extra: dict,
+                         split: str) -> tuple[float, int]:
+    """(mean NLL in bits per predicted sample, sequences) of an audio model on ``split``."""
     data_cfg = dict(extra["run_config"]["data"])
     if args.data_root:
         data_cfg["root"] = args.data_root
     data = AudioTokensDataModule(AudioDataConfig(**data_cfg), seed=0)
     model = model.to(args.device)
     total, count, sequences = 0.0, 0, 0
-    for batch in tqdm(data.dataloader(args.split), desc=f"NLL on {args.split}", file=sys.stderr):
+    for batch in tqdm(data.dataloader(split), desc=f"NLL on {split}", file=sys.stderr):
         batch = batch.to(args.device)
         logits = model(batch[:, :-1])
         total += float(F.cross_entropy(logits.float().flatten(0, 1), batch[:, 1:].flatten(),
@@ -164,8 +177,9 @@ def species_classifier_scores(model: torch.nn.Module, extra: dict[str, Any],
         raise ConfigFileError(f"{args.species_dir}: species {sorted(files)} differ from the "
                               f"classifier's classes {sorted(classes)}")
     scores, confusion = species_scores(model, files, list(classes), extra["window"],
-                                       args.windows_per_species, args.seed, args.batch_size,
-                                       args.device)
+                                       args.windows_per_species or WINDOWS_PER_SPECIES,
+                                       SPECIES_SEED if args.seed is None else args.seed,
+                                       args.batch_size, args.device)
     return scores, confusion, list(classes)
 
 
@@ -173,19 +187,32 @@ def run_dna(args: argparse.Namespace, model: torch.nn.Module, extra: dict
             ) -> dict[str, dict[str, float]]:
     """Score a DNA language model or species classifier; print and write the CSV (and the
     confusion matrix beside it)."""
-    output = Path(args.output) if args.output else Path(args.checkpoint).resolve().parent / "evaluation.csv"
+    output = Path(args.output) if args.output else Path(args.checkpoint).resolve().parent / OUTPUT
+    inputs = [args.checkpoint, args.fasta]
     if isinstance(model, (MambaClassifier, BidirectionalClassifier)):
         if not args.species_dir:
             raise UsageError("a classifier is scored on --species-dir (one FASTA per class)")
+        if args.split or args.fasta or args.max_windows:
+            raise UsageError("--split, --fasta and --max-windows score a language model; a "
+                             "classifier is scored on --species-dir")
+        matrix = f"{output.stem}_confusion_matrix"
+        check_outputs([output, output.parent / f"{matrix}.csv", output.parent / f"{matrix}.png"],
+                      inputs, args.overwrite)
         scores, confusion, classes = species_classifier_scores(model, extra, args)
         row = {"set": str(args.species_dir), **scores}
         write_confusion_matrix(confusion, classes, output.parent,
-                               title=f"accuracy {scores['accuracy']:.3f}")
+                               title=f"accuracy {scores['accuracy']:.3f}", name=matrix)
     else:
+        if args.species_dir or args.windows_per_species or args.seed is not None:
+            raise UsageError("--species-dir, --windows-per-species and --seed score a classifier; "
+                             f"{args.checkpoint} is a language model")
+        check_outputs([output], inputs, args.overwrite)
         check_dna_vocab(model, args.checkpoint)
-        windows, length = lm_windows(extra, args.split, args.fasta, args.max_windows)
+        windows, length = lm_windows(extra, args.split or "validation", args.fasta,
+                                     args.max_windows)
         bits = bits_per_base(model, windows, length, args.batch_size, args.device)
-        row = {"set": args.fasta or args.split, "windows": len(windows), "bits_per_base": bits}
+        row = {"set": args.fasta or args.split or "validation", "windows": len(windows),
+               "bits_per_base": bits}
     output.parent.mkdir(parents=True, exist_ok=True)
     with open(output, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(row))
@@ -204,15 +231,24 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         raise UsageError("give --checkpoint (NLL) and/or --samples with --classifier and --sc09")
     if args.checkpoint:
         model, extra = load_trained_model(args.checkpoint, expect=None)
-        if model_domain(extra)[0].name == "dna":
+        domain = model_domain(extra)[0].name
+        refuse_other_domain(args, domain, DOMAIN_OPTIONS, args.checkpoint)
+        if domain == "dna":
+            if args.samples or args.classifier or args.sc09:
+                raise UsageError("--samples, --classifier and --sc09 score generated audio; "
+                                 f"{args.checkpoint} is a DNA model")
             return run_dna(args, model, extra)
+    if args.samples and not (args.classifier and args.sc09):
+        raise UsageError("--samples needs --classifier and --sc09")
+    output = Path(args.output) if args.output else \
+        Path(args.samples or Path(args.checkpoint).resolve().parent) / OUTPUT
+    check_outputs([output], [args.checkpoint, args.classifier], args.overwrite)
     rows: dict[str, dict[str, float]] = {}
     if args.checkpoint:
-        bits, sequences = test_bits_per_sample(args, model, extra)
-        rows[args.split] = {"clips": sequences, "bits_per_sample": bits}
+        split = args.split or "test"
+        bits, sequences = test_bits_per_sample(args, model, extra, split)
+        rows[split] = {"clips": sequences, "bits_per_sample": bits}
     if args.samples:
-        if not (args.classifier and args.sc09):
-            raise UsageError("--samples needs --classifier and --sc09")
         classifier, _ = load_classifier(args.classifier)
         classifier = classifier.to(args.device)
         bs, dev = args.batch_size, args.device
@@ -226,8 +262,6 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
                                            **sample_scores(ref_probs, ref_feats, test_probs, test_feats))
         rows["generated"] = {"clips": len(gen_probs),
                              **sample_scores(ref_probs, ref_feats, gen_probs, gen_feats)}
-    output = Path(args.output) if args.output else \
-        Path(args.samples or Path(args.checkpoint).resolve().parent) / "metrics.csv"
     output.parent.mkdir(parents=True, exist_ok=True)
     with open(output, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)

@@ -20,7 +20,8 @@ from ..config import ConfigFileError, TrainingJobConfig, add_config_arguments, l
 from ..data.species_windows import SpeciesDataConfig, SpeciesDataModule
 from ..training.sequence_classifier import SequenceClassifierModule
 from ..training.trained_model import load_trained_model
-from ..training.trainer import fit, make_trainer, save_run_model, start_run
+from ..training.run_folder import plan_run, start_run
+from ..training.trainer import fit, make_trainer, save_run_model
 
 CLASSIFIER_ARCHITECTURES = ("causal", "bidirectional", "rc_equivariant")
 
@@ -90,7 +91,8 @@ def run(args: argparse.Namespace) -> dict[str, float]:
         raise ConfigFileError(f"{args.config}: key 'model.vocab_size' is {cfg.model.vocab_size}, "
                               f"the DNA tokenizer has {tokenizer.vocab_size} tokens")
     tr = cfg.trainer
-    run_dir, plain = start_run(tr, resolved)
+    plan = plan_run(tr, resolved)
+    run_dir, plain = plan.dir, plan.config
 
     data = SpeciesDataModule(cfg.data, seed=tr.seed)
     data.setup()
@@ -102,9 +104,10 @@ def run(args: argparse.Namespace) -> dict[str, float]:
     if backbone_weights is not None:
         module.model.backbone.load_state_dict(backbone_weights, strict=True)
     trainer = make_trainer(tr, cfg.optim.grad_clip, run_dir, monitor="val/accuracy", mode="max",
-                           data=data)
+                           data=data, resume_from=plan.resume_from)
+    start_run(plan, resolved)
     started = time.perf_counter()
-    fit(trainer, module, data, run_dir, tr.resume)
+    fit(trainer, module, data, plan.resume_from)
     train_seconds = time.perf_counter() - started
     final = trainer.validate(module, datamodule=data, verbose=False)[0]
     if not trainer.is_global_zero:

@@ -13,7 +13,8 @@ from ..config import ConfigFileError, add_config_arguments, load_config
 from ..domains import config_domain
 from ..training.language_model import LMModule
 from ..training.trained_model import load_trained_model
-from ..training.trainer import fit, make_trainer, save_run_model, start_run
+from ..training.run_folder import plan_run, start_run
+from ..training.trainer import fit, make_trainer, save_run_model
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +32,8 @@ def run(args: argparse.Namespace) -> dict[str, float]:
         raise ConfigFileError(f"{args.config}: key 'model.vocab_size' is {cfg.model.vocab_size}, "
                               f"the {domain.name} tokens number {vocab}")
     tr = cfg.trainer
-    run_dir, plain = start_run(tr, resolved)
+    plan = plan_run(tr, resolved)
+    run_dir, plain = plan.dir, plan.config
 
     module = LMModule(model=cfg.model.model_config().to_dict(), optim=asdict(cfg.optim),
                       max_steps=tr.max_steps, run_config=plain, backbone=domain.backbone(cfg),
@@ -41,8 +43,11 @@ def run(args: argparse.Namespace) -> dict[str, float]:
         init_weights_from(module.model, source, cfg.model.init_from)
         print(f"[mambaseq] initial weights from {cfg.model.init_from}")
     data = domain.make_data(cfg, tr.seed)
-    trainer = make_trainer(tr, cfg.optim.grad_clip, run_dir, monitor="val/loss", data=data)
-    fit(trainer, module, data, run_dir, tr.resume)
+    data.setup("fit")
+    trainer = make_trainer(tr, cfg.optim.grad_clip, run_dir, monitor="val/loss", data=data,
+                           resume_from=plan.resume_from)
+    start_run(plan, resolved)
+    fit(trainer, module, data, plan.resume_from)
     final = trainer.validate(module, datamodule=data, verbose=False)[0]
     unit = domain.unit
     metrics = {"val_loss": final["val/loss"], f"val_bits_per_{unit}": final["val/bits_per_token"],

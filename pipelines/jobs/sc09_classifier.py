@@ -4,7 +4,7 @@ RUN/classifier.pt and prints its validation and test accuracy."""
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from mambaseq.audiomamba import check_audio_stack
 
@@ -12,7 +12,8 @@ from ..config import (OptimConfig, TrainerConfig, TrainingJobConfig, add_config_
                       load_config)
 from ..data.audio_tokens import ClassifierDataConfig, SC09WavesDataModule
 from ..training.digit_classifier import DigitClassifierModule
-from ..training.trainer import make_trainer, save_run_model, start_run
+from ..training.run_folder import plan_run, start_run
+from ..training.trainer import make_trainer, save_run_model
 
 
 @dataclass
@@ -35,10 +36,13 @@ def run(args: argparse.Namespace) -> dict[str, float]:
     check_audio_stack()
     cfg, resolved = load_config(SC09ClassifierConfig, args.config, args.overrides)
     tr = cfg.trainer
-    run_dir, plain = start_run(tr, resolved)
+    plan = plan_run(replace(tr, resume=False), resolved)      # the job does not resume
+    run_dir, plain = plan.dir, plan.config
     module = DigitClassifierModule(optim=asdict(cfg.optim), max_steps=tr.max_steps, run_config=plain)
     data = SC09WavesDataModule(cfg.data, seed=tr.seed)
+    data.setup()
     trainer = make_trainer(tr, cfg.optim.grad_clip, run_dir, monitor=None)
+    start_run(plan, resolved)
     trainer.fit(module, datamodule=data)
     val = trainer.validate(module, datamodule=data, verbose=False)[0]
     test = trainer.test(module, datamodule=data, verbose=False)[0]

@@ -32,7 +32,8 @@ from ..data.dna_windows import DNADataConfig, DNAWindowsDataModule
 from ..evaluation.peak_memory import PeakMemory
 from ..evaluation.reports import line_plot, markdown_table, write_csv
 from ..training.language_model import LMModule
-from ..training.trainer import make_trainer, start_run
+from ..training.run_folder import plan_run, start_run
+from ..training.trainer import make_trainer
 
 
 @dataclass
@@ -181,7 +182,11 @@ def plot_sweep(rows: list[dict[str, Any]], root: Path) -> list[Path]:
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Run the sweep; returns the CSV rows."""
     cfg, resolved = load_config(ScaleJobConfig, args.config, args.overrides)
-    root, plain = start_run(cfg.trainer, resolved)
+    plan = plan_run(replace(cfg.trainer, resume=False), resolved)   # a sweep does not resume
+    longest = 2 ** max(cfg.sweep.log2_lengths)             # the data must serve every run
+    DNAWindowsDataModule(replace(cfg.data, seq_len=longest, batch_size=1), seed=0).setup("fit")
+    start_run(plan, resolved)
+    root, plain = plan.dir, plan.config
     rows: list[dict[str, Any]] = []
     for size in cfg.sweep.sizes:
         for log2_length in cfg.sweep.log2_lengths:

@@ -19,7 +19,8 @@ from ..data.synthetic_tasks import (SyntheticDataConfig, SyntheticDataModule, ch
 from ..evaluation.length_extrapolation import accuracy_at_lengths
 from ..evaluation.reports import line_plot, markdown_table, write_csv
 from ..training.synthetic_model import SyntheticModule
-from ..training.trainer import fit, make_trainer, save_run_model, start_run
+from ..training.run_folder import plan_run, start_run
+from ..training.trainer import fit, make_trainer, save_run_model
 
 
 @dataclass
@@ -69,14 +70,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise ConfigFileError(f"{args.config}: key 'model.vocab_size' is {cfg.model.vocab_size}, "
                               f"the task's tokens (data.vocab_size) number {d.vocab_size}")
     tr = cfg.trainer
-    run_dir, plain = start_run(tr, resolved)
+    plan = plan_run(tr, resolved)
+    run_dir, plain = plan.dir, plan.config
     module = SyntheticModule(model=cfg.model.to_dict(), optim=asdict(cfg.optim),
                              max_steps=tr.max_steps, run_config=plain)
     data = SyntheticDataModule(d.task, d.seq_len, d.vocab_size, d.n_data, d.batch_size,
                                train_samples=tr.max_steps * d.batch_size,
                                val_samples=d.val_samples, seed=tr.seed, num_workers=d.num_workers)
-    trainer = make_trainer(tr, cfg.optim.grad_clip, run_dir, monitor="val/accuracy", mode="max")
-    fit(trainer, module, data, run_dir, tr.resume)
+    trainer = make_trainer(tr, cfg.optim.grad_clip, run_dir, monitor="val/accuracy", mode="max",
+                           resume_from=plan.resume_from)
+    start_run(plan, resolved)
+    fit(trainer, module, data, plan.resume_from)
     final = trainer.validate(module, datamodule=data, verbose=False)[0]
     metrics = {"val_loss": final["val/loss"], "val_accuracy": final["val/accuracy"],
                "val_sequence_accuracy": final["val/sequence_accuracy"], "steps": trainer.global_step}

@@ -1,6 +1,6 @@
 """What an exact resume needs beyond Lightning's own checkpoint: the global random number
-generators, the run folder's metrics.csv kept (rows after the checkpoint dropped), and where
-the last checkpoint is."""
+generators, the run folder's metrics.csv kept (rows after the checkpoint dropped), and the
+step a checkpoint was saved at."""
 from __future__ import annotations
 
 import csv
@@ -15,12 +15,6 @@ from lightning.fabric.loggers.logger import rank_zero_experiment
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
-
-
-def last_checkpoint(run_dir: Path, resume: bool) -> Path | None:
-    """``run_dir/checkpoints/last.ckpt`` when ``resume`` and it exists, else None."""
-    last = run_dir / "checkpoints" / "last.ckpt"
-    return last if resume and last.is_file() else None
 
 
 def checkpoint_step(path: Path) -> int:

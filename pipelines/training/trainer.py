@@ -1,6 +1,6 @@
-"""What every training job shares: the run folder, the Lightning Trainer built from a
-``TrainerConfig``, resuming from the run folder's ``last.ckpt``, and saving the trained
-model."""
+"""What every training job shares: the Lightning Trainer built from a ``TrainerConfig``,
+resuming from a checkpoint of the run folder (``run_folder.plan_run`` picks it), and saving
+the trained model."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,33 +9,23 @@ from typing import Any
 
 import lightning as L
 import torch.nn as nn
-from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
-from omegaconf import DictConfig, OmegaConf
 
 from mambaseq.core import save_model
 
-from ..config import ConfigFileError, TrainerConfig, to_plain
+from ..config import ConfigFileError, TrainerConfig
+from .interrupt import ReportInterrupt
 from .nonfinite_guard import NonFiniteGuard
-from .resume import ResumableCSVLogger, RNGState, checkpoint_step, last_checkpoint
-
-
-def start_run(tr: TrainerConfig, resolved: DictConfig) -> tuple[Path, dict[str, Any]]:
-    """Seed everything, create ``output_dir/run_name`` and save the resolved config in it as
-    config.yaml (the first process only). Returns (run folder, the resolved config as plain
-    Python)."""
-    L.seed_everything(tr.seed, workers=True, verbose=False)
-    run_dir = Path(tr.output_dir) / tr.run_name
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if rank_zero_only.rank == 0:
-        OmegaConf.save(resolved, run_dir / "config.yaml")
-    return run_dir, to_plain(resolved)
+from .quiet import StepProgressBar
+from .resume import ResumableCSVLogger, RNGState, checkpoint_step
 
 
 def make_trainer(tr: TrainerConfig, grad_clip: float, run_dir: Path, monitor: str | None,
-                 mode: str = "min", data: L.LightningDataModule | None = None) -> L.Trainer:
+                 mode: str = "min", data: L.LightningDataModule | None = None,
+                 resume_from: Path | None = None) -> L.Trainer:
     """A Trainer that validates every ``val_every_n_steps`` steps and logs to CSV and
     TensorBoard under ``run_dir/logs``. With ``monitor`` (a logged metric), checkpoints go to
     ``run_dir/checkpoints``: last.ckpt every ``checkpoint_every_n_steps`` steps, whether or not
@@ -49,21 +39,21 @@ def make_trainer(tr: TrainerConfig, grad_clip: float, run_dir: Path, monitor: st
     Inf loss or gradient stops the run (``NonFiniteError``). With ``max_minutes`` training
     also ends after that much time (Lightning's Timer, whose clock is in the checkpoints, so
     the parts of a resumed run add up) and the job goes on as after ``max_steps``. When the run
-    will resume from ``last.ckpt`` the CSV log keeps its rows up to that checkpoint."""
+    will resume from a checkpoint (``resume_from``) the CSV log keeps its rows up to it.
+    Writes nothing yet."""
     callbacks: list = [RNGState()]
     if tr.stop_on_nonfinite:
         callbacks.append(NonFiniteGuard())
     if tr.progress_bar:
-        callbacks.append(RichProgressBar())
+        callbacks.append(StepProgressBar())
     if monitor is not None:
         every = tr.checkpoint_every_n_steps
-        callbacks += [
+        callbacks += [ReportInterrupt(run_dir / "checkpoints" / "last.ckpt"),
             ModelCheckpoint(dirpath=run_dir / "checkpoints", every_n_train_steps=every,
                             save_last=True, save_top_k=0),
             ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="step{step}",
                             auto_insert_metric_name=False, every_n_train_steps=every,
                             save_top_k=1, monitor=monitor, mode=mode)]
-    resume_from = last_checkpoint(run_dir, tr.resume)
     loggers = [ResumableCSVLogger(run_dir, checkpoint_step(resume_from) if resume_from else None),
                TensorBoardLogger(run_dir, name="", version="logs")]
     try:
@@ -86,10 +76,9 @@ def make_trainer(tr: TrainerConfig, grad_clip: float, run_dir: Path, monitor: st
 
 
 def fit(trainer: L.Trainer, module: L.LightningModule, data: L.LightningDataModule,
-        run_dir: Path, resume: bool) -> None:
-    """``trainer.fit``, continuing from ``run_dir/checkpoints/last.ckpt`` when ``resume`` and
-    it exists (loaded with ``weights_only=True``)."""
-    resume_from = last_checkpoint(run_dir, resume)
+        resume_from: Path | None) -> None:
+    """``trainer.fit``, continuing from the checkpoint ``resume_from`` when given (loaded
+    with ``weights_only=True``)."""
     if resume_from and rank_zero_only.rank == 0:
         print(f"[mambaseq] resuming from {resume_from}")
     trainer.fit(module, datamodule=data, ckpt_path=resume_from, weights_only=True)

@@ -75,3 +75,12 @@ def test_bad_files_name_the_file(tmp_path):
     (tmp_path / "none").mkdir()
     with pytest.raises(AudioFileError, match="none: holds no .wav or .flac files"):
         audio_files(tmp_path / "none")
+
+
+def test_truncated_wav_is_refused_with_its_name(tmp_path):
+    path = save_wav(tmp_path / "clip.wav", torch.zeros(1000))
+    truncated = tmp_path / "cut.wav"
+    truncated.write_bytes(path.read_bytes()[:800])
+    assert load_audio(path).shape == (1000,)
+    with pytest.raises(AudioFileError, match=r"cut.wav: truncated WAV: its header declares 2000"):
+        load_audio(truncated)

@@ -43,6 +43,14 @@ def test_audio_pretrain_generate_evaluate(tmp_path, capsys):
         assert (info.samplerate, info.channels, info.frames, info.subtype) == (16000, 1, 40, "PCM_16")
     assert (out / "samples.png").stat().st_size > 1000
     assert "samples per second" in capsys.readouterr().out
+    again = ["generate", "--checkpoint", str(run / "model.pt"), "--num-samples", "1",
+             "--num-tokens", "40", "--out-dir", str(out)]
+    assert main(again) == 2                              # the earlier clips are not overwritten
+    assert "pass --overwrite" in capsys.readouterr().err and len(list(out.glob("*.wav"))) == 3
+    assert main([*again, "--overwrite"]) == 0            # and none of them stays beside the new
+    assert [c.name for c in out.glob("*.wav")] == ["clip_0000.wav"]
+    assert main(["generate", "--checkpoint", str(run / "model.pt"), "--prompt", "ACGT"]) == 2
+    assert "--prompt applies to dna models" in capsys.readouterr().err
 
     prompt = save_wav(tmp_path / "prompt.wav", tone(400, 0.002))      # 32 samples
     assert main(["generate", "--checkpoint", str(run / "checkpoints" / "last.ckpt"),
@@ -77,7 +85,7 @@ def test_sc09_classifier_and_sample_metrics(tmp_path, capsys):
         shutil.copy(path, samples / f"{path.parent.name}.wav")
     assert main(["evaluate", "--samples", str(samples), "--classifier", str(classifier),
                  "--sc09", str(sc09)]) == 0
-    rows = {r["set"]: r for r in csv.DictReader(open(samples / "metrics.csv"))}
+    rows = {r["set"]: r for r in csv.DictReader(open(samples / "evaluation.csv"))}
     assert set(rows) == {"test", "generated"} and rows["generated"]["clips"] == "8"
     assert float(rows["test"]["accuracy"]) > 0.5            # tones are easy: it learned
     for name in ("test", "generated"):

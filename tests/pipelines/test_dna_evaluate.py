@@ -34,17 +34,22 @@ def test_language_model_bits_per_base(runs, capsys):
     assert main(["evaluate", "--checkpoint", str(model), "--fasta", str(DEMO / "val" / "Ptro.fa"),
                  "--max-windows", "2", "--output", str(out)]) == 0
     assert next(csv.DictReader(open(out)))["windows"] == "2"
-    assert main(["evaluate", "--checkpoint", str(model), "--split", "test"]) == 2
+    assert main(["evaluate", "--checkpoint", str(model), "--max-windows", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "evaluation.csv exists (from an earlier run); pass --overwrite" in err
+    assert main(["evaluate", "--checkpoint", str(model), "--split", "test", "--overwrite"]) == 2
     assert "--split test needs a run trained with data.bed" in capsys.readouterr().err
 
 
 def test_classifier_accuracy_and_confusion_matrix(runs, capsys):
     model = runs / "species-demo" / "model.pt"
+    finetune_matrix = (runs / "species-demo" / "confusion_matrix.csv").read_bytes()
     assert main(["evaluate", "--checkpoint", str(model), "--species-dir", str(DEMO / "val"),
                  "--windows-per-species", "3"]) == 0
+    assert (runs / "species-demo" / "confusion_matrix.csv").read_bytes() == finetune_matrix
     row = next(csv.DictReader(open(runs / "species-demo" / "evaluation.csv")))
     assert row["windows"] == "12" and 0 <= float(row["accuracy"]) <= 1
     assert 0 <= float(row["f1_macro"]) <= 1
-    assert (runs / "species-demo" / "confusion_matrix.png").is_file()
+    assert (runs / "species-demo" / "evaluation_confusion_matrix.png").is_file()
     assert main(["evaluate", "--checkpoint", str(model)]) == 2
     assert "--species-dir" in capsys.readouterr().err

@@ -57,7 +57,9 @@ def test_user_errors_exit_2_with_one_line(tmp_path, capsys):
 
 def test_bad_arguments_and_unservable_data_exit_2(tmp_path, capsys):
     assert main(["generate", "--checkpoint", "x.pt", "--num-samples", "0"]) == 2
-    assert "--num-samples and --num-tokens must be positive" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err == ("mambaseq generate: error: argument --num-samples: must be a positive integer, "
+                   "got 0 (see mambaseq generate --help)\n")
     assert main(["evaluate"]) == 2
     assert "give --checkpoint" in capsys.readouterr().err
     too_long = ["data.seq_len=300000", f"trainer.output_dir={tmp_path}", "trainer.progress_bar=false"]
