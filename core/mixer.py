@@ -138,8 +138,9 @@ class MambaMixer(nn.Module):
         """
         if state is not None and cu_seqlens is not None:
             raise ValueError("MambaMixer: packed sequences (cu_seqlens) cannot continue a state")
-        xz = self.in_proj(hidden).transpose(1, 2)                     # (b, 2*d_inner, l)
-        x, z = xz.chunk(2, dim=1)
+        # split channels last, then view as (b, d_inner, l): the backward's concatenation of
+        # the two gradients stays in the layout in_proj's backward reads
+        x, z = (t.transpose(1, 2) for t in self.in_proj(hidden).chunk(2, dim=-1))
         conv_in = None if state is None else state.conv
         x = causal_conv1d(x, self.conv_weight, self.conv_bias, "silu", initial_state=conv_in,
                           return_final_state=state is not None, cu_seqlens=cu_seqlens)
