@@ -111,6 +111,8 @@ class MambaMixer(nn.Module):
     def _delta(self, dt_low: torch.Tensor) -> torch.Tensor:
         """Δ before bias and softplus, from its low-rank code (..., rank) -> (..., d_inner);
         computed in float32 even under autocast: Δ sets the decay exp(Δ·A)."""
+        if not torch.is_autocast_enabled(dt_low.device.type):    # no context to enter per token
+            return F.linear(dt_low.float(), self.dt_proj.weight.float())
         with torch.autocast(device_type=dt_low.device.type, enabled=False):
             return F.linear(dt_low.float(), self.dt_proj.weight.float())
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .step_reference import as_dtype
 from .varlen import check_cu_seqlens, last_inputs
 
 _ACTIVATIONS = (None, "silu")
@@ -102,9 +103,9 @@ def causal_conv1d_update_ref(x: torch.Tensor, conv_state: torch.Tensor, weight: 
     (batch, dim) in x's dtype.
     """
     _check_activation(activation)
-    window = torch.cat([conv_state.to(x.dtype), x.unsqueeze(-1)], dim=-1)   # (batch, dim, W)
-    y = (window * weight.to(x.dtype)).sum(-1)
+    window = torch.cat([as_dtype(conv_state, x.dtype), x.unsqueeze(-1)], dim=-1)  # (b, dim, W)
+    y = torch.linalg.vecdot(window, as_dtype(weight, x.dtype))
     if bias is not None:
-        y = y + bias.to(x.dtype)
+        y += as_dtype(bias, x.dtype)
     conv_state.copy_(window[..., 1:])
     return F.silu(y) if activation == "silu" else y
