@@ -121,6 +121,8 @@ class MambaMixer(nn.Module):
     def _delta(self, dt_low: torch.Tensor) -> torch.Tensor:
         """Δ before bias and softplus, from its low-rank code (..., rank) -> (..., d_inner);
         computed in float32 even under autocast: Δ sets the decay exp(Δ·A)."""
+        if not torch.is_autocast_enabled(dt_low.device.type):    # no context to enter per token
+            return F.linear(dt_low.float(), self.dt_proj.weight.float())
         with torch.autocast(device_type=dt_low.device.type, enabled=False):
             return F.linear(dt_low.float(), self.dt_proj.weight.float())
 
@@ -148,8 +150,9 @@ class MambaMixer(nn.Module):
         """
         if state is not None and cu_seqlens is not None:
             raise ValueError("MambaMixer: packed sequences (cu_seqlens) cannot continue a state")
-        xz = self.in_proj(hidden).transpose(1, 2)                     # (b, 2*d_inner, l)
-        x, z = xz.chunk(2, dim=1)
+        # split channels last, then view as (b, d_inner, l): the backward's concatenation of
+        # the two gradients stays in the layout in_proj's backward reads
+        x, z = (t.transpose(1, 2) for t in self.in_proj(hidden).chunk(2, dim=-1))
         conv_in = None if state is None else state.conv
         x = causal_conv1d(x, self.conv_weight, self.conv_bias, "silu", initial_state=conv_in,
                           return_final_state=state is not None, cu_seqlens=cu_seqlens)
