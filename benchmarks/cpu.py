@@ -164,7 +164,7 @@ def table(rows: list[dict], lengths: list[int], impls: list[str]) -> str:
         for peer in peers:
             r = cell[(peer, length)]
             both = r["status"] == "ok" and ours["status"] == "ok"
-            values.append(f"{ours['step_s'] / r['step_s']:.2f}x" if both else "-")
+            values.append(f"{ours['step_s'] / r['step_s']:.3g}x" if both else "-")
         lines.append("| " + " | ".join(values) + " |")
     return "\n".join(lines)
 
