@@ -81,7 +81,7 @@ def build(impl: str, args: argparse.Namespace):
 
 def worker(args: argparse.Namespace) -> dict:
     """Time ``args.steps`` training steps of ``args.impl`` at ``args.length`` (this process)."""
-    from mambaseq.pipelines.memory import PeakMemory
+    from mambaseq.pipelines.evaluation.peak_memory import PeakMemory
     torch.set_num_threads(args.threads)
     model, forward = build(args.impl, args)
     ids = torch.randint(0, args.vocab, (args.batch, args.length + 1),
@@ -222,7 +222,7 @@ def main() -> None:
         print(f"\nours, time per token at {last:,} / at {first:,}: "
               f"{ours[last]['us_per_token'] / ours[first]['us_per_token']:.2f}")
     args.out.mkdir(parents=True, exist_ok=True)
-    from mambaseq.pipelines.plots import write_csv
+    from mambaseq.pipelines.evaluation.reports import write_csv
     print(f"wrote {write_csv(args.out / 'cpu.csv', rows)}")
 
 
