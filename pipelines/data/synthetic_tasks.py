@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader, Dataset
 from mambaseq.core import ConfigError
 
 from ..config import LoaderConfig
+from .step_loader import BatchShape, LengthSchedule, StepLoader, step_loader
 
 
 @dataclass
@@ -141,8 +142,11 @@ class SyntheticTask(Dataset):
 
 class SyntheticDataModule(L.LightningDataModule):
     """Batches of (inputs, targets), each (batch, length) int64: ``train_samples`` fresh
-    training samples (one pass; ``mambaseq synthetic`` asks for max_steps x batch_size, so no
-    sample repeats) and ``val_samples`` fixed validation samples, at the trained length."""
+    training samples, step ``s`` taking samples ``s * batch_size`` to ``(s + 1) * batch_size
+    - 1`` (``mambaseq synthetic`` asks for max_steps x batch_size, so no sample repeats, also
+    across a resume: the loader restarts at the checkpoint's step), and ``val_samples`` fixed
+    validation samples, at the trained length. ``batch_size`` is the global batch of a step;
+    several processes each take an equal slice of it."""
 
     def __init__(self, task: str, seq_len: int, vocab_size: int, n_data: int, batch_size: int,
                  train_samples: int, val_samples: int, seed: int, num_workers: int = 0) -> None:
@@ -151,9 +155,14 @@ class SyntheticDataModule(L.LightningDataModule):
         self.val = SyntheticTask(task, val_samples, seq_len, vocab_size, seed, VAL, n_data)
         self.batch_size, self.num_workers = batch_size, num_workers
 
-    def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.train, batch_size=self.batch_size, shuffle=False, drop_last=True,
-                          num_workers=self.num_workers)
+    def _draw(self, step: int, shape: BatchShape) -> list[int]:
+        """The sample indices of training step ``step``: the next ``shape.batch`` of the stream."""
+        return list(range(step * shape.batch, (step + 1) * shape.batch))
+
+    def train_dataloader(self) -> StepLoader:
+        length = task_length(self.train.task, self.train.seq_len, self.train.n_data)
+        return step_loader(self, self.train, self._draw, LengthSchedule(length, self.batch_size),
+                           len(self.train) // self.batch_size, self.num_workers)
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.val, batch_size=self.batch_size, num_workers=self.num_workers)

@@ -7,7 +7,8 @@ import torch
 
 from mambaseq.core import load_model
 from mambaseq.pipelines.cli import main
-from mambaseq.pipelines.data.synthetic_tasks import IGNORE, TRAIN, VAL, SyntheticTask
+from mambaseq.pipelines.data.synthetic_tasks import (IGNORE, TRAIN, VAL, SyntheticDataModule,
+                                                     SyntheticTask)
 from mambaseq.pipelines.training.synthetic_model import answer_metrics
 from tests.bundled import REPO
 
@@ -47,6 +48,18 @@ def test_samples_are_deterministic_per_seed_stream_and_index():
     assert not torch.equal(a[0][0], a[1][0])
     with pytest.raises(IndexError):
         a[8]
+
+
+def test_training_batches_follow_the_step_and_resume_without_repeating():
+    data = SyntheticDataModule("induction_heads", 8, 5, 1, batch_size=2, train_samples=8,
+                               val_samples=2, seed=3)
+    stream = SyntheticTask("induction_heads", 8, 8, 5, seed=3, stream=TRAIN)
+    expected = [torch.stack([stream[i][0] for i in (2 * s, 2 * s + 1)]) for s in range(4)]
+    assert all(torch.equal(b[0], e) for b, e in zip(data.train_dataloader(), expected))
+    resumed = data.train_dataloader()
+    resumed.load_state_dict({"step": 2})                   # what a step-2 checkpoint restores
+    batches = [inputs for inputs, _ in resumed]
+    assert len(batches) == 2 and all(torch.equal(b, e) for b, e in zip(batches, expected[2:]))
 
 
 def test_answer_metrics_count_only_answer_positions():
