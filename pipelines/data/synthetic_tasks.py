@@ -146,7 +146,10 @@ class SyntheticDataModule(L.LightningDataModule):
     - 1`` (``mambaseq synthetic`` asks for max_steps x batch_size, so no sample repeats, also
     across a resume: the loader restarts at the checkpoint's step), and ``val_samples`` fixed
     validation samples, at the trained length. ``batch_size`` is the global batch of a step;
-    several processes each take an equal slice of it."""
+    several processes each take an equal slice of it (``shards_by_rank``: the Trainer must
+    not add a distributed sampler)."""
+
+    shards_by_rank = True
 
     def __init__(self, task: str, seq_len: int, vocab_size: int, n_data: int, batch_size: int,
                  train_samples: int, val_samples: int, seed: int, num_workers: int = 0) -> None:

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                train_samples=tr.max_steps * d.batch_size,
                                val_samples=d.val_samples, seed=tr.seed, num_workers=d.num_workers)
     trainer = make_trainer(tr, cfg.optim.grad_clip, run_dir, monitor="val/accuracy", mode="max",
-                           resume_from=plan.resume_from)
+                           data=data, resume_from=plan.resume_from)
     start_run(plan, resolved)
     fit(trainer, module, data, plan.resume_from)
     final = trainer.validate(module, datamodule=data, verbose=False)[0]
