@@ -195,3 +195,35 @@ def test_ctrl_c_names_the_saved_step_and_the_resume_command(tmp_path, monkeypatc
         main(argv)
     err = capsys.readouterr().err
     assert "interrupted at step 5;" in err and "holds step 4; resume with: mambaseq pretrain" in err
+
+
+OTHER_JOBS_BAD_VALUES = [
+    ("synthetic", "configs/synthetic/induction_heads.yaml", "data.seq_len=2"),
+    ("synthetic", "configs/synthetic/selective_copying.yaml", "data.n_data=0"),
+    ("synthetic", "configs/synthetic/induction_heads.yaml", "eval.samples=0"),
+    ("synthetic", "configs/synthetic/induction_heads.yaml", "optim.lr=-1"),
+    ("scale", "configs/scale/dna_demo.yaml", "optim.lr=nan"),
+    ("scale", "configs/scale/dna_demo.yaml", "trainer.max_steps=0"),
+    ("sc09-classifier", "configs/audio/sc09_classifier.yaml", "data.batch_size=0"),
+    ("sc09-classifier", "configs/audio/sc09_classifier.yaml", "optim.warmup_steps=-1"),
+]
+
+
+@pytest.mark.parametrize("job, config, override", OTHER_JOBS_BAD_VALUES)
+def test_other_jobs_refuse_bad_values_before_writing(tmp_path, capsys, job, config, override):
+    argv = [job, str(REPO / config), f"trainer.output_dir={tmp_path}", override]
+    if job == "sc09-classifier":
+        argv.append(f"data.root={tmp_path}")           # required; the bad value comes first
+    line = assert_one_line_error(capsys, argv, job)
+    assert override.split("=")[0] in line
+    assert not any(tmp_path.iterdir())
+
+
+def test_export_refuses_bad_arguments(runs, tmp_path, capsys):
+    model = str(runs / "dna-demo" / "model.pt")
+    for argv in (["--checkpoint", model, "--format", "onnx", "--out", str(tmp_path / "a")],
+                 ["--checkpoint", str(tmp_path / "missing.pt"), "--format", "hf",
+                  "--out", str(tmp_path / "b")],
+                 ["--checkpoint", model, "--format", "hf", "--out", model]):
+        assert_one_line_error(capsys, ["export", *argv], "export")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
