@@ -8,7 +8,9 @@ level's own output (a U-Net skip) and runs ``n_layer`` more blocks. Causality: a
 position sees its whole group of ``p`` inputs, so its expansion is shifted by one group —
 the ``p`` outputs of group g feed positions of group g + 1. Hence the model trains in parallel
 like any causal LM and decodes one sample at a time: the coarse levels run once every ``p``
-(``p * p``, ...) steps, with fixed-size buffers, so the state is O(1) in the length.
+(``p * p``, ...) steps, with fixed-size buffers, so the state is O(1) in the length. The
+step's Python branches repeat with the product of the pools, so on CUDA ``core.generate``
+replays it from that many CUDA graphs, one per phase (``decode_graph_period``).
 """
 from __future__ import annotations
 
@@ -21,7 +23,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mambaseq.core import (ConfigError, MambaConfig, MixerState, ResidualBlock, RMSNorm,
-                           register_model_class)
+                           StepConstants, register_model_class)
+
+# Every mixer's decoding constants (``MambaMixer.step_constants``), keyed by the mixer.
+UNetConstants = dict[nn.Module, StepConstants]
 
 
 class MambaStack(nn.Module):
@@ -38,11 +43,14 @@ class MambaStack(nn.Module):
             x, residual = layer(x, residual, None if states is None else states[i])
         return residual + x.float()
 
-    def step(self, h: torch.Tensor, states: list[MixerState]) -> torch.Tensor:
-        """h (batch, d) -> (batch, d) float32; ``states`` advanced in place."""
+    def step(self, h: torch.Tensor, states: list[MixerState],
+             constants: UNetConstants | None = None) -> torch.Tensor:
+        """h (batch, d) -> (batch, d) float32; ``states`` advanced in place. ``constants``:
+        the mixers' step constants, computed once per decode (else every call)."""
         x, residual = h, None
         for layer, state in zip(self.layers, states):
-            x, residual = layer.step(x, residual, state)
+            const = None if constants is None else constants[layer.mixer]
+            x, residual = layer.step(x, residual, state, const)
         return residual + x.float()
 
     def allocate_state(self, batch_size: int, dtype: torch.dtype, device: torch.device
@@ -119,17 +127,18 @@ class UNetLevel(nn.Module):
         state.position += length
         return self.up(s + shifted, state.up)
 
-    def step(self, h: torch.Tensor, state: LevelState) -> torch.Tensor:
+    def step(self, h: torch.Tensor, state: LevelState,
+             constants: UNetConstants | None = None) -> torch.Tensor:
         """One position: h (batch, d) -> (batch, d) float32; ``state`` advanced in place.
         Every p-th call also advances the inner level by one position."""
         p = self.pool_factor
         r = state.position % p
-        s = self.down.step(h, state.down)
-        out = self.up.step(s + state.unpooled[:, r], state.up)
+        s = self.down.step(h, state.down, constants)
+        out = self.up.step(s + state.unpooled[:, r], state.up, constants)
         state.pooled[:, r] = s
         if r == p - 1:
             pooled = self.pool(state.pooled.flatten(1))
-            inner_out = self.inner.step(pooled, state.inner)
+            inner_out = self.inner.step(pooled, state.inner, constants)
             state.unpooled.copy_(self._unpool(inner_out[:, None]))
         state.position += 1
         return out
@@ -172,6 +181,7 @@ class SaShiMiLM(nn.Module):
             raise ConfigError(f"backbone.expand must be a positive integer, got {expand!r}")
         self.config, self.pool, self.expand = config, pool, expand
         self.stride = math.prod(pool)
+        self.decode_graph_period = self.stride      # the step's branches repeat with it
         self.embedding = nn.Embedding(config.padded_vocab_size, config.d_model)
         nn.init.normal_(self.embedding.weight, std=0.02)
         self.unet = UNetLevel(config, pool, expand)
@@ -199,14 +209,19 @@ class SaShiMiLM(nn.Module):
             out = self.unet(F.pad(h, (0, 0, 0, (-length) % self.stride)))[:, :length]
         return self._logits(out)
 
-    def step(self, input_ids: torch.Tensor, cache: UNetCache) -> torch.Tensor:
-        """input_ids (batch,) -> logits (batch, vocab_size) for the next sample. Branches on
-        the position (the coarse levels run every p-th call), so it cannot be captured in
-        one CUDA graph: decoding must call it eagerly."""
-        if input_ids.is_cuda and torch.cuda.is_current_stream_capturing():
-            raise RuntimeError("SaShiMiLM.step branches on the position and cannot be captured "
-                               "in a CUDA graph")
-        out = self.unet.step(self.embedding(input_ids), cache.top)
+    def step_constants(self) -> UNetConstants:
+        """Every mixer's float32 decoding constants (``MambaMixer.step_constants``), for
+        ``step``: valid while the weights do not change."""
+        return {block.mixer: block.mixer.step_constants() for block in self.modules()
+                if isinstance(block, ResidualBlock)}
+
+    def step(self, input_ids: torch.Tensor, cache: UNetCache,
+             constants: UNetConstants | None = None) -> torch.Tensor:
+        """input_ids (batch,) -> logits (batch, vocab_size) for the next sample; ``cache``
+        advanced in place. Branches on the position (the coarse levels run every p-th call):
+        a CUDA graph of it holds one phase, and ``decode_graph_period`` graphs replay it.
+        ``constants``: ``step_constants()`` computed once per decode (else every call)."""
+        out = self.unet.step(self.embedding(input_ids), cache.top, constants)
         cache.seqlen_offset += 1
         return self._logits(out)
 

@@ -4,8 +4,8 @@
   bounded for long prompts and large batches) and leaves the recurrent state in the cache.
 - ``decode_step`` picks the step function: for ``MambaLM`` its own ``step`` given the
   per-layer float32 constants (A = -exp(A_log), D, the Δ projection) computed once
-  (``MambaMixer.step_constants``), instead of recasting them every token; any other model's
-  own ``step``.
+  (``MambaMixer.step_constants``), instead of recasting them every token; likewise any other
+  model with ``step_constants()`` (``step(ids, cache, constants)``); else the model's ``step``.
 - ``StepRunner`` advances a batch by one token. On CUDA, after a few eager steps, it
   captures the whole model step in a CUDA graph and replays it (one launch per token);
   elsewhere, or when capture fails, it calls the step eagerly. It is built after the
@@ -47,9 +47,14 @@ def prefill(model: torch.nn.Module, ids: torch.Tensor, cache: Any,
 def decode_step(model: torch.nn.Module) -> StepFn:
     """The step function to decode ``model`` with: (ids (batch,), cache) -> logits
     (batch, vocab). A ``MambaLM`` (``step`` not overridden) steps with its per-layer float32
-    constants computed once, here (valid while the weights do not change); other models with
-    their own ``step``."""
-    if isinstance(model, MambaLM) and type(model).step is MambaLM.step:
+    constants computed once, here (valid while the weights do not change); so does any other
+    model with a ``step_constants()`` method, whose ``step`` takes them as third argument;
+    other models step with their own ``step``."""
+    if isinstance(model, MambaLM):
+        takes_constants = type(model).step is MambaLM.step
+    else:
+        takes_constants = callable(getattr(model, "step_constants", None))
+    if takes_constants:
         constants = model.step_constants()
         return lambda input_ids, cache: model.step(input_ids, cache, constants)
     return model.step

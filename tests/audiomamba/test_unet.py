@@ -1,10 +1,13 @@
 """The SaShiMi-style U-Net: causal, step decoding and chunked prefill equal the parallel
 forward, works with core.generate, round-trips through core's model files."""
+import copy
+
 import pytest
 import torch
 
 from mambaseq.audiomamba import SaShiMiLM
-from mambaseq.core import ConfigError, MambaConfig, generate, load_model, save_model
+from mambaseq.core import (ConfigError, MambaConfig, StepRunner, decode_step, generate,
+                           graph_period, load_model, prefill, save_model)
 
 TINY = dict(d_model=16, n_layer=1, vocab_size=256, d_state=4)
 
@@ -46,6 +49,44 @@ def test_chunked_prefill_then_step_equals_parallel_forward():
         parts = [model(ids[:, :7], cache), model(ids[:, 7:8], cache), model(ids[:, 8:29], cache)]
         parts += [model.step(ids[:, t], cache)[:, None] for t in range(29, 50)]
     torch.testing.assert_close(torch.cat(parts, 1), parallel, rtol=1e-4, atol=1e-5)
+
+
+def test_step_with_constants_computed_once_equals_plain_step():
+    model = tiny(pool=(2, 4))
+    ids = torch.randint(0, 256, (2, 24))
+    fast = decode_step(model)
+    assert fast is not model.step and graph_period(model) == 8
+    with torch.no_grad():
+        plain_cache, fast_cache = model.allocate_cache(2), model.allocate_cache(2)
+        for t in range(24):
+            assert torch.equal(fast(ids[:, t], fast_cache), model.step(ids[:, t], plain_cache))
+
+
+@pytest.mark.gpu
+def test_graphed_step_equals_eager_step_on_cuda():
+    # one graph per phase of the 16-sample period: 40 replays cross every phase twice
+    model = tiny().cuda()
+    cache = model.allocate_cache(3)
+    with torch.no_grad():
+        prefill(model, torch.randint(0, 256, (3, 21), device="cuda"), cache)
+        eager_cache = copy.deepcopy(cache)
+        runner = StepRunner(decode_step(model), cache, graph_period(model))
+        for token in torch.randint(0, 256, (56, 3), device="cuda"):
+            torch.testing.assert_close(runner(token), model.step(token, eager_cache),
+                                       rtol=1e-5, atol=1e-5)
+        assert runner.captured and len(runner.graphs) == 16
+    torch.testing.assert_close(cache.top.inner.unpooled, eager_cache.top.inner.unpooled,
+                               rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.gpu
+def test_generate_greedy_matches_parallel_argmax_on_cuda():
+    model = tiny().cuda()
+    prompt = torch.randint(0, 256, (2, 9), device="cuda")
+    out = generate(model, prompt, 60, temperature=0)
+    with torch.no_grad():
+        logits = model(out[:, :-1])
+    assert torch.equal(logits[:, 8:].argmax(-1), out[:, 9:])
 
 
 def test_generate_greedy_matches_parallel_argmax():
