@@ -3,6 +3,7 @@ resuming from a checkpoint of the run folder (``run_folder.plan_run`` picks it),
 the trained model."""
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from mambaseq.core import save_model
 from ..config import ConfigFileError, TrainerConfig
 from .interrupt import ReportInterrupt
 from .nonfinite_guard import NonFiniteGuard
+from .progress_lines import ProgressLines
 from .quiet import StepProgressBar
 from .resume import ResumableCSVLogger, RNGState, checkpoint_step
 
@@ -38,7 +40,8 @@ def make_trainer(tr: TrainerConfig, grad_clip: float, run_dir: Path, monitor: st
     number generators, so a resumed run continues exactly; with ``stop_on_nonfinite`` a NaN or
     Inf loss or gradient stops the run (``NonFiniteError``). With ``max_minutes`` training
     also ends after that much time (Lightning's Timer, whose clock is in the checkpoints, so
-    the parts of a resumed run add up) and the job goes on as after ``max_steps``. When the run
+    the parts of a resumed run add up) and the job goes on as after ``max_steps``. When stdout
+    is not a terminal, progress comes as a line every ``log_every_n_steps`` steps. When the run
     will resume from a checkpoint (``resume_from``) the CSV log keeps its rows up to it.
     Writes nothing yet."""
     callbacks: list = [RNGState()]
@@ -46,6 +49,8 @@ def make_trainer(tr: TrainerConfig, grad_clip: float, run_dir: Path, monitor: st
         callbacks.append(NonFiniteGuard())
     if tr.progress_bar:
         callbacks.append(StepProgressBar())
+    if not sys.stdout.isatty():           # a log file or a pipe: a bar would show nothing
+        callbacks.append(ProgressLines(tr.log_every_n_steps, tr.max_minutes))
     if monitor is not None:
         every = tr.checkpoint_every_n_steps
         callbacks += [ReportInterrupt(run_dir / "checkpoints" / "last.ckpt"),

@@ -69,3 +69,13 @@ def test_bad_arguments_and_unservable_data_exit_2(tmp_path, capsys):
                  "trainer.accelerator=cpu", "trainer.devices=2", "trainer.strategy=fsdp"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "refused by Lightning" in err and "fsdp" in err
+
+
+def test_progress_lines_when_stdout_is_not_a_terminal(tmp_path, capsys):
+    # pytest captures stdout: not a terminal, so every trainer.log_every_n_steps steps a line
+    assert main(["pretrain", str(DEMO), *tiny_overrides(tmp_path, 6),
+                 "trainer.log_every_n_steps=2"]) == 0
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("[mambaseq] step ")]
+    assert [l.split()[2] for l in lines] == ["2/6", "4/6", "6/6"]
+    assert all(" loss " in l and " tokens/s " in l and "left 0:00:" in l for l in lines)
+    assert lines[-1].endswith("left 0:00:00")
