@@ -15,6 +15,7 @@ from mambaseq.kernels import (causal_conv1d, causal_conv1d_update, selective_sca
                               selective_state_update)
 
 from .config import MambaConfig
+from .recompute import recomputed
 
 
 @dataclass
@@ -40,7 +41,16 @@ class MixerState:
 
 
 class MambaMixer(nn.Module):
-    """Selective SSM mixer: (batch, length, d_model) -> (batch, length, d_model)."""
+    """Selective SSM mixer: (batch, length, d_model) -> (batch, length, d_model).
+
+    ``recompute_core`` (default True): in training, keep only in_proj's output (2 * d_inner
+    values a token) for the backward pass and recompute the conv, Δ, B, C and the scan's
+    saved states there (``core.recompute``), as mamba_ssm's fused block does; outputs
+    and gradients are the same either way. False keeps every intermediate (several times the
+    memory, no recomputation). Whole-mixer activation checkpointing can be added on top.
+    """
+
+    recompute_core: bool = True
 
     def __init__(self, config: MambaConfig) -> None:
         super().__init__()
@@ -150,24 +160,46 @@ class MambaMixer(nn.Module):
         """
         if state is not None and cu_seqlens is not None:
             raise ValueError("MambaMixer: packed sequences (cu_seqlens) cannot continue a state")
+        xz = self.in_proj(hidden)
+        conv_in, ssm_in = (None, None) if state is None else (state.conv, state.ssm)
+        if self.recompute_core and torch.is_grad_enabled():
+            y, conv_out, ssm_out = recomputed(self._core, (xz, conv_in, ssm_in, cu_seqlens),
+                                              self._core_params())
+        else:
+            y, conv_out, ssm_out = self._core(xz, conv_in, ssm_in, cu_seqlens)
+        if state is not None:
+            state.conv, state.ssm = conv_out, ssm_out
+        return self.out_proj(y)
+
+    def _core_params(self) -> list[nn.Parameter]:
+        """The parameters ``_core`` reads: all but in_proj's and out_proj's."""
+        return [p for name, p in self.named_parameters()
+                if not name.startswith(("in_proj.", "out_proj."))]
+
+    def _core(self, xz: torch.Tensor, conv_state: torch.Tensor | None,
+              ssm_state: torch.Tensor | None, cu_seqlens: torch.Tensor | None
+              ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Conv, selection and gated scan: in_proj's output xz (batch, length, 2 * d_inner)
+        -> y (batch, length, d_inner) in xz's dtype, and the conv window and ssm state at the
+        end (None when ``conv_state``/``ssm_state`` are None: no state carried)."""
         # split channels last, then view as (b, d_inner, l): the backward's concatenation of
         # the two gradients stays in the layout in_proj's backward reads
-        x, z = (t.transpose(1, 2) for t in self.in_proj(hidden).chunk(2, dim=-1))
-        conv_in = None if state is None else state.conv
-        x = causal_conv1d(x, self.conv_weight, self.conv_bias, "silu", initial_state=conv_in,
-                          return_final_state=state is not None, cu_seqlens=cu_seqlens)
-        if state is not None:
-            x, state.conv = x
+        x, z = (t.transpose(1, 2) for t in xz.chunk(2, dim=-1))
+        carry = conv_state is not None
+        x = causal_conv1d(x, self.conv_weight, self.conv_bias, "silu", initial_state=conv_state,
+                          return_final_state=carry, cu_seqlens=cu_seqlens)
+        if carry:
+            x, conv_state = x
         dt_low, B, C = self.selection(x.transpose(1, 2))
         delta = self._delta(dt_low).transpose(1, 2)                   # (b, d_inner, l) float32
         A = -torch.exp(self.A_log.float())
         y = selective_scan(x, delta, A, B.transpose(1, 2), C.transpose(1, 2), self.D.float(), z,
                            delta_bias=self.dt_proj.bias.float(), delta_softplus=True,
-                           initial_state=None if state is None else state.ssm,
-                           return_final_state=state is not None, cu_seqlens=cu_seqlens)
-        if state is not None:
-            y, state.ssm = y
-        return self.out_proj(y.transpose(1, 2))
+                           initial_state=ssm_state, return_final_state=carry,
+                           cu_seqlens=cu_seqlens)
+        if carry:
+            y, ssm_state = y
+        return y.transpose(1, 2), conv_state, ssm_state
 
     def step_constants(self) -> StepConstants:
         """The float32 tensors every decoding step needs, computed once: valid while the
