@@ -3,9 +3,11 @@ optional reverse-complement augmentation), fixed tiled validation windows; regio
 file with a split column (HG38 recipe) or from the records of a FASTA file."""
 from __future__ import annotations
 
+import glob
 import sys
 from dataclasses import dataclass
 from functools import partial
+from itertools import zip_longest
 from typing import Optional
 
 import lightning as L
@@ -14,7 +16,7 @@ from omegaconf import MISSING
 from torch.utils.data import DataLoader
 
 from mambaseq.biomamba import (DNATokenizer, FastaWindows, NFilter, RandomWindows, Region,
-                               bed_regions, split_records, tiled_windows)
+                               Window, bed_regions, split_records, tiled_windows)
 from mambaseq.core import ConfigError
 
 from ..config import (ConfigFileError, SeqLenWarmupConfig, VariableLengthConfig,
@@ -25,11 +27,15 @@ from .variable_length import lm_batch, variable_length_windows
 
 @dataclass
 class DNADataConfig(VariableLengthConfig):
-    """DNA windows for language modelling. The validation set is, in order of precedence: the
-    BED intervals of split ``val_split`` (HG38 recipe), the records named in ``val_records``,
-    or the last ``val_fraction`` of every record."""
+    """DNA windows for language modelling. ``fasta`` (and ``val_fasta``) name one file or
+    several by a pattern (``train/*.fa.gz``: every species). The validation set is, in order
+    of precedence: the BED intervals of split ``val_split`` (HG38 recipe), every record of the
+    ``val_fasta`` files (then every record of ``fasta`` trains), the records named in
+    ``val_records``, or the last ``val_fraction`` of every record. ``max_val_windows`` takes
+    windows from every validation record in turn, so that all of them are scored."""
 
-    fasta: str = MISSING                 # plain, BGZF or gzip FASTA
+    fasta: str = MISSING                 # plain, BGZF or gzip FASTA; a glob pattern for several
+    val_fasta: Optional[str] = None      # file or pattern: its records are the validation set
     bed: Optional[str] = None            # BED: chrom, start, end, split (sequences_human.bed)
     train_split: str = "train"           # BED split names
     val_split: str = "valid"
@@ -69,13 +75,49 @@ class DNADataConfig(VariableLengthConfig):
                               f"{warmup.steps_per_stage}")
 
 
+def fasta_files(key: str, pattern: str) -> list[str]:
+    """The files that ``pattern`` names, sorted: itself when it is no glob pattern (a missing
+    file is then reported by the reader), else its matches (none: ``ConfigFileError``)."""
+    if not glob.has_magic(pattern):
+        return [pattern]
+    files = sorted(glob.glob(pattern))
+    if not files:
+        raise ConfigFileError(f"{key}={pattern}: no file matches this pattern")
+    return files
+
+
 def lm_regions(cfg: DNADataConfig) -> tuple[list[Region], list[Region]]:
-    """(train, validation) regions: from ``cfg.bed`` when set, else from the FASTA's records
-    (``val_records`` held out whole, or the last ``val_fraction`` of each)."""
+    """(train, validation) regions: from ``cfg.bed`` when set, else from the records of the
+    ``fasta`` files (with ``val_fasta``: all of them train and its files' records validate;
+    else ``val_records`` held out whole, or the last ``val_fraction`` of each)."""
+    files = fasta_files("data.fasta", cfg.fasta)
     if cfg.bed is not None:
+        if len(files) > 1 or cfg.val_fasta is not None:
+            raise ConfigFileError("data.bed takes one data.fasta file and no data.val_fasta")
         return (bed_regions(cfg.bed, cfg.fasta, cfg.train_split),
                 bed_regions(cfg.bed, cfg.fasta, cfg.val_split))
-    return split_records(cfg.fasta, cfg.records, cfg.val_fraction, cfg.val_records)
+    train: list[Region] = []
+    val: list[Region] = []
+    for path in files:
+        if cfg.val_fasta is None:
+            part = split_records(path, cfg.records, cfg.val_fraction, cfg.val_records)
+        else:
+            part = split_records(path, cfg.records, 0.5, [])   # every record trains
+        train += part[0]
+        val += part[1]
+    for path in fasta_files("data.val_fasta", cfg.val_fasta) if cfg.val_fasta else []:
+        val += split_records(path, None, 0.5, [])[0]
+    return train, val
+
+
+def interleaved_tiles(regions: list[Region], length: int, max_windows: int | None,
+                      keep: NFilter) -> list[Window]:
+    """The tiled windows of every region, taken from each region in turn (its first window,
+    then every region's second, ...) up to ``max_windows``: a capped validation set still
+    covers every record, and the same leading bases of each at every window length."""
+    per_region = [tiled_windows([r], length, max_windows, keep=keep) for r in regions]
+    order = [w for tier in zip_longest(*per_region) for w in tier if w is not None]
+    return order[:max_windows] if max_windows is not None else order
 
 
 class DNAWindowsDataModule(L.LightningDataModule):
@@ -111,7 +153,7 @@ class DNAWindowsDataModule(L.LightningDataModule):
                              f"data.seq_len + 1 = {length} bases")
         self.keep = NFilter(cfg.max_n_fraction)
         self.val_regions = val
-        self.val_windows = tiled_windows(val, length, cfg.max_val_windows, keep=self.keep)
+        self.val_windows = interleaved_tiles(val, length, cfg.max_val_windows, self.keep)
         if not self.val_windows:
             raise ConfigFileError(f"data.fasta={cfg.fasta}: the validation part holds no window of "
                              f"data.seq_len + 1 = {length} bases that is not mostly N; lower "

@@ -14,12 +14,16 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 def line_plot(path: Path, series: dict[str, tuple[Sequence[float], Sequence[float]]],
               xlabel: str, ylabel: str, title: str, log2_x: bool = True,
-              vline: tuple[float, str] | None = None) -> Path:
+              vline: tuple[float, str] | None = None,
+              spread: dict[str, tuple[Sequence[float], Sequence[float]]] | None = None) -> Path:
     """Write a PNG with one marked line per ``series`` entry (label -> (xs, ys)); x on a log2
-    axis when ``log2_x``; ``vline`` (x, label) draws a dashed vertical reference line."""
+    axis when ``log2_x``; ``vline`` (x, label) draws a dashed vertical reference line;
+    ``spread`` (label -> (below, above), one pair of distances per point) draws error bars."""
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     for label, (xs, ys) in series.items():
-        ax.plot(xs, ys, marker="o", label=label)
+        bars = spread.get(label) if spread else None
+        ax.errorbar(xs, ys, yerr=None if bars is None else [bars[0], bars[1]], marker="o",
+                    capsize=3, label=label)
     if vline is not None:
         ax.axvline(vline[0], color="grey", linestyle="--", label=vline[1])
     if log2_x:

@@ -10,9 +10,9 @@ from mambaseq.pipelines.evaluation.peak_memory import PeakMemory
 from tests.bundled import DNA_FASTA as BUNDLED, REPO
 
 DEMO = REPO / "configs" / "scale" / "dna_demo.yaml"
-COLUMNS = ["length", "log2_length", "d_model", "n_layer", "params", "batch_size", "steps",
-           "tokens_per_s", "peak_memory_mb", "memory_measure", "val_loss", "val_bits_per_base",
-           "status"]
+COLUMNS = ["length", "log2_length", "d_model", "n_layer", "seed", "params", "batch_size", "steps",
+           "tokens_per_s", "peak_memory_mb", "memory_measure", "val_windows", "val_loss",
+           "val_bits_per_base", "status"]
 
 
 def test_tiny_sweep_writes_csv_and_plots(tmp_path, capsys):
@@ -36,7 +36,7 @@ def test_tiny_sweep_writes_csv_and_plots(tmp_path, capsys):
         assert 1.0 < float(r["val_bits_per_base"]) < 4.5
     for name in ("loss_vs_length.png", "throughput_vs_length.png", "memory_vs_length.png"):
         assert (run / name).stat().st_size > 1000
-    assert (run / "runs" / "L128_d24_n2" / "logs" / "metrics.csv").is_file()
+    assert (run / "runs" / "L128_d24_n2_s0" / "logs" / "metrics.csv").is_file()
     assert "| length | log2_length |" in capsys.readouterr().out
 
 
