@@ -29,6 +29,7 @@ JOBS = {
     "export": (export, "write a model as a Hugging Face (MambaForCausalLM) or mamba_ssm "
                        "directory"),
 }
+INTERRUPTED = 130   # 128 + SIGINT: what a shell reports for a program stopped by Ctrl-C
 USER_ERRORS = (ConfigFileError, ConfigError, ModelFileError, FastaError, DNATokenizerError,
                AudioFileError, AudioStackError, UsageError, FileNotFoundError, NonFiniteError)
 
@@ -63,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; a user error (bad config, file, checkpoint) prints one line, exit code 2."""
+    """Entry point; a user error (bad config, file, checkpoint) prints one line, exit code 2;
+    Ctrl-C exits with 130 (inside training, after the trainer's own shutdown, which names the
+    step to resume from)."""
     try:
         args = build_parser().parse_args(argv)
     except CommandLineError as err:
@@ -75,6 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as err:
         print(f"mambaseq {args.job}: error: {err}", file=sys.stderr)
         return 2
+    except SystemExit as stop:
+        if isinstance(stop.__context__, KeyboardInterrupt):     # Lightning's exit(1) after Ctrl-C
+            return INTERRUPTED
+        raise
+    except KeyboardInterrupt:                                   # outside a trainer
+        print(f"mambaseq {args.job}: interrupted", file=sys.stderr)
+        return INTERRUPTED
     return 0
 
 

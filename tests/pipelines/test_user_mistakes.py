@@ -191,10 +191,21 @@ def test_ctrl_c_names_the_saved_step_and_the_resume_command(tmp_path, monkeypatc
     monkeypatch.setattr(LMModule, "training_step", interrupted)
     argv = ["pretrain", str(DEMO), *tiny_overrides(tmp_path, 8)]
     monkeypatch.setattr("sys.argv", ["mambaseq", *argv])
-    with pytest.raises(SystemExit):
-        main(argv)
+    assert main(argv) == 130
     err = capsys.readouterr().err
     assert "interrupted at step 5;" in err and "holds step 4; resume with: mambaseq pretrain" in err
+
+
+
+def test_ctrl_c_outside_training_exits_130_in_one_line(monkeypatch, capsys):
+    from mambaseq.pipelines.jobs import generate
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(generate, "run", interrupted)
+    assert main(["generate", "--checkpoint", "model.pt"]) == 130
+    assert capsys.readouterr().err.strip() == "mambaseq generate: interrupted"
 
 
 OTHER_JOBS_BAD_VALUES = [
