@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
+import torch
+
 from mambaseq.core import init_weights_from
 
 from ..config import ConfigFileError, add_config_arguments, load_config
@@ -52,6 +54,8 @@ def run(args: argparse.Namespace) -> dict[str, float]:
     unit = domain.unit
     metrics = {"val_loss": final["val/loss"], f"val_bits_per_{unit}": final["val/bits_per_token"],
                "steps": trainer.global_step}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        metrics["peak_gpu_gib"] = torch.cuda.max_memory_allocated() / 2**30
     saved = save_run_model(trainer, module.model, run_dir,
                            {"run_config": plain, "domain": domain.name,
                             "tokenizer": domain.tokenizer(cfg), "metrics": metrics})
@@ -62,6 +66,9 @@ def run(args: argparse.Namespace) -> dict[str, float]:
           f"{trainer.global_step} steps of {cfg.data.batch_size} x {cfg.data.seq_len} {unit}s")
     print(f"[mambaseq] validation: {metrics[f'val_bits_per_{unit}']:.4f} bits per {unit} "
           f"({metrics['val_loss']:.4f} nats; {domain.uniform_note(cfg)})")
+    if "peak_gpu_gib" in metrics:
+        print(f"[mambaseq] peak GPU memory: {metrics['peak_gpu_gib']:.2f} GiB allocated "
+              f"(this process's GPU, training and validation)")
     print(f"[mambaseq] model: {model_path}   config: {run_dir / 'config.yaml'}")
     print(f"[mambaseq] sample from it: mambaseq generate --checkpoint {model_path}")
     return metrics
