@@ -162,6 +162,15 @@ def exportable(model: nn.Module) -> tuple[MambaConfig, dict[str, torch.Tensor], 
                          f"MambaLMHeadModel: MambaLM and the classifiers' backbones export")
 
 
+def as_mamba_ssm(model: nn.Module) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """(the fields of mamba_ssm's ``MambaConfig``, the state dict under its names) of a
+    ``MambaLM`` (or a classifier's backbone), in memory: ``MambaLMHeadModel(MambaConfig(**c))
+    .load_state_dict(state)`` gives the same model there. Tensors keep their dtype/device."""
+    config, state, _ = exportable(model)
+    check_exportable(config, "mamba_ssm")
+    return mamba_ssm_config(config), _to_their_names(state, "mamba_ssm")
+
+
 def export_model(model: nn.Module, out: str | Path, fmt: str,
                  extra: dict[str, Any] | None = None) -> tuple[list[Path], str | None]:
     """Write ``model`` into the new or empty directory ``out`` in format ``fmt`` ("hf":

@@ -12,6 +12,7 @@ import torch
 
 from mambaseq.core import (BidirectionalClassifier, MambaClassifier, MambaConfig, MambaLM,
                            export_model, load_model)
+from mambaseq.core.interop import as_mamba_ssm
 
 transformers = pytest.importorskip("transformers")
 
@@ -202,6 +203,9 @@ def test_export_to_mamba_ssm_has_its_state_dict_and_round_trips(name, tmp_path):
          "pad_vocab_size_multiple", "tie_embeddings"])
     state = torch.load(tmp_path / "ssm" / "pytorch_model.bin", weights_only=True)
     assert {k: tuple(v.shape) for k, v in state.items()} == mamba_ssm_state_shapes(config)
+    in_memory_config, in_memory = as_mamba_ssm(ours)        # the same, without files
+    assert in_memory_config == config and sorted(in_memory) == sorted(state)
+    assert all(torch.equal(in_memory[k], state[k]) for k in state)
     again, extra = load_model(tmp_path / "ssm")
     assert again.config.tie_embeddings == ours.config.tie_embeddings
     assert extra["source_format"] == "mamba_ssm"
