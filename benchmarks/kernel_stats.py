@@ -29,7 +29,7 @@ import mambaseq.kernels.triton_norm as norm
 import mambaseq.kernels.triton_scan as scan
 import mambaseq.kernels.triton_step as step
 CUOBJDUMP = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "cuobjdump"
-OPS = ("MUFU", "FFMA", "FMUL", "LDG", "STG", "SHFL", "RED", "LDL", "STL")
+OPS = ("MUFU", "FFMA", "FMUL", "LDG", "STG", "SHFL", "REDG", "LDL", "STL")
 BF, F32, I32 = "*bf16", "*fp32", "*i32"
 # pointer arguments by name (bf16 activations, float32 state and parameters); others are i32
 POINTERS = {name: BF for name in ("u_ptr", "delta_ptr", "z_ptr", "out_ptr", "dout_ptr", "du_ptr",
@@ -65,7 +65,7 @@ def variants() -> list[tuple[str, object, dict, int]]:
         tag = "packed" if varlen else "plain"
         flags = dict(W=4, HAS_INIT=not varlen, HAS_BIAS=True, SILU=True, VARLEN=varlen)
         out += [(f"conv forward {tag}", conv._conv_fwd_kernel, dict(flags, BLOCK_D=16, BLOCK_L=256), 4),
-                (f"conv backward {tag}", conv._conv_bwd_kernel, dict(flags, BLOCK_D=32, BLOCK_L=128), 4)]
+                (f"conv backward {tag}", conv._conv_bwd_kernel, dict(flags, BLOCK_D=8, BLOCK_L=128), 4)]
     out += [("conv step", conv._conv_update_kernel, dict(W=4, HAS_BIAS=True, SILU=True, BLOCK_D=256), 4),
             ("decode step", step._state_update_kernel,
              dict(HAS_D=True, HAS_Z=True, HAS_DTB=True, SOFTPLUS=True, BLOCK_D=64, BLOCK_N=16), 4),
@@ -92,8 +92,13 @@ def compile_stats(kernel, constexprs: dict, num_warps: int, arch: int) -> dict:
     signature = {n: "constexpr" if n in constexprs else pointers.get(
         n, F32 if n.endswith("_ptr") else "fp32" if n in FLOAT_SCALARS else "i32")
         for n in fn.arg_names}
+    # as a launch at real shapes specialises them: every pointer 16-byte aligned, every integer
+    # a multiple of 16 (without it the loads are not vectorised and the layouts differ)
+    aligned = {(i,): [["tt.divisibility", 16]] for i, n in enumerate(fn.arg_names)
+               if signature[n] not in ("constexpr", "fp32")}
     source = ASTSource(fn=fn, signature=signature,
-                       constexprs={(fn.arg_names.index(n),): v for n, v in constexprs.items()})
+                       constexprs={(fn.arg_names.index(n),): v for n, v in constexprs.items()},
+                       attrs=aligned)
     compiled = triton.compile(source, target=GPUTarget("cuda", arch, 32),
                               options=dict(num_warps=num_warps))
     with tempfile.NamedTemporaryFile(suffix=".cubin") as cubin:
