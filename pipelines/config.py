@@ -92,6 +92,33 @@ class VariableLengthConfig(LoaderConfig):
 
 
 @dataclass
+class WarmupWindowsConfig(VariableLengthConfig):
+    """``VariableLengthConfig`` plus an optional sequence-length warm-up, the block of the DNA
+    data configs (pretraining and classification): ``seq_len_warmup.start_len`` must be
+    ``seq_len`` divided by a power of 2, and warm-up excludes variable lengths."""
+
+    seq_len_warmup: Optional[SeqLenWarmupConfig] = None   # None: seq_len from the first step
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        warmup = self.seq_len_warmup
+        if warmup is None:
+            return
+        if self.min_seq_len is not None:
+            raise ConfigError("data.seq_len_warmup and data.min_seq_len cannot be combined: "
+                              "variable-length windows already mix short and long ones")
+        ratio = self.seq_len // warmup.start_len if warmup.start_len >= 1 else 0
+        if not (1 <= warmup.start_len < self.seq_len and ratio * warmup.start_len == self.seq_len
+                and ratio & (ratio - 1) == 0):
+            raise ConfigError(f"data.seq_len_warmup.start_len must be data.seq_len "
+                              f"({self.seq_len}) divided by a power of 2 (2, 4, ...), got "
+                              f"{warmup.start_len}")
+        if warmup.steps_per_stage < 1:
+            raise ConfigError(f"data.seq_len_warmup.steps_per_stage must be >= 1, got "
+                              f"{warmup.steps_per_stage}")
+
+
+@dataclass
 class OptimConfig:
     """AdamW with linear warm-up then cosine decay to ``min_lr_ratio * lr``."""
 

@@ -19,14 +19,13 @@ from mambaseq.biomamba import (DNATokenizer, FastaWindows, NFilter, RandomWindow
                                Window, bed_regions, split_records, tiled_windows)
 from mambaseq.core import ConfigError
 
-from ..config import (ConfigFileError, SeqLenWarmupConfig, VariableLengthConfig,
-                      check_fraction)
-from .step_loader import BatchShape, LengthSchedule, StepLoader, step_loader
+from ..config import ConfigFileError, WarmupWindowsConfig, check_fraction
+from .step_loader import BatchShape, StepLoader, step_loader, window_schedule
 from .variable_length import lm_batch, variable_length_windows
 
 
 @dataclass
-class DNADataConfig(VariableLengthConfig):
+class DNADataConfig(WarmupWindowsConfig):
     """DNA windows for language modelling. ``fasta`` (and ``val_fasta``) name one file or
     several by a pattern (``train/*.fa.gz``: every species). The validation set is, in order
     of precedence: the BED intervals of split ``val_split`` (HG38 recipe), every record of the
@@ -46,7 +45,6 @@ class DNADataConfig(VariableLengthConfig):
     max_val_windows: Optional[int] = None
     rc_augment: bool = False             # reverse-complement half the training windows
     max_n_fraction: float = 0.5          # windows with more N than this are skipped
-    seq_len_warmup: Optional[SeqLenWarmupConfig] = None   # None: seq_len from the first step
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -58,21 +56,6 @@ class DNADataConfig(VariableLengthConfig):
         if self.max_val_windows is not None and self.max_val_windows < 1:
             raise ConfigError(f"data.max_val_windows must be >= 1 or null (no limit), got "
                               f"{self.max_val_windows}")
-        warmup = self.seq_len_warmup
-        if warmup is None:
-            return
-        if self.min_seq_len is not None:
-            raise ConfigError("data.seq_len_warmup and data.min_seq_len cannot be combined: "
-                              "variable-length windows already mix short and long ones")
-        ratio = self.seq_len // warmup.start_len if warmup.start_len >= 1 else 0
-        if not (1 <= warmup.start_len < self.seq_len and ratio * warmup.start_len == self.seq_len
-                and ratio & (ratio - 1) == 0):
-            raise ConfigError(f"data.seq_len_warmup.start_len must be data.seq_len "
-                              f"({self.seq_len}) divided by a power of 2 (2, 4, ...), got "
-                              f"{warmup.start_len}")
-        if warmup.steps_per_stage < 1:
-            raise ConfigError(f"data.seq_len_warmup.steps_per_stage must be >= 1, got "
-                              f"{warmup.steps_per_stage}")
 
 
 def fasta_files(key: str, pattern: str) -> list[str]:
@@ -160,13 +143,6 @@ class DNAWindowsDataModule(L.LightningDataModule):
                              f"data.seq_len or enlarge the validation split")
         self.dataset = FastaWindows(length, self.tokenizer)
 
-    def schedule(self) -> LengthSchedule:
-        """The global batch shape of every training step (constant, or the warm-up's)."""
-        cfg, warmup = self.cfg, self.cfg.seq_len_warmup
-        if warmup is None:
-            return LengthSchedule(cfg.seq_len, cfg.batch_size)
-        return LengthSchedule(cfg.seq_len, cfg.batch_size, warmup.start_len, warmup.steps_per_stage)
-
     def train_dataloader(self) -> StepLoader:
         """Random windows, a new draw for every step; resumable mid-epoch; each of the
         Trainer's processes reads its slice of every step's global batch. An epoch is
@@ -183,7 +159,7 @@ class DNAWindowsDataModule(L.LightningDataModule):
 
         steps_per_epoch = cfg.train_windows_per_epoch // cfg.batch_size
         if cfg.min_seq_len is None:
-            return step_loader(self, self.dataset, draw, self.schedule(), steps_per_epoch,
+            return step_loader(self, self.dataset, draw, window_schedule(cfg), steps_per_epoch,
                                cfg.num_workers)
 
         def windows(step: int, n: int) -> list:
@@ -191,7 +167,7 @@ class DNAWindowsDataModule(L.LightningDataModule):
 
         return step_loader(self, self.dataset,
                            variable_length_windows(cfg, windows, self.seed, extra=1),
-                           self.schedule(), steps_per_epoch, cfg.num_workers,
+                           window_schedule(cfg), steps_per_epoch, cfg.num_workers,
                            collate_fn=partial(lm_batch, packed=cfg.pack,
                                               pad_id=self.tokenizer.pad_id))
 

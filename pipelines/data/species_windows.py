@@ -16,16 +16,17 @@ from mambaseq.biomamba import (DNATokenizer, LabelledWindows, NFilter, RandomWin
 
 from mambaseq.core import ConfigError
 
-from ..config import VariableLengthConfig, check_fraction
-from .step_loader import LengthSchedule, StepLoader, step_loader
+from ..config import WarmupWindowsConfig, check_fraction
+from .step_loader import BatchShape, StepLoader, step_loader, window_schedule
 from .variable_length import classification_batch, variable_length_windows
 
 
 @dataclass
-class SpeciesDataConfig(VariableLengthConfig):
+class SpeciesDataConfig(WarmupWindowsConfig):
     """Species classification windows: one FASTA per species in ``train_dir`` (and ``val_dir``),
     the file name being the label. Without ``val_dir`` the last ``val_fraction`` of every
-    training record is the validation set."""
+    training record is the validation set. ``seq_len_warmup`` (the Mamba paper's recipe for
+    windows above 2^14) trains on shorter windows first; validation is at ``seq_len``."""
 
     train_dir: str = MISSING
     val_dir: Optional[str] = None
@@ -46,7 +47,8 @@ class SpeciesDataConfig(VariableLengthConfig):
 
 
 class SpeciesDataModule(L.LightningDataModule):
-    """Batches (ids (batch, seq_len) int64 right-padded, lengths (batch,), labels (batch,)).
+    """Batches (ids (batch, length) int64 right-padded, lengths (batch,), labels (batch,)),
+    length = ``seq_len`` (a warm-up stage's length during ``seq_len_warmup``).
 
     Training windows: every species drawn equally often, then a uniformly random window of its
     records (a new draw every epoch; reverse-complemented half the time with ``rc_augment``).
@@ -80,18 +82,30 @@ class SpeciesDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> StepLoader:
         """Balanced random windows, a new draw for every step; resumable mid-epoch; each of
-        the Trainer's processes reads its slice of every step's global batch."""
+        the Trainer's processes reads its slice of every step's global batch. With
+        ``seq_len_warmup`` a step's windows have its stage's length and batch (the tokens per
+        step stay ``batch_size * seq_len``), its ids cut to that length."""
         cfg = self.cfg
-        sampler = RandomWindows(self.split.train, cfg.seq_len, cfg.batch_size, self.seed,
-                                groups=self.split.train_groups,
-                                rc_prob=0.5 if cfg.rc_augment else 0.0, keep=self.keep)
-        schedule = LengthSchedule(cfg.seq_len, cfg.batch_size)
+        samplers: dict[int, RandomWindows] = {}
+
+        def sampler(length: int) -> RandomWindows:
+            if length not in samplers:
+                samplers[length] = RandomWindows(
+                    self.split.train, length, cfg.batch_size, self.seed,
+                    groups=self.split.train_groups, rc_prob=0.5 if cfg.rc_augment else 0.0,
+                    keep=self.keep)
+            return samplers[length]
+
+        def draw(step: int, shape: BatchShape) -> list:
+            return sampler(shape.length).batch(step, shape.batch)
+
         steps_per_epoch = cfg.train_windows_per_epoch // cfg.batch_size
         if cfg.min_seq_len is None:
-            return step_loader(self, self.dataset, lambda step, shape: sampler.batch(step, shape.batch),
-                               schedule, steps_per_epoch, cfg.num_workers)
-        return step_loader(self, self.dataset, variable_length_windows(cfg, sampler.batch, self.seed),
-                           schedule, steps_per_epoch, cfg.num_workers,
+            return step_loader(self, self.dataset, draw, window_schedule(cfg), steps_per_epoch,
+                               cfg.num_workers, collate_fn=partial(classification_batch, packed=False))
+        return step_loader(self, self.dataset,
+                           variable_length_windows(cfg, sampler(cfg.seq_len).batch, self.seed),
+                           window_schedule(cfg), steps_per_epoch, cfg.num_workers,
                            collate_fn=partial(classification_batch, packed=cfg.pack))
 
     def val_dataloader(self) -> DataLoader:

@@ -12,7 +12,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from ..config import ConfigFileError
+from ..config import ConfigFileError, WarmupWindowsConfig
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,15 @@ class LengthSchedule:
     def at(self, step: int) -> BatchShape:
         """The global batch shape of training step ``step``."""
         return self.shapes[self.stage(step)]
+
+
+def window_schedule(cfg: WarmupWindowsConfig) -> LengthSchedule:
+    """The schedule of a DNA data config: constant (``seq_len``, ``batch_size``), or its
+    ``seq_len_warmup``'s stages."""
+    warmup = cfg.seq_len_warmup
+    if warmup is None:
+        return LengthSchedule(cfg.seq_len, cfg.batch_size)
+    return LengthSchedule(cfg.seq_len, cfg.batch_size, warmup.start_len, warmup.steps_per_stage)
 
 
 def check_divisible(batch_size: int, world_size: int) -> None:

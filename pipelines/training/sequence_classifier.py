@@ -22,7 +22,7 @@ class SequenceClassifierModule(L.LightningModule):
     (ids (batch, length) int64 right-padded, lengths (batch,), labels (batch,)), or packed
     ``classification_batch`` dicts.
 
-    Logs train/loss, train/accuracy, val/loss and, over each whole validation pass,
+    Logs train/loss, train/accuracy, train/seq_len (padded batches), val/loss and, over each whole validation pass,
     val/accuracy and val/f1_macro (scikit-learn); ``confusion`` then holds that pass's
     confusion matrix (rows true, columns predicted). Every process validates on the whole
     validation set, so these are exact in each; train/loss is averaged over the processes.
@@ -62,6 +62,8 @@ class SequenceClassifierModule(L.LightningModule):
         loss = F.cross_entropy(logits, labels)
         self.log("train/loss", loss, prog_bar=True, sync_dist=True)
         self.log("train/accuracy", (logits.argmax(-1) == labels).float().mean())
+        if not isinstance(batch, dict):   # fixed lengths: the window (a warm-up stage's)
+            self.log("train/seq_len", float(batch[0].shape[1]))
         return loss
 
     def validation_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> None:
