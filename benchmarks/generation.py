@@ -11,7 +11,10 @@ Sections (untrained weights, bf16, vocabulary 50277 as in the Mamba paper's LMs)
      (d 128 x 48 layers, 256 mu-law levels, ~5.6M parameters), measured over
      ``--audio-tokens`` steps and scaled to 16,000;
   4. step variants: one decoding step of Mamba through ``MambaLM.step`` or the fast path's
-     step (``core.decode_step``), eager or CUDA-graphed: what each part of the fast path buys.
+     step (``core.decode_step``), eager or CUDA-graphed: what each part of the fast path buys;
+  5. with ``--peer`` (MAMBASEQ_PEER_DIR set, see benchmarks/peer.py): our decoder against
+     mamba_ssm's ``MambaLMHeadModel.generate(cg=True)`` on the same weights, at every batch
+     and size of section 1 (benchmarks/generation_peer.py).
 
 Per-token latency is the decode loop only (step + sampling), from new token SKIP_TOKENS + 1
 to the last (the first ones include the eager warm-up steps and the graph capture); time to
@@ -19,8 +22,9 @@ first token is the prefill and the first step. ``--profile`` adds the kernels of
 step. Prints Markdown tables; writes generation.csv and generation.png (when matplotlib
 imports) to ``--out``.
 
-    PYTHONUNBUFFERED=1 python benchmarks/generation.py --out runs/bench
-    python benchmarks/generation.py --smoke     # tiny shapes, any device, seconds
+    PYTHONUNBUFFERED=1 python -m benchmarks.generation --out runs/bench [--peer]
+        [--sections throughput long audio variants peer]
+    python -m benchmarks.generation --smoke     # tiny shapes, any device, seconds
 """
 from __future__ import annotations
 
@@ -36,6 +40,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from benchmarks.generation_peer import compare_with_peer
 from mambaseq.core import MambaConfig, MambaLM, StepRunner, decode_step, generate
 
 VOCAB = 50277
@@ -157,6 +162,8 @@ SIZES = {  # name: (Mamba d_model, layers), (Transformer d_model, layers, heads)
     "1.4B": ((2048, 48), (2048, 24, 16)),
 }
 SMOKE_SIZES = {"tiny": ((64, 2), (64, 2, 4))}
+SECTIONS = {"throughput": "section 1", "long": "section 2", "audio": "section 3",
+            "variants": "section 4", "peer": "section 5, with --peer"}
 
 
 def build(kind: str, size: tuple, device: torch.device, max_len: int,
@@ -343,7 +350,7 @@ def print_tables(rows: list[dict]) -> None:
                   f"| {fmt(t.get('ttft_ms'), 0)} | {fmt(m.get('peak_gb'), 1)} "
                   f"| {fmt(t.get('peak_gb'), 1)} | {m['note'] or t.get('note', '')} |")
     long = [r for r in rows if r["section"] == "long prompt"]
-    if long:
+    if long and sel:
         print("\n### per-token latency vs prompt length, batch 1, ms\n")
         print(f"| size | model | prompt {sel[0]['prompt']} | prompt {long[0]['prompt']} "
               f"| ratio | note |")
@@ -363,6 +370,22 @@ def print_tables(rows: list[dict]) -> None:
         for r in audio:
             print(f"| {r['params_M']} | {r['batch']} | {fmt(r['ms_per_token'], 3)} "
                   f"| {fmt(r['s_per_audio_s'])} | {fmt(r['s_per_audio_s'] / r['batch'], 3)} |")
+    peer = [r for r in rows if r["section"] == "vs mamba_ssm"]
+    if peer:
+        print(f"\n### vs mamba_ssm's generate(cg=True), same weights, greedy, prompt "
+              f"{peer[0]['prompt']}, {peer[0]['new_tokens']} new tokens (ratio: ours tok/s / "
+              f"theirs)\n")
+        print("| size | batch | ours ms/token | mamba_ssm ms/token | ours tok/s | mamba_ssm tok/s "
+              "| ratio | note |")
+        print("|---|---|---|---|---|---|---|---|")
+        mine = {(r["size"], r["batch"]): r for r in peer if r["model"] == "mamba"}
+        for t in (r for r in peer if r["model"] == "mamba_ssm"):
+            m = mine.get((t["size"], t["batch"]), {})
+            ratio = (m["tokens_per_s"] / t["tokens_per_s"]
+                     if "tokens_per_s" in m and "tokens_per_s" in t else None)
+            print(f"| {t['size']} | {t['batch']} | {fmt(m.get('ms_per_token'), 3)} "
+                  f"| {fmt(t.get('ms_per_token'), 3)} | {fmt(m.get('tokens_per_s'), 0)} "
+                  f"| {fmt(t.get('tokens_per_s'), 0)} | {fmt(ratio)} | {t['note']} |")
     steps = [r for r in rows if r["section"] == "step variants"]
     if steps:
         print("\n### step variants: one Mamba decoding step, ms (no sampling)\n")
@@ -404,7 +427,8 @@ def write_outputs(rows: list[dict], out: Path) -> None:
         print("matplotlib not importable: no PNG")
         return
     sizes = sorted({r["size"] for r in rows if r["section"] == "throughput"})
-    fig, axes = plt.subplots(1, len(sizes) + 1, figsize=(5 * (len(sizes) + 1), 4))
+    fig, axes = plt.subplots(1, len(sizes) + 1, figsize=(5 * (len(sizes) + 1), 4), squeeze=False)
+    axes = axes[0]
     for ax, size in zip(axes, sizes):
         for kind in ("mamba", "transformer"):
             sel = [r for r in rows if r["section"] == "throughput" and r["size"] == size
@@ -432,6 +456,10 @@ def main() -> None:
     parser.add_argument("--audio-tokens", type=int, default=2048)
     parser.add_argument("--audio-batches", nargs="+", type=int, default=[1, 16])
     parser.add_argument("--variant-steps", type=int, default=200)
+    parser.add_argument("--sections", nargs="+", default=list(SECTIONS), choices=list(SECTIONS),
+                        help="which sections to run (peer needs --peer)")
+    parser.add_argument("--peer", action="store_true",
+                        help="section 5: against mamba_ssm's generate(cg=True) (CUDA only)")
     parser.add_argument("--profile", action="store_true",
                         help="print the kernels of the largest Mamba's step at batch 1 and 64")
     parser.add_argument("--out", type=Path, default=Path("runs/bench-generation"))
@@ -445,26 +473,35 @@ def main() -> None:
         args.variant_steps = 3
     if device.type == "cuda":
         print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
+    sections = set(args.sections)
     rows: list[dict] = []
     variant_models = {}
     for size, (mamba_size, gpt_size) in sizes.items():
-        models = {"mamba": build("mamba", mamba_size, device, 0),
-                  "transformer": build("transformer", gpt_size, device,
-                                       args.long_prompt + args.new_tokens)}
+        models = {"mamba": build("mamba", mamba_size, device, 0)}
+        if sections & {"throughput", "long"}:
+            models["transformer"] = build("transformer", gpt_size, device,
+                                          args.long_prompt + args.new_tokens)
         generate(models["mamba"], torch.zeros(1, 8, dtype=torch.long, device=device), 4)
-        run_generation(rows, "throughput", models, size, args.batches, args.prompt,
-                       args.new_tokens, device)
-        run_generation(rows, "long prompt", models, size, [1], args.long_prompt,
-                       args.new_tokens, device)
+        if "throughput" in sections:
+            run_generation(rows, "throughput", models, size, args.batches, args.prompt,
+                           args.new_tokens, device)
+        if "long" in sections:
+            run_generation(rows, "long prompt", models, size, [1], args.long_prompt,
+                           args.new_tokens, device)
+        if args.peer and "peer" in sections and device.type == "cuda":
+            compare_with_peer(rows, models["mamba"], size, args.batches, args.prompt,
+                              args.new_tokens)
         if size == list(sizes)[-1]:
             variant_models[size] = models["mamba"]
         del models
         if device.type == "cuda":
             torch.cuda.empty_cache()
-    variant_models["SC09"] = run_audio(rows, args.audio_batches, args.audio_tokens, args.smoke,
-                                       device)
-    run_step_variants(rows, variant_models, [1, 64] if not args.smoke else [1],
-                      args.variant_steps, device)
+    if "audio" in sections:
+        variant_models["SC09"] = run_audio(rows, args.audio_batches, args.audio_tokens,
+                                           args.smoke, device)
+    if "variants" in sections:
+        run_step_variants(rows, variant_models, [1, 64] if not args.smoke else [1],
+                          args.variant_steps, device)
     print_tables(rows)
     if args.profile and device.type == "cuda":
         for batch in (1, 64):
