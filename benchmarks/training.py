@@ -27,6 +27,7 @@ import math
 import os
 import sys
 import time
+import traceback
 from dataclasses import dataclass
 from typing import Callable
 
@@ -131,7 +132,8 @@ def train_steps(model: torch.nn.Module, shape: Shape, steps: int, device: str,
 
 def measure(impl: str, build: Callable[[], torch.nn.Module], shape: Shape, steps: int,
             device: str, warmup: int) -> Result:
-    """Build, count parameters (tied weights once), train; out of memory becomes a note."""
+    """Build, count parameters (tied weights once), train; out of memory or a failure becomes
+    a note (the traceback goes to stderr), so one model's failure leaves the other's row."""
     torch.manual_seed(0)
     result = Result(impl)
     model = None
@@ -141,6 +143,9 @@ def measure(impl: str, build: Callable[[], torch.nn.Module], shape: Shape, steps
         result.tokens_per_s, result.peak_gib = train_steps(model, shape, steps, device, warmup)
     except torch.OutOfMemoryError:
         result.note = "out of memory"
+    except Exception as err:  # noqa: BLE001 - reported in the table and on stderr
+        traceback.print_exc()
+        result.note = f"failed: {err!r}"[:200]
     finally:
         del model
         if device == "cuda":
@@ -194,6 +199,21 @@ def markdown(rows: list[tuple[Shape, list[Result]]], note: str) -> str:
     return "\n".join(lines) + f"\n\nmamba_ssm: {note}\n"
 
 
+def write(rows: list[tuple[Shape, list[Result]]], note: str, out: str) -> None:
+    """training.md and training.csv in ``out``."""
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "training.md"), "w") as f:
+        f.write(markdown(rows, note))
+    with open(os.path.join(out, "training.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(HEADER)
+        for shape, results in rows:
+            for r in results:
+                w.writerow([shape.name, shape.d_model, shape.n_layer, shape.vocab_size,
+                            shape.length, shape.batch, r.impl, r.params, r.tokens_per_s,
+                            r.peak_gib, r.note])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", choices=[*PRESETS, "all"])
@@ -236,20 +256,9 @@ def main() -> None:
             print(f"# {shape.name} L {shape.length} batch {shape.batch}: {r.impl} "
                   f"{r.params} params, {r.tokens_per_s / 1e6:.3f} M tokens/s, peak "
                   f"{r.peak_gib:.2f} GiB {r.note}", flush=True)
-    table = markdown(rows, note)
-    print(table, flush=True)
-    if opts.out:
-        os.makedirs(opts.out, exist_ok=True)
-        with open(os.path.join(opts.out, "training.md"), "w") as f:
-            f.write(table)
-        with open(os.path.join(opts.out, "training.csv"), "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(HEADER)
-            for shape, results in rows:
-                for r in results:
-                    w.writerow([shape.name, shape.d_model, shape.n_layer, shape.vocab_size,
-                                shape.length, shape.batch, r.impl, r.params, r.tokens_per_s,
-                                r.peak_gib, r.note])
+        if opts.out:                  # after every shape: a later failure keeps the rows so far
+            write(rows, note, opts.out)
+    print(markdown(rows, note), flush=True)
 
 
 if __name__ == "__main__":
