@@ -232,6 +232,10 @@ def write_markdown(rows: list[Row], path: str) -> None:
                  ratio(o.fwdbwd_ms, m.fwdbwd_ms), o.peak_gib, m.peak_gib]
         lines.append(f"| {r.batch}, {r.dim}, {r.length} | "
                      + " | ".join(fmt(x, 0).strip() for x in cells) + " |")
+    notes = sorted({f"{name}: {cell.note}" for r in rows for name, cell in r.cells.items()
+                    if cell.note and name in ("ours", "mamba_ssm")})
+    lines += ["", "bf16 u, delta, z, B, C; softplus, D, z and delta bias on; ours/mamba < 1: ours is "
+              "faster; '-': " + ("; ".join(notes) if notes else "not measured")]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 
