@@ -8,64 +8,32 @@ forward+backward time (median over CUDA-event timed calls after a warm-up) and t
 during forward+backward; the HBM floor is the bytes of inputs and outputs (gradients and the
 output's gradient included for forward+backward) over the measured device-copy bandwidth.
 
-    python -m benchmarks.scan [--out DIR] [--max-log2 20] [--quick]
+    python -m benchmarks.scan [--out DIR] [--min-log2 9] [--max-log2 20] [--no-training-shape]
 
-mamba_ssm is used only when importable: set MAMBASEQ_PEER_DIR to a folder holding
-``csrc/selective_scan`` and ``mamba_ssm/ops/selective_scan_interface.py`` (with the modules it
-imports); its extension is built there with torch's cpp_extension (cached in
-MAMBASEQ_PEER_BUILD, default /tmp/mamba_peer_build). Prints a table, writes scan.csv and,
-when matplotlib is importable, scan.png.
+mamba_ssm is used only when importable: set MAMBASEQ_PEER_DIR to its unpacked source
+distribution (benchmarks/peer.py builds and imports it). Prints a table, writes scan.csv and
+scan.md and, when matplotlib is importable, scan.png.
 """
 from __future__ import annotations
 
 import argparse
 import csv
-import glob
+import functools
 import math
 import os
 import sys
-import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
+from benchmarks.peer import load_selective_scan_fn
 from mambaseq.kernels.scan_reference import selective_scan_ref
 from mambaseq.kernels.triton_scan import selective_scan_triton
 
-REF_MAX_LEN = 1 << 16          # the un-fused scan beyond this takes seconds per call
+REF_MAX_LOG2 = 16              # the un-fused scan beyond 2^16 takes seconds per call
 ATTN_MAX_LEN = 1 << 17         # quadratic attention beyond this takes seconds per call
-
-
-# ----------------------------------------------------------------------------- peers
-
-def load_mamba_ssm() -> Callable | None:
-    """mamba_ssm's selective_scan_fn, built from MAMBASEQ_PEER_DIR, or None."""
-    peer = os.environ.get("MAMBASEQ_PEER_DIR")
-    if not peer or not os.path.isdir(os.path.join(peer, "csrc", "selective_scan")):
-        return None
-    from torch.utils.cpp_extension import load
-    src = os.path.join(peer, "csrc", "selective_scan")
-    build = os.environ.get("MAMBASEQ_PEER_BUILD", "/tmp/mamba_peer_build")
-    os.makedirs(build, exist_ok=True)
-    started = time.time()
-    module = load(
-        name="selective_scan_cuda", build_directory=build, verbose=False,
-        sources=sorted(glob.glob(os.path.join(src, "*.cpp")) + glob.glob(os.path.join(src, "*.cu"))),
-        extra_include_paths=[src],
-        extra_cflags=["-O3", "-std=c++17"],
-        extra_cuda_cflags=["-O3", "-std=c++17", "-U__CUDA_NO_HALF_OPERATORS__",
-                           "-U__CUDA_NO_HALF_CONVERSIONS__", "-U__CUDA_NO_BFLOAT16_OPERATORS__",
-                           "-U__CUDA_NO_BFLOAT16_CONVERSIONS__",
-                           "-U__CUDA_NO_BFLOAT162_OPERATORS__",
-                           "-U__CUDA_NO_BFLOAT162_CONVERSIONS__", "--expt-relaxed-constexpr",
-                           "--expt-extended-lambda", "--use_fast_math"])
-    print(f"# mamba_ssm selective_scan_cuda ready in {time.time() - started:.0f} s", flush=True)
-    sys.modules["selective_scan_cuda"] = module
-    sys.path.insert(0, peer)
-    from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
-    return selective_scan_fn
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -93,9 +61,7 @@ class Row:
 def copy_bandwidth() -> float:
     """Device-to-device copy bandwidth in bytes/s (bytes read plus bytes written)."""
     src = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
-    dst = torch.empty_like(src)
-    ms = median_ms(lambda: dst.copy_(src), budget_ms=200)
-    del src, dst
+    ms = median_ms(functools.partial(torch.empty_like(src).copy_, src), budget_ms=200)
     return 2 * (1 << 30) / (ms * 1e-3)
 
 
@@ -166,7 +132,8 @@ def guarded(measure: Callable[[], Cell]) -> Cell:
         return Cell(note="out of memory")
 
 
-def bench_row(batch: int, dim: int, length: int, bandwidth: float, peer: Callable | None) -> Row:
+def bench_row(batch: int, dim: int, length: int, bandwidth: float, peer: Callable | None,
+              peer_note: str, ref_max_len: int) -> Row:
     torch.cuda.empty_cache()
     args = mamba_inputs(batch, dim, length)
     inputs = list(args.values())
@@ -182,7 +149,7 @@ def bench_row(batch: int, dim: int, length: int, bandwidth: float, peer: Callabl
         row.cells["mamba_ssm"] = guarded(lambda: time_and_memory(
             lambda: peer(*core, **scan_kw), inputs))
     else:
-        row.cells["mamba_ssm"] = Cell(note="not importable")
+        row.cells["mamba_ssm"] = Cell(note=peer_note)
     if length <= ATTN_MAX_LEN:
         heads = dim // 64
         qkv = [torch.randn(batch, heads, length, 64, device="cuda", dtype=torch.bfloat16,
@@ -192,11 +159,11 @@ def bench_row(batch: int, dim: int, length: int, bandwidth: float, peer: Callabl
         del qkv
     else:
         row.cells["attention"] = Cell(note=f"skipped > {ATTN_MAX_LEN}")
-    if length <= REF_MAX_LEN:
+    if length <= ref_max_len:
         row.cells["reference"] = guarded(lambda: time_and_memory(
             lambda: selective_scan_ref(*core, **scan_kw), inputs))
     else:
-        row.cells["reference"] = Cell(note=f"skipped > {REF_MAX_LEN}")
+        row.cells["reference"] = Cell(note=f"skipped > {ref_max_len}")
     return row
 
 
@@ -254,6 +221,25 @@ def write_csv(rows: list[Row], path: str) -> None:
                             c.note, r.floor_fwd_ms, r.floor_fwdbwd_ms, r.io_gib])
 
 
+def write_markdown(rows: list[Row], path: str) -> None:
+    """Ours against mamba_ssm as in issue 14: time ratios ours / mamba_ssm (< 1: we are
+    faster) and both peaks."""
+    lines = ["| B, D, L | fwd ms ours | mamba_ssm | ours/mamba | fwd+bwd ms ours | mamba_ssm "
+             "| ours/mamba | peak GiB ours | mamba_ssm |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        o, m = r.cells["ours"], r.cells["mamba_ssm"]
+        cells = [o.fwd_ms, m.fwd_ms, ratio(o.fwd_ms, m.fwd_ms), o.fwdbwd_ms, m.fwdbwd_ms,
+                 ratio(o.fwdbwd_ms, m.fwdbwd_ms), o.peak_gib, m.peak_gib]
+        lines.append(f"| {r.batch}, {r.dim}, {r.length} | "
+                     + " | ".join(fmt(x, 0).strip() for x in cells) + " |")
+    notes = sorted({f"{name}: {cell.note}" for r in rows for name, cell in r.cells.items()
+                    if cell.note and name in ("ours", "mamba_ssm")})
+    lines += ["", "bf16 u, delta, z, B, C; softplus, D, z and delta bias on; ours/mamba < 1: ours is "
+              "faster; '-': " + ("; ".join(notes) if notes else "not measured")]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 def plot(rows: list[Row], path: str) -> None:
     try:
         import matplotlib
@@ -285,22 +271,20 @@ def plot(rows: list[Row], path: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=".", help="folder for scan.csv and scan.png")
+    parser.add_argument("--out", default=".", help="folder for scan.csv, scan.md and scan.png")
     parser.add_argument("--min-log2", type=int, default=9)
     parser.add_argument("--max-log2", type=int, default=20)
+    parser.add_argument("--ref-max-log2", type=int, default=REF_MAX_LOG2,
+                        help="longest length (log2) that times the un-fused PyTorch scan")
     parser.add_argument("--no-training-shape", action="store_true")
     opts = parser.parse_args()
     if not torch.cuda.is_available():
         sys.exit("benchmarks/scan.py needs a CUDA GPU")
     torch.manual_seed(0)
-    try:
-        peer = load_mamba_ssm()
-    except Exception as err:  # a failed peer build must not stop our measurements
-        print(f"# mamba_ssm could not be built or imported: {err!r}")
-        peer = None
+    peer, peer_note = load_selective_scan_fn()
     bandwidth = copy_bandwidth()
     print(f"# {torch.cuda.get_device_name()}: copy bandwidth {bandwidth / 1e12:.2f} TB/s; "
-          f"mamba_ssm {'loaded' if peer else 'not importable'}", flush=True)
+          f"mamba_ssm {peer_note}", flush=True)
     shapes = [(1, 1024, 1 << k) for k in range(opts.min_log2, opts.max_log2 + 1)]
     if not opts.no_training_shape:
         shapes += [(8, 1536, 2048), (8, 1536, 8192)]
@@ -309,9 +293,11 @@ def main() -> None:
     print("-" * len(HEADER), flush=True)
     rows = []
     for batch, dim, length in shapes:       # one table line per shape, as soon as it is measured
-        rows.append(bench_row(batch, dim, length, bandwidth, peer))
+        rows.append(bench_row(batch, dim, length, bandwidth, peer, peer_note,
+                              1 << opts.ref_max_log2))
         print(table_line(rows[-1]), flush=True)
         write_csv(rows, os.path.join(opts.out, "scan.csv"))
+        write_markdown(rows, os.path.join(opts.out, "scan.md"))
     print_notes(rows)
     plot(rows, os.path.join(opts.out, "scan.png"))
 
