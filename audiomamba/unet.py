@@ -23,7 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mambaseq.core import (ConfigError, MambaConfig, MixerState, ResidualBlock, RMSNorm,
-                           StepConstants, register_model_class)
+                           StepConstants, at_least_float32, register_model_class)
 
 # Every mixer's decoding constants (``MambaMixer.step_constants``), keyed by the mixer.
 UNetConstants = dict[nn.Module, StepConstants]
@@ -31,7 +31,8 @@ UNetConstants = dict[nn.Module, StepConstants]
 
 class MambaStack(nn.Module):
     """``config.n_layer`` pre-norm residual Mamba blocks at width ``config.d_model``:
-    h (batch, length, d) -> h + the blocks' residual branches, float32."""
+    h (batch, length, d) -> h + the blocks' residual branches, float32 (float64 in a float64
+    model, here and below)."""
 
     def __init__(self, config: MambaConfig) -> None:
         super().__init__()
@@ -41,7 +42,7 @@ class MambaStack(nn.Module):
         x, residual = h, None
         for i, layer in enumerate(self.layers):
             x, residual = layer(x, residual, None if states is None else states[i])
-        return residual + x.float()
+        return residual + at_least_float32(x)
 
     def step(self, h: torch.Tensor, states: list[MixerState],
              constants: UNetConstants | None = None) -> torch.Tensor:
@@ -51,7 +52,7 @@ class MambaStack(nn.Module):
         for layer, state in zip(self.layers, states):
             const = None if constants is None else constants[layer.mixer]
             x, residual = layer.step(x, residual, state, const)
-        return residual + x.float()
+        return residual + at_least_float32(x)
 
     def allocate_state(self, batch_size: int, dtype: torch.dtype, device: torch.device
                        ) -> list[MixerState]:
@@ -101,7 +102,7 @@ class UNetLevel(nn.Module):
     def _unpool(self, c: torch.Tensor) -> torch.Tensor:
         """(batch, groups, d * expand) -> (batch, groups * p, d) float32."""
         b, groups, _ = c.shape
-        return self.unpool(c).float().reshape(b, groups * self.pool_factor, -1)
+        return at_least_float32(self.unpool(c)).reshape(b, groups * self.pool_factor, -1)
 
     def forward(self, h: torch.Tensor, state: LevelState | None = None) -> torch.Tensor:
         """h (batch, length, d) -> (batch, length, d) float32. Without ``state`` the length

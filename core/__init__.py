@@ -1,6 +1,8 @@
 """Mamba models, knowing nothing of DNA or audio: config, mixer, backbone, heads, the recurrent
 inference cache, generation and model files (the project's own, and the Mamba ecosystem's
 Hugging Face and mamba_ssm directories)."""
+from mambaseq.kernels.norm_reference import at_least_float32
+
 from .bidirectional import BidirectionalBackbone, BidirectionalClassifier
 from .cache import InferenceCache
 from .checkpoint import (ModelFileError, config_differences, init_weights_from, load_model,
@@ -19,4 +21,5 @@ __all__ = ["MambaConfig", "ConfigError", "MambaMixer", "MixerState", "StepConsta
            "graph_period", "prefill", "save_model", "load_model", "model_payload",
            "model_from_payload", "ModelFileError", "register_model_class", "pool", "POOLINGS",
            "BIDIRECTIONAL_POOLINGS", "BidirectionalBackbone", "BidirectionalClassifier",
-           "export_model", "load_directory", "init_weights_from", "config_differences"]
+           "export_model", "load_directory", "init_weights_from", "config_differences",
+           "at_least_float32"]
