@@ -166,6 +166,7 @@ class TrainerConfig:
     strategy: str = "auto"               # Lightning strategy: auto, ddp, fsdp, deepspeed, ...
     precision: str = "32-true"           # "bf16-mixed" on GPUs
     activation_checkpointing: bool = False   # recompute each block's mixer in backward
+    recompute_mixer_core: bool = True    # false: keep the conv/scan intermediates (faster, ~4x memory)
     stop_on_nonfinite: bool = True       # stop at a NaN/Inf loss or gradient, naming where
     seed: int = 0
     resume: bool = True                  # continue from the run folder's last.ckpt if present

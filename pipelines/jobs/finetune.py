@@ -100,7 +100,8 @@ def run(args: argparse.Namespace) -> dict[str, float]:
                                                 len(data.classes), tokenizer)
     module = SequenceClassifierModule(model_class, cfg.model.to_dict(), model_kwargs, asdict(cfg.optim),
                               tr.max_steps, data.classes, run_config=plain,
-                              activation_checkpointing=tr.activation_checkpointing)
+                              activation_checkpointing=tr.activation_checkpointing,
+                              recompute_mixer_core=tr.recompute_mixer_core)
     if backbone_weights is not None:
         module.model.backbone.load_state_dict(backbone_weights, strict=True)
     trainer = make_trainer(tr, cfg.optim.grad_clip, run_dir, monitor="val/accuracy", mode="max",

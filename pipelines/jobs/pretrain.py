@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> dict[str, float]:
 
     module = LMModule(model=cfg.model.model_config().to_dict(), optim=asdict(cfg.optim),
                       max_steps=tr.max_steps, run_config=plain, backbone=domain.backbone(cfg),
-                      activation_checkpointing=tr.activation_checkpointing)
+                      activation_checkpointing=tr.activation_checkpointing,
+                      recompute_mixer_core=tr.recompute_mixer_core)
     if cfg.model.init_from is not None:
         source, _ = load_trained_model(cfg.model.init_from, expect=None)
         init_weights_from(module.model, source, cfg.model.init_from)

@@ -182,7 +182,8 @@ def one_run(cfg: ScaleJobConfig, size: ModelSize, log2_length: int, seed: int, r
     data = DNAWindowsDataModule(data_cfg, seed=seed)
     data.setup("fit")
     module = LMModule(model=model.to_dict(), optim=asdict(cfg.optim), max_steps=steps,
-                      run_config=plain, activation_checkpointing=tr.activation_checkpointing)
+                      run_config=plain, activation_checkpointing=tr.activation_checkpointing,
+                      recompute_mixer_core=tr.recompute_mixer_core)
     params = sum(p.numel() for p in module.model.parameters())
     row = {"length": length, "log2_length": log2_length, "d_model": size.d_model,
            "n_layer": size.n_layer, "seed": seed, "params": params, "batch_size": batch,

@@ -14,7 +14,7 @@ from mambaseq.audiomamba import SaShiMiLM
 from mambaseq.core import ConfigError, MambaConfig, MambaLM
 
 from ..data.variable_length import IGNORE_INDEX
-from .activation_checkpointing import checkpoint_residual_blocks
+from .activation_checkpointing import checkpoint_residual_blocks, set_mixer_recompute
 from .optim import adamw_warmup_cosine
 
 
@@ -44,15 +44,18 @@ class LMModule(L.LightningModule):
     during sequence-length warm-up; train/tokens, the predicted tokens, for variable lengths); train/loss is averaged over all processes: the loss of
     the step's global batch. ``run_config`` (the job's resolved config, plain Python) is
     stored in every checkpoint's hyper-parameters. ``activation_checkpointing``: recompute
-    every residual block's mixer in the backward pass."""
+    every residual block's mixer in the backward pass; ``recompute_mixer_core``: False keeps
+    every mixer intermediate instead of recomputing the conv and scan in backward."""
 
     def __init__(self, model: dict[str, Any], optim: dict[str, Any], max_steps: int,
                  run_config: dict[str, Any] | None = None,
                  backbone: dict[str, Any] | None = None,
-                 activation_checkpointing: bool = False) -> None:
+                 activation_checkpointing: bool = False,
+                 recompute_mixer_core: bool = True) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.model = build_lm(model, backbone)
+        set_mixer_recompute(self.model, recompute_mixer_core)
         if activation_checkpointing:
             checkpoint_residual_blocks(self.model)
 

@@ -13,7 +13,7 @@ from mambaseq.biomamba.classification_metrics import classification_metrics
 from mambaseq.core import MambaConfig
 from mambaseq.core.checkpoint import MODEL_CLASSES
 
-from .activation_checkpointing import checkpoint_residual_blocks
+from .activation_checkpointing import checkpoint_residual_blocks, set_mixer_recompute
 from .optim import adamw_warmup_cosine
 
 
@@ -28,16 +28,19 @@ class SequenceClassifierModule(L.LightningModule):
     validation set, so these are exact in each; train/loss is averaged over the processes.
     ``classes`` names the class indices; ``run_config`` (the job's resolved config) is stored
     in every checkpoint. ``activation_checkpointing``: recompute every residual block's mixer in
-    the backward pass.
+    the backward pass; ``recompute_mixer_core``: False keeps every mixer intermediate instead
+    of recomputing the conv and scan in backward.
     """
 
     def __init__(self, model_class: str, model: dict[str, Any], model_kwargs: dict[str, Any],
                  optim: dict[str, Any], max_steps: int, classes: list[str],
                  run_config: dict[str, Any] | None = None,
-                 activation_checkpointing: bool = False) -> None:
+                 activation_checkpointing: bool = False,
+                 recompute_mixer_core: bool = True) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.model = MODEL_CLASSES[model_class](MambaConfig.from_dict(model), **model_kwargs)
+        set_mixer_recompute(self.model, recompute_mixer_core)
         if activation_checkpointing:
             checkpoint_residual_blocks(self.model)
         self.confusion: np.ndarray | None = None

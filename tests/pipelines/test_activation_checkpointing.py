@@ -52,3 +52,28 @@ def test_same_loss_and_gradients_blocks_recomputed(make, batch):
     assert grads.keys() == grads_c.keys()
     for name, grad in grads.items():
         torch.testing.assert_close(grads_c[name], grad, rtol=0, atol=0, msg=name)
+
+
+@pytest.mark.parametrize("make", [
+    lambda r: LMModule(MODEL, OPTIM, 10, recompute_mixer_core=r),
+    lambda r: LMModule(MODEL, OPTIM, 10, backbone={"kind": "sashimi", "pool": [2], "expand": 2},
+                       recompute_mixer_core=r),
+    lambda r: SequenceClassifierModule("MambaClassifier", MODEL, {"num_classes": 3}, OPTIM, 10,
+                                       ["a", "b", "c"], recompute_mixer_core=r),
+], ids=["lm", "sashimi", "classifier"])
+def test_keeping_the_mixer_core_changes_nothing_but_memory(make):
+    """trainer.recompute_mixer_core=false reaches every mixer; loss and gradients agree."""
+    from mambaseq.core import MambaMixer
+    batch = (torch.randint(0, 10, (2, 33)) if isinstance(make(True), LMModule)
+             else (torch.randint(0, 10, (2, 32)), torch.tensor([32, 20]), torch.tensor([0, 2])))
+    results = {}
+    for recompute in (True, False):
+        torch.manual_seed(0)
+        module = make(recompute).double()
+        flags = {m.recompute_core for m in module.modules() if isinstance(m, MambaMixer)}
+        assert flags == {recompute}
+        loss, grads, _, _ = loss_grads_and_block_calls(module, batch)
+        results[recompute] = loss, grads
+    torch.testing.assert_close(results[True][0], results[False][0])
+    for name, grad in results[True][1].items():
+        torch.testing.assert_close(grad, results[False][1][name], msg=name)
