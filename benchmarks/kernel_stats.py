@@ -65,7 +65,7 @@ def variants() -> list[tuple[str, object, dict, int]]:
         tag = "packed" if varlen else "plain"
         flags = dict(W=4, HAS_INIT=not varlen, HAS_BIAS=True, SILU=True, VARLEN=varlen)
         out += [(f"conv forward {tag}", conv._conv_fwd_kernel, dict(flags, BLOCK_D=16, BLOCK_L=256), 4),
-                (f"conv backward {tag}", conv._conv_bwd_kernel, dict(flags, BLOCK_D=8, BLOCK_L=128), 4)]
+                (f"conv backward {tag}", conv._conv_bwd_kernel, dict(flags, BLOCK_D=32, BLOCK_L=128), 4)]
     out += [("conv step", conv._conv_update_kernel, dict(W=4, HAS_BIAS=True, SILU=True, BLOCK_D=256), 4),
             ("decode step", step._state_update_kernel,
              dict(HAS_D=True, HAS_Z=True, HAS_DTB=True, SOFTPLUS=True, BLOCK_D=64, BLOCK_N=16), 4),

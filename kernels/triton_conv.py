@@ -131,11 +131,8 @@ def _conv_fwd_kernel(x_ptr, init_ptr, w_ptr, bias_ptr, y_ptr, start_ptr, dim, le
              y.to(y_ptr.dtype.element_ty), mask=mask)
 
 
-# Compiled for sm_90 (benchmarks/kernel_stats.py), 8 elements of the tile a thread keep
-# everything in registers, (8, 128, 4) and (16, 128, 8); 16 a thread, (16, 128, 4), spill 368
-# bytes a thread; the earlier (32, 128, 4) and (64, 128, 8) spilled 4.5 and 3.1 KB.
-@triton.autotune(configs=_configs([(8, _BWD_BLOCK_L, 4), (16, _BWD_BLOCK_L, 4),
-                                   (16, _BWD_BLOCK_L, 8)]),
+@triton.autotune(configs=_configs([(16, _BWD_BLOCK_L, 4), (32, _BWD_BLOCK_L, 4),
+                                   (64, _BWD_BLOCK_L, 8)]),
                  key=["dim", "length_class", "sxd"])
 @triton.jit
 def _conv_bwd_kernel(x_ptr, init_ptr, w_ptr, bias_ptr, dy_ptr, dx_ptr, dinit_ptr,
