@@ -112,13 +112,19 @@ def split_files(files: list[Path], val_fraction: float, test_fraction: float
 class EncodedAudio(Dataset):
     """Whole files held in memory as token ids (uint8 for <= 256 levels: one byte a sample);
     item (file index, start) -> ids[start : start + length] as int64 (length,), and item
-    (file index, start, n) -> the first n of them."""
+    (file index, start, n) -> the first n of them.
+
+    ``join``: the files, in the order given, are one stream (YouTubeMix is one recording cut
+    into consecutive one-minute files): they are concatenated into a single "file" 0, so
+    crops may span the cuts and be longer than any one file."""
 
     def __init__(self, files: list[Path], codec: Codec, length: int,
-                 sample_rate: int = SAMPLE_RATE) -> None:
+                 sample_rate: int = SAMPLE_RATE, join: bool = False) -> None:
         dtype = torch.uint8 if codec.levels <= 256 else torch.int32
         self.files, self.length = list(files), length
         self.codes = [codec.encode(load_audio(f, sample_rate)).to(dtype) for f in self.files]
+        if join and self.codes:
+            self.codes = [torch.cat(self.codes)]
 
     @property
     def lengths(self) -> list[int]:
@@ -138,7 +144,8 @@ class RandomCrops(Sampler):
         self.files = [i for i, n in enumerate(lengths) if n >= length]
         if not self.files:
             raise AudioFileError(f"no training file holds a crop of {length} samples "
-                                 f"(longest: {max(lengths, default=0)}); lower data.seq_len")
+                                 f"(longest: {max(lengths, default=0)}); lower data.seq_len, or "
+                                 f"set data.join_files=true if the files are one stream")
         self.length, self.num_samples, self.seed, self.epoch = length, num_samples, seed, 0
         self.weights = torch.tensor([lengths[i] - length + 1 for i in self.files], dtype=torch.float64)
 

@@ -28,7 +28,9 @@ class AudioDataConfig(VariableLengthConfig):
     """Waveforms as token ids. ``dataset``: "sc09" (Speech Commands layout: word folders,
     validation_list.txt, testing_list.txt; 1-s clips) or "folder" (every WAV/FLAC under
     ``root``, e.g. YouTubeMix: split by file in sorted order, random crops of ``seq_len``
-    samples for training, fixed non-overlapping crops for validation and test)."""
+    samples for training, fixed non-overlapping crops for validation and test; with
+    ``join_files`` a split's files are one stream cut in order, and crops may span the cuts,
+    as long crops of YouTubeMix's one-minute files must)."""
 
     dataset: str = "folder"
     root: str = MISSING
@@ -40,6 +42,7 @@ class AudioDataConfig(VariableLengthConfig):
     test_fraction: float = 0.05          # folder: share of the files held out for testing
     train_crops_per_epoch: int = 4096    # folder
     max_val_crops: Optional[int] = None  # sc09: clips; folder: crops
+    join_files: bool = False             # folder: each split's files, sorted, as one stream
 
     def __post_init__(self) -> None:
         if self.dataset not in AUDIO_DATASETS:
@@ -58,6 +61,9 @@ class AudioDataConfig(VariableLengthConfig):
         for name in ("val_fraction", "test_fraction"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"data.{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.join_files and self.dataset == "sc09":
+            raise ConfigError("data.join_files: sc09 clips are separate recordings; joining "
+                              "files needs dataset: folder")
         if self.min_seq_len is not None and self.dataset == "sc09":
             raise ConfigError("data.min_seq_len: sc09 clips all have one length; variable-length "
                               "crops need dataset: folder")
@@ -107,14 +113,17 @@ class AudioTokensDataModule(L.LightningDataModule):
         if not files:
             raise AudioFileError(f"data.root={cfg.root}: the {split} split holds no file; raise "
                                  f"data.{'val' if split == 'validation' else 'test'}_fraction")
-        data = EncodedAudio(files, self.codec, cfg.seq_len + 1, cfg.sample_rate)
+        data = EncodedAudio(files, self.codec, cfg.seq_len + 1, cfg.sample_rate,
+                            join=cfg.join_files)
         if split == "train":
             return data, None
         crops = tiled_crops(data.lengths, cfg.seq_len + 1,
                             cfg.max_val_crops if split == "validation" else None)
         if not crops:
             raise AudioFileError(f"data.root={cfg.root}: no {split} file holds a crop of "
-                                 f"data.seq_len + 1 = {cfg.seq_len + 1} samples")
+                                 f"data.seq_len + 1 = {cfg.seq_len + 1} samples"
+                                 + ("" if cfg.join_files else "; data.join_files=true joins "
+                                    "consecutive files"))
         return data, crops
 
     def setup(self, stage: str | None = None) -> None:

@@ -66,3 +66,19 @@ def test_folder_split_and_crops():
     assert tiles == [(0, 0), (0, 257), (0, 514), (1, 0)]
     with pytest.raises(AudioFileError, match="lower data.seq_len"):
         RandomCrops([100], 257, 4, seed=0)
+
+
+def test_joined_files_are_one_stream_and_hold_longer_crops():
+    files = audio_files(BUNDLED)[:3]
+    apart = EncodedAudio(files, Codec(), length=257)
+    joined = EncodedAudio(files, Codec(), length=257, join=True)
+    assert joined.lengths == [sum(apart.lengths)]
+    assert torch.equal(joined.codes[0], torch.cat(apart.codes))
+    longest = max(apart.lengths)
+    with pytest.raises(AudioFileError, match="join_files"):
+        RandomCrops(apart.lengths, longest + 1, 4, seed=0)
+    crops = list(RandomCrops(joined.lengths, longest + 1, 20, seed=0))
+    assert all(i == 0 and 0 <= s <= joined.lengths[0] - longest - 1 for i, s in crops)
+    cut = apart.lengths[0]                       # a crop across the first cut reads both files
+    spanning = joined[(0, cut - 10, 20)]
+    assert torch.equal(spanning, torch.cat([apart.codes[0][-10:], apart.codes[1][:10]]).long())
