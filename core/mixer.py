@@ -212,13 +212,13 @@ class MambaMixer(nn.Module):
              constants: StepConstants | None = None) -> torch.Tensor:
         """One token: hidden (batch, d_model) -> (batch, d_model); ``state`` advanced in place.
         O(1) time and memory in the sequence length. ``constants`` (``step_constants()``)
-        spare recomputing them every token; the arithmetic is the same."""
+        spare recomputing them every token; the arithmetic is the same (Δ's projection runs
+        inside the state update, in float32)."""
         const = constants if constants is not None else self.step_constants()
         x, z = self.in_proj(hidden).chunk(2, dim=-1)                  # (b, d_inner) each
         x = causal_conv1d_update(x, state.conv, self.conv_weight, self.conv_bias, "silu")
         dt_low, B, C = self.selection(x)
-        with torch.autocast(device_type=dt_low.device.type, enabled=False):
-            delta = F.linear(dt_low.float(), const.dt_weight)
-        y = selective_state_update(state.ssm, x, delta, const.A, B, C, const.D, z,
-                                   delta_bias=const.dt_bias, delta_softplus=True)
+        y = selective_state_update(state.ssm, x, dt_low, const.A, B, C, const.D, z,
+                                   delta_bias=const.dt_bias, delta_softplus=True,
+                                   dt_weight=const.dt_weight)
         return self.out_proj(y)

@@ -2,8 +2,11 @@
 
 Same contract as ``kernels.step_reference.selective_state_update_ref``: state
 (batch, dim, N) updated in place; x, delta, z (batch, dim); A (dim, N); B, C (batch, N) or
-(batch, groups, N); D, delta_bias (dim,). Arithmetic is float32; y comes back in x's dtype.
-Each program owns BLOCK_D channels of one batch row and the whole state axis.
+(batch, groups, N); D, delta_bias (dim,). With dt_weight (dim, R), delta is Δ's low-rank code
+(batch, R) in its own dtype and any strides (the mixer passes a slice of x_proj's output),
+projected by the kernel: a decoding step spares a cast and a GEMM. Arithmetic is float32; y
+comes back in x's dtype. Each program owns BLOCK_D channels of one batch row and the whole
+state axis (fused: also the (BLOCK_D, R) tile of dt_weight, read BLOCK_R columns a pass).
 """
 from __future__ import annotations
 
@@ -15,12 +18,29 @@ import triton.language as tl
 
 
 @triton.jit
-def _state_update_kernel(state_ptr, x_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, dtb_ptr,
-                         y_ptr, dim, nstate, dims_per_group,
-                         ssb, ssd, ssn, sxb, sxd, stb, std, sad, san, sbb, sbg, sbn,
+def _low_rank_delta(code_ptr, scr, w_ptr, swd, swr, offs_d, d_ok, rank,
+                    BLOCK_D: tl.constexpr, BLOCK_R: tl.constexpr):
+    """Δ for channels offs_d (BLOCK_D,) float32: sum_r w[d, r] * code[r], code (rank,) at
+    code_ptr with stride scr, w (dim, rank) with strides swd, swr; BLOCK_R columns a pass."""
+    acc = tl.zeros((BLOCK_D,), dtype=tl.float32)
+    for r0 in range(0, rank, BLOCK_R):
+        offs_r = r0 + tl.arange(0, BLOCK_R)
+        r_ok = offs_r < rank
+        code = tl.load(code_ptr + offs_r * scr, mask=r_ok, other=0.0).to(tl.float32)
+        w = tl.load(w_ptr + offs_d[:, None] * swd + offs_r[None, :] * swr,
+                    mask=d_ok[:, None] & r_ok[None, :], other=0.0).to(tl.float32)
+        acc += tl.sum(w * code[None, :], axis=1)
+    return acc
+
+
+@triton.jit
+def _state_update_kernel(state_ptr, x_ptr, dt_ptr, dtw_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr,
+                         dtb_ptr, y_ptr, dim, nstate, dims_per_group, rank,
+                         ssb, ssd, ssn, sxb, sxd, stb, stl, swd, swr, sad, san, sbb, sbg, sbn,
                          scb, scg, scn, szb, szd, syb, syd,
                          HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DTB: tl.constexpr,
-                         SOFTPLUS: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr):
+                         HAS_DTW: tl.constexpr, SOFTPLUS: tl.constexpr, BLOCK_D: tl.constexpr,
+                         BLOCK_N: tl.constexpr, BLOCK_R: tl.constexpr):
     b = tl.program_id(0).to(tl.int64)
     offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
     offs_n = tl.arange(0, BLOCK_N)
@@ -31,7 +51,11 @@ def _state_update_kernel(state_ptr, x_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z
     group = d // dims_per_group
 
     x = tl.load(x_ptr + b * sxb + offs_d * sxd, mask=d_ok, other=0.0).to(tl.float32)
-    dt = tl.load(dt_ptr + b * stb + offs_d * std, mask=d_ok, other=0.0).to(tl.float32)
+    if HAS_DTW:    # delta is the low-rank code (batch, rank); stl its last-axis stride
+        dt = _low_rank_delta(dt_ptr + b * stb, stl, dtw_ptr, swd, swr, offs_d, d_ok, rank,
+                             BLOCK_D, BLOCK_R)
+    else:
+        dt = tl.load(dt_ptr + b * stb + offs_d * stl, mask=d_ok, other=0.0).to(tl.float32)
     if HAS_DTB:
         dt += tl.load(dtb_ptr + offs_d, mask=d_ok, other=0.0).to(tl.float32)
     if SOFTPLUS:
@@ -64,28 +88,41 @@ def selective_state_update_triton(state: torch.Tensor, x: torch.Tensor, delta: t
                                   A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
                                   D: torch.Tensor | None = None, z: torch.Tensor | None = None,
                                   delta_bias: torch.Tensor | None = None,
-                                  delta_softplus: bool = False) -> torch.Tensor:
+                                  delta_softplus: bool = False,
+                                  dt_weight: torch.Tensor | None = None) -> torch.Tensor:
     """Triton ``selective_state_update_ref``: state (batch, dim, N) overwritten with h_t;
-    returns y_t (batch, dim) in x's dtype."""
+    returns y_t (batch, dim) in x's dtype. With dt_weight (dim, R) float32, delta is Δ's
+    low-rank code (batch, R), any float dtype and strides, projected in the kernel."""
     batch, dim = x.shape
     nstate = A.shape[1]
     groups, sbb, sbg, sbn = _grouped(B)
     c_groups, scb, scg, scn = _grouped(C)
-    if (tuple(state.shape) != (batch, dim, nstate) or delta.shape != x.shape
+    rank = 0 if dt_weight is None else dt_weight.shape[-1]
+    delta_shape = (batch, dim) if dt_weight is None else (batch, rank)
+    if (tuple(state.shape) != (batch, dim, nstate) or tuple(delta.shape) != delta_shape
+            or (dt_weight is not None and tuple(dt_weight.shape) != (dim, rank))
             or (z is not None and z.shape != x.shape) or c_groups != groups
             or dim % groups or B.shape[-1] != nstate or C.shape[-1] != nstate):
         raise ValueError(f"shapes do not fit state (batch, dim, N) = {tuple(state.shape)}: "
-                         f"x {tuple(x.shape)}, delta {tuple(delta.shape)}, A {tuple(A.shape)}, "
-                         f"B {tuple(B.shape)}, C {tuple(C.shape)}")
+                         f"x {tuple(x.shape)}, delta {tuple(delta.shape)}, dt_weight "
+                         f"{None if dt_weight is None else tuple(dt_weight.shape)}, "
+                         f"A {tuple(A.shape)}, B {tuple(B.shape)}, C {tuple(C.shape)}")
     D = None if D is None else D.contiguous()
     delta_bias = None if delta_bias is None else delta_bias.contiguous()
     y = torch.empty_like(x)
     block_n = triton.next_power_of_2(nstate)
-    block_d = 16 if os.environ.get("TRITON_INTERPRET") == "1" else max(1, 1024 // block_n)
+    interpreted = os.environ.get("TRITON_INTERPRET") == "1"
+    block_d = 16 if interpreted else max(1, 1024 // block_n)
+    # dt_weight tiles of at most 4096 floats, 32 registers a thread at 4 warps (interpreter:
+    # 256, so that its small tests take several passes)
+    tile = 256 if interpreted else 4096
+    block_r = min(triton.next_power_of_2(max(rank, 1)), tile // block_d)
     _state_update_kernel[(batch, triton.cdiv(dim, block_d))](
-        state, x, delta, A, B, C, D, z, delta_bias, y, dim, nstate, dim // groups,
-        *state.stride(), *x.stride(), *delta.stride(), *A.stride(), sbb, sbg, sbn, scb, scg, scn,
-        *(z.stride() if z is not None else (0, 0)), *y.stride(),
+        state, x, delta, dt_weight, A, B, C, D, z, delta_bias, y, dim, nstate, dim // groups,
+        rank, *state.stride(), *x.stride(), *delta.stride(),
+        *(dt_weight.stride() if dt_weight is not None else (0, 0)), *A.stride(),
+        sbb, sbg, sbn, scb, scg, scn, *(z.stride() if z is not None else (0, 0)), *y.stride(),
         HAS_D=D is not None, HAS_Z=z is not None, HAS_DTB=delta_bias is not None,
-        SOFTPLUS=delta_softplus, BLOCK_D=block_d, BLOCK_N=block_n, num_warps=4)
+        HAS_DTW=dt_weight is not None, SOFTPLUS=delta_softplus, BLOCK_D=block_d,
+        BLOCK_N=block_n, BLOCK_R=block_r, num_warps=4)
     return y
