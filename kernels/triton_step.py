@@ -5,8 +5,9 @@ Same contract as ``kernels.step_reference.selective_state_update_ref``: state
 (batch, groups, N); D, delta_bias (dim,). With dt_weight (dim, R), delta is Δ's low-rank code
 (batch, R) in its own dtype and any strides (the mixer passes a slice of x_proj's output),
 projected by the kernel: a decoding step spares a cast and a GEMM. Arithmetic is float32; y
-comes back in x's dtype. Each program owns BLOCK_D channels of one batch row and the whole
-state axis (fused: also the (BLOCK_D, R) tile of dt_weight, read BLOCK_R columns a pass).
+comes back in x's dtype. Each program owns BLOCK_D channels and the whole state axis of
+ROWS batch rows (up to 8): A, D, the bias and, fused, the (BLOCK_D, R) tile of dt_weight are
+read once for all of them, so a batch of 64 reads dt_weight 8 times, not 64.
 """
 from __future__ import annotations
 
@@ -16,65 +17,67 @@ import torch
 import triton
 import triton.language as tl
 
-
-@triton.jit
-def _low_rank_delta(code_ptr, scr, w_ptr, swd, swr, offs_d, d_ok, rank,
-                    BLOCK_D: tl.constexpr, BLOCK_R: tl.constexpr):
-    """Δ for channels offs_d (BLOCK_D,) float32: sum_r w[d, r] * code[r], code (rank,) at
-    code_ptr with stride scr, w (dim, rank) with strides swd, swr; BLOCK_R columns a pass."""
-    acc = tl.zeros((BLOCK_D,), dtype=tl.float32)
-    for r0 in range(0, rank, BLOCK_R):
-        offs_r = r0 + tl.arange(0, BLOCK_R)
-        r_ok = offs_r < rank
-        code = tl.load(code_ptr + offs_r * scr, mask=r_ok, other=0.0).to(tl.float32)
-        w = tl.load(w_ptr + offs_d[:, None] * swd + offs_r[None, :] * swr,
-                    mask=d_ok[:, None] & r_ok[None, :], other=0.0).to(tl.float32)
-        acc += tl.sum(w * code[None, :], axis=1)
-    return acc
+# Batch rows a program steps (its dt_weight tile and A are read once for all of them).
+_ROWS = 8
 
 
 @triton.jit
 def _state_update_kernel(state_ptr, x_ptr, dt_ptr, dtw_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr,
-                         dtb_ptr, y_ptr, dim, nstate, dims_per_group, rank,
+                         dtb_ptr, y_ptr, batch, dim, nstate, dims_per_group, rank,
                          ssb, ssd, ssn, sxb, sxd, stb, stl, swd, swr, sad, san, sbb, sbg, sbn,
                          scb, scg, scn, szb, szd, syb, syd,
                          HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DTB: tl.constexpr,
-                         HAS_DTW: tl.constexpr, SOFTPLUS: tl.constexpr, BLOCK_D: tl.constexpr,
-                         BLOCK_N: tl.constexpr, BLOCK_R: tl.constexpr):
-    b = tl.program_id(0).to(tl.int64)
+                         HAS_DTW: tl.constexpr, SOFTPLUS: tl.constexpr, ROWS: tl.constexpr,
+                         BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_R: tl.constexpr):
     offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
     offs_n = tl.arange(0, BLOCK_N)
     d_ok = offs_d < dim
-    mask = d_ok[:, None] & (offs_n[None, :] < nstate)
+    mask_dn = d_ok[:, None] & (offs_n[None, :] < nstate)
     d = offs_d[:, None]
     n = offs_n[None, :]
     group = d // dims_per_group
-
-    x = tl.load(x_ptr + b * sxb + offs_d * sxd, mask=d_ok, other=0.0).to(tl.float32)
-    if HAS_DTW:    # delta is the low-rank code (batch, rank); stl its last-axis stride
-        dt = _low_rank_delta(dt_ptr + b * stb, stl, dtw_ptr, swd, swr, offs_d, d_ok, rank,
-                             BLOCK_D, BLOCK_R)
-    else:
-        dt = tl.load(dt_ptr + b * stb + offs_d * stl, mask=d_ok, other=0.0).to(tl.float32)
-    if HAS_DTB:
-        dt += tl.load(dtb_ptr + offs_d, mask=d_ok, other=0.0).to(tl.float32)
-    if SOFTPLUS:
-        dt = tl.where(dt > 20.0, dt, tl.log(1.0 + tl.exp(dt)))
-    A = tl.load(A_ptr + d * sad + n * san, mask=mask, other=0.0).to(tl.float32)
-    Bv = tl.load(B_ptr + b * sbb + group * sbg + n * sbn, mask=mask, other=0.0).to(tl.float32)
-    Cv = tl.load(C_ptr + b * scb + group * scg + n * scn, mask=mask, other=0.0).to(tl.float32)
-    state = state_ptr + b * ssb + d * ssd + n * ssn
-    h = tl.load(state, mask=mask, other=0.0).to(tl.float32)
-    h = tl.exp(dt[:, None] * A) * h + (dt * x)[:, None] * Bv
-    tl.store(state, h.to(state_ptr.dtype.element_ty), mask=mask)
-
-    y = tl.sum(h * Cv, axis=1)
+    # what every row of the program shares, read once: A, D, the bias, dt_weight's tile
+    A = tl.load(A_ptr + d * sad + n * san, mask=mask_dn, other=0.0).to(tl.float32)
     if HAS_D:
-        y += tl.load(D_ptr + offs_d, mask=d_ok, other=0.0).to(tl.float32) * x
-    if HAS_Z:
-        z = tl.load(z_ptr + b * szb + offs_d * szd, mask=d_ok, other=0.0).to(tl.float32)
-        y *= z * tl.sigmoid(z)
-    tl.store(y_ptr + b * syb + offs_d * syd, y.to(y_ptr.dtype.element_ty), mask=d_ok)
+        D = tl.load(D_ptr + offs_d, mask=d_ok, other=0.0).to(tl.float32)
+    if HAS_DTB:
+        bias = tl.load(dtb_ptr + offs_d, mask=d_ok, other=0.0).to(tl.float32)
+    if HAS_DTW:
+        offs_r = tl.arange(0, BLOCK_R)
+        r_ok = offs_r < rank
+        W = tl.load(dtw_ptr + d * swd + offs_r[None, :] * swr,
+                    mask=d_ok[:, None] & r_ok[None, :], other=0.0).to(tl.float32)
+
+    for i in range(ROWS):
+        b = (tl.program_id(0) * ROWS + i).to(tl.int64)
+        row_ok = b < batch
+        ok = d_ok & row_ok
+        mask = mask_dn & row_ok
+        x = tl.load(x_ptr + b * sxb + offs_d * sxd, mask=ok, other=0.0).to(tl.float32)
+        if HAS_DTW:    # delta is the low-rank code (batch, rank); stl its last-axis stride
+            code = tl.load(dt_ptr + b * stb + offs_r * stl, mask=r_ok & row_ok,
+                           other=0.0).to(tl.float32)
+            dt = tl.sum(W * code[None, :], axis=1)
+        else:
+            dt = tl.load(dt_ptr + b * stb + offs_d * stl, mask=ok, other=0.0).to(tl.float32)
+        if HAS_DTB:
+            dt += bias
+        if SOFTPLUS:
+            dt = tl.where(dt > 20.0, dt, tl.log(1.0 + tl.exp(dt)))
+        Bv = tl.load(B_ptr + b * sbb + group * sbg + n * sbn, mask=mask, other=0.0).to(tl.float32)
+        Cv = tl.load(C_ptr + b * scb + group * scg + n * scn, mask=mask, other=0.0).to(tl.float32)
+        state = state_ptr + b * ssb + d * ssd + n * ssn
+        h = tl.load(state, mask=mask, other=0.0).to(tl.float32)
+        h = tl.exp(dt[:, None] * A) * h + (dt * x)[:, None] * Bv
+        tl.store(state, h.to(state_ptr.dtype.element_ty), mask=mask)
+
+        y = tl.sum(h * Cv, axis=1)
+        if HAS_D:
+            y += D * x
+        if HAS_Z:
+            z = tl.load(z_ptr + b * szb + offs_d * szd, mask=ok, other=0.0).to(tl.float32)
+            y *= z * tl.sigmoid(z)
+        tl.store(y_ptr + b * syb + offs_d * syd, y.to(y_ptr.dtype.element_ty), mask=ok)
 
 
 def _grouped(t: torch.Tensor) -> tuple[int, int, int, int]:
@@ -111,18 +114,18 @@ def selective_state_update_triton(state: torch.Tensor, x: torch.Tensor, delta: t
     delta_bias = None if delta_bias is None else delta_bias.contiguous()
     y = torch.empty_like(x)
     block_n = triton.next_power_of_2(nstate)
+    block_r = triton.next_power_of_2(max(rank, 1))
     interpreted = os.environ.get("TRITON_INTERPRET") == "1"
-    block_d = 16 if interpreted else max(1, 1024 // block_n)
-    # dt_weight tiles of at most 4096 floats, 32 registers a thread at 4 warps (interpreter:
-    # 256, so that its small tests take several passes)
-    tile = 256 if interpreted else 4096
-    block_r = min(triton.next_power_of_2(max(rank, 1)), tile // block_d)
-    _state_update_kernel[(batch, triton.cdiv(dim, block_d))](
-        state, x, delta, dt_weight, A, B, C, D, z, delta_bias, y, dim, nstate, dim // groups,
-        rank, *state.stride(), *x.stride(), *delta.stride(),
+    # channels a program: 1024 state values, and a dt_weight tile of at most 4096 floats
+    # (32 registers a thread at 4 warps), held for all its rows
+    block_d = 16 if interpreted else max(1, min(1024 // block_n, 4096 // block_r))
+    rows = min(_ROWS, triton.next_power_of_2(batch))
+    _state_update_kernel[(triton.cdiv(batch, rows), triton.cdiv(dim, block_d))](
+        state, x, delta, dt_weight, A, B, C, D, z, delta_bias, y, batch, dim, nstate,
+        dim // groups, rank, *state.stride(), *x.stride(), *delta.stride(),
         *(dt_weight.stride() if dt_weight is not None else (0, 0)), *A.stride(),
         sbb, sbg, sbn, scb, scg, scn, *(z.stride() if z is not None else (0, 0)), *y.stride(),
         HAS_D=D is not None, HAS_Z=z is not None, HAS_DTB=delta_bias is not None,
-        HAS_DTW=dt_weight is not None, SOFTPLUS=delta_softplus, BLOCK_D=block_d,
+        HAS_DTW=dt_weight is not None, SOFTPLUS=delta_softplus, ROWS=rows, BLOCK_D=block_d,
         BLOCK_N=block_n, BLOCK_R=block_r, num_warps=4)
     return y
