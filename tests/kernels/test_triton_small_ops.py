@@ -260,7 +260,7 @@ STEP_CASES = {
                          extras=True),
     "fp32-groups1-bare": dict(dtype=torch.float32, batch=1, dim=18, nstate=16, groups=1,
                               extras=False),
-    # Δ's projection fused, R from 1 to 128 (one weight tile for all of a program's rows)
+    # Δ's projection fused: R below, at and above the interpreter's 16 weight columns a pass
     "fp32-rank1-all-options": dict(dtype=torch.float32, batch=3, dim=20, nstate=12,
                                    groups=None, extras=True, rank=1),
     "fp32-rank3-bare": dict(dtype=torch.float32, batch=2, dim=7, nstate=5, groups=None,
@@ -271,10 +271,9 @@ STEP_CASES = {
                                     groups=None, extras=True, rank=48),
     "fp32-rank128-bare": dict(dtype=torch.float32, batch=1, dim=18, nstate=4, groups=None,
                               extras=False, rank=128),
-    "fp32-rank16-batch11-rowblocks": dict(dtype=torch.float32, batch=11, dim=20, nstate=8,
-                                          groups=None, extras=True, rank=16),
-    "fp32-batch11-rowblocks": dict(dtype=torch.float32, batch=11, dim=20, nstate=8,
-                                   groups=2, extras=True),
+    # a batch above FUSED_DT_MAX_BATCH: Δ by a GEMM before the kernel
+    "fp32-rank16-batch11": dict(dtype=torch.float32, batch=11, dim=20, nstate=8, groups=None,
+                                extras=True, rank=16),
     "bf16-rank48-groups3": dict(dtype=torch.bfloat16, batch=2, dim=24, nstate=16, groups=3,
                                 extras=True, rank=48),
 }
@@ -323,7 +322,8 @@ def test_mixer_steps_through_triton_equal_reference(selective: bool,
 @pytest.mark.parametrize("groups", [None, 4], ids=["no-groups", "groups4"])
 @pytest.mark.parametrize("rank", [None, 96], ids=["delta", "rank96"])
 def test_step_gpu(dtype: torch.dtype, groups: int | None, rank: int | None) -> None:
-    check_step("cuda", dtype, 13, 3072, 16, groups, extras=True, rank=rank)   # 2 row blocks
+    for batch in (3, 8):            # fused, and Δ by a GEMM first (FUSED_DT_MAX_BATCH = 4)
+        check_step("cuda", dtype, batch, 3072, 16, groups, extras=True, rank=rank)
 
 
 # ---------------------------------------------------------------- (add +) RMSNorm
