@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The species table of issue 16 (great apes, the Mamba paper's section 4.3.3 recipe as shipped
+# in configs/dna/great_apes_{1k,16k,1m}.yaml) in pieces that fit one 10-minute GPU call each:
+#   bash benchmarks/species_calls.sh APES_DIR OUT [RESUME_DIR]
+# APES_DIR: the great_apes_chr22 folder (train/*.fa.gz, val/*.fa.gz); OUT: where the results go;
+# RESUME_DIR: a folder holding the previous call's species.csv (its runs are skipped).
+# One `mambaseq finetune` process per run, in the order of $RUNS ("length:architecture", length
+# 1k, 16k or 1m; architecture causal (last-position pooling, as shipped) or rc (rc_equivariant,
+# mean pooling)), while the time lasts: a run gets the time left before END as its timeout, and
+# a killed run leaves no row (the next call runs it again). Each run trains STEPS_<length>
+# steps with half of them linear warm-up (the recipe's 5 of 10 epochs), and at 1m a sequence-
+# length warm-up of STEPS_1m / 8 steps at each of 2^14 ... 2^19 (the recipe's proportions).
+# Writes OUT/species.csv (one row per finished run: length, architecture, steps, minutes of
+# training, validation accuracy, macro-F1, chance), OUT/species.md, OUT/runs/*.log.
+# Env: RUNS (default "1k:causal 1k:rc 16k:causal 16k:rc 1m:causal 1m:rc"), STEPS_1k (2048),
+# STEPS_16k (400), STEPS_1m (384), END (s after the start by which runs must end; 545),
+# EXTRA: more overrides for every run (toy runs on a CPU).
+set -uo pipefail
+APES=${1:?APES_DIR}; OUT=${2:?OUT}; RESUME=${3:-}
+RUNS=${RUNS:-"1k:causal 1k:rc 16k:causal 16k:rc 1m:causal 1m:rc"}
+END=${END:-545}
+read -r -a EXTRA_ARGS <<< "${EXTRA:-}"
+mkdir -p "$OUT/runs"
+CSV=$OUT/species.csv
+HEADER=length,architecture,pooling,steps,train_minutes,val_accuracy,val_f1_macro,chance,windows
+if [ -n "$RESUME" ] && [ -f "$RESUME/species.csv" ] && [ "$RESUME/species.csv" != "$CSV" ]; then
+  cp "$RESUME/species.csv" "$CSV"
+fi
+[ -f "$CSV" ] || echo "$HEADER" > "$CSV"
+
+for run in $RUNS; do
+  len=${run%:*}; arch=${run#*:}
+  case $len in 1k|16k|1m) ;; *) echo "RUNS: unknown length $len in $run (1k, 16k, 1m)" >&2; exit 2;; esac
+  case $arch in
+    causal) arch_args=(); architecture=causal; pooling=last;;
+    rc) arch_args=(classifier.architecture=rc_equivariant classifier.pooling=mean)
+        architecture=rc_equivariant; pooling=mean;;
+    *) echo "RUNS: unknown architecture $arch in $run (causal, rc)" >&2; exit 2;;
+  esac
+  if awk -F, -v l="$len" -v a="$architecture" 'NR > 1 && $1 == l && $2 == a {f = 1} END {exit !f}' "$CSV"; then
+    echo "$len $architecture: in species.csv already"; continue
+  fi
+  steps_var=STEPS_$len; steps=${!steps_var:-$(case $len in 1k) echo 2048;; 16k) echo 400;; 1m) echo 384;; esac)}
+  warm=(); [ "$len" = 1m ] && warm=("data.seq_len_warmup.steps_per_stage=$((steps / 8))")
+  left=$((END - SECONDS))
+  if [ "$left" -le 60 ]; then echo "stop before $len $architecture: ${left} s left"; break; fi
+  name=great-apes-$len-$arch
+  t=$SECONDS
+  timeout -k 10 "$left" mambaseq finetune "configs/dna/great_apes_$len.yaml" \
+    "data.train_dir=$APES/train" "data.val_dir=$APES/val" "trainer.max_steps=$steps" \
+    "optim.warmup_steps=$((steps / 2))" "${warm[@]}" "${arch_args[@]}" "trainer.run_name=$name" \
+    "trainer.output_dir=$OUT/runs" trainer.progress_bar=false "${EXTRA_ARGS[@]}" \
+    > "$OUT/runs/$name.log" 2>&1
+  rc=$?
+  echo "$len $architecture: rc $rc in $((SECONDS - t)) s"
+  metrics=$OUT/runs/$name/metrics.json
+  if [ "$rc" != 0 ] || [ ! -f "$metrics" ]; then grep -i "error" "$OUT/runs/$name.log" | tail -2; continue; fi
+  seconds=$(sed -n 's/.* steps of .* bases in \([0-9]*\) s$/\1/p' "$OUT/runs/$name.log" | tail -1)
+  windows=$(sed -n 's/.*validation on \([0-9]*\) windows.*/\1/p' "$OUT/runs/$name.log" | tail -1)
+  python3 - "$metrics" "$len,$architecture,$pooling,$steps" "${seconds:-0}" "${windows:-}" >> "$CSV" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+print(f"{sys.argv[2]},{int(sys.argv[3]) / 60:.1f},{m['val_accuracy']:.4f},"
+      f"{m['val_f1_macro']:.4f},{m['chance']:.4f},{sys.argv[4]}")
+PY
+  tail -1 "$CSV"
+done
+
+python3 - "$CSV" > "$OUT/species.md" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+print("| length | architecture | pooling | steps | minutes | val accuracy | macro-F1 | chance |")
+print("|---|---|---|---|---|---|---|---|")
+for r in rows:
+    print(f"| {r['length']} | {r['architecture']} | {r['pooling']} | {r['steps']} | "
+          f"{r['train_minutes']} | {r['val_accuracy']} | {r['val_f1_macro']} | {r['chance']} |")
+PY
+cat "$OUT/species.md"
