@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from mambaseq.kernels import (causal_conv1d, causal_conv1d_update, selective_scan,
                               selective_state_update)
+from mambaseq.kernels.step_reference import low_rank_delta
 
 from .config import MambaConfig
 from .recompute import recomputed
@@ -131,10 +131,7 @@ class MambaMixer(nn.Module):
     def _delta(self, dt_low: torch.Tensor) -> torch.Tensor:
         """Δ before bias and softplus, from its low-rank code (..., rank) -> (..., d_inner);
         computed in float32 even under autocast: Δ sets the decay exp(Δ·A)."""
-        if not torch.is_autocast_enabled(dt_low.device.type):    # no context to enter per token
-            return F.linear(dt_low.float(), self.dt_proj.weight.float())
-        with torch.autocast(device_type=dt_low.device.type, enabled=False):
-            return F.linear(dt_low.float(), self.dt_proj.weight.float())
+        return low_rank_delta(dt_low, self.dt_proj.weight, torch.float32)
 
     def selection(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Δ's low-rank code, B and C for the conv output x (..., d_inner), channels last:

@@ -12,8 +12,9 @@ def as_dtype(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 
 def low_rank_delta(code: torch.Tensor, weight: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """Δ from its low-rank code: code (batch, R) @ weight (dim, R).T -> (batch, dim), both
-    cast to ``dtype`` and multiplied in it even under autocast (Δ sets the decay exp(Δ·A))."""
+    """Δ from its low-rank code: code (..., R) @ weight (dim, R).T -> (..., dim), both cast
+    to ``dtype`` and multiplied in it even under autocast (Δ sets the decay exp(Δ·A));
+    differentiable (the mixer's forward uses it too)."""
     code, weight = as_dtype(code, dtype), as_dtype(weight, dtype)
     device = code.device.type
     if not torch.is_autocast_enabled(device):    # no context to enter per token
