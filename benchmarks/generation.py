@@ -41,6 +41,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from benchmarks.generation_peer import compare_with_peer
+from benchmarks.kernel_profile import kernel_table
 from mambaseq.core import MambaConfig, MambaLM, StepRunner, decode_step, generate
 
 VOCAB = 50277
@@ -300,29 +301,14 @@ def run_step_variants(rows: list[dict], models: dict, batches: list[int], steps:
 def profile_step(model: MambaLM, batch: int, device: torch.device, steps: int = 5) -> None:
     """Print the GPU kernels of the fast path's Mamba step (run eagerly), by GPU time: where
     the time of a step goes, and how many kernels it launches."""
-    from torch.profiler import ProfilerActivity, profile
     cache = model.allocate_cache(batch)
     step = decode_step(model)
     ids = torch.randint(0, model.config.vocab_size, (batch,), device=device)
     with torch.no_grad():
         for _ in range(3):
             step(ids, cache)
-        torch.cuda.synchronize()
-        with profile(activities=[ProfilerActivity.CUDA]) as prof:
-            for _ in range(steps):
-                step(ids, cache)
-            torch.cuda.synchronize()
-    kernels = sorted((e for e in prof.key_averages() if e.self_device_time_total > 0),
-                     key=lambda e: -e.self_device_time_total)
-    total = sum(e.self_device_time_total for e in kernels) / steps
-    count = sum(e.count for e in kernels) / steps
-    print(f"\n### kernels of one fast Mamba step, batch {batch}: {count:.0f} kernels, "
-          f"{total / 1e3:.3f} ms of GPU time\n")
-    print("| kernel | per step | us per step | share |")
-    print("|---|---|---|---|")
-    for e in kernels[:12]:
-        t = e.self_device_time_total / steps
-        print(f"| {e.key[:70]} | {e.count / steps:.0f} | {t:.0f} | {t / total:.0%} |")
+        table = kernel_table(lambda: step(ids, cache), repeats=steps)
+    print(f"\n### kernels of one fast Mamba step, batch {batch}: {table}")
 
 
 def fmt(value, digits: int = 2) -> str:

@@ -6,6 +6,7 @@ bf16 autocast on CUDA) of language models of one shape, on the same token batch.
     python -m benchmarks.training --preset dna-1p4m --length 1024 --keep-all --no-peer
     python -m benchmarks.training [--d-model 128] [--n-layer 12] [--vocab-size 16]
         [--length 1024] [--tokens 1048576]          # one custom row
+    python -m benchmarks.training --preset all --profile 15    # and each step's top kernels
     python -m benchmarks.training --smoke           # a tiny model, one CPU step, ours only
 
 Presets: ``dna-1p4m`` (d_model 128 x 12 layers, vocab 16, 2^20 tokens a step, at L = 1024
@@ -33,6 +34,7 @@ from typing import Callable
 
 import torch
 
+from benchmarks.kernel_profile import kernel_table
 from benchmarks.peer import load_lm_head_model
 from mambaseq.core import MambaLM
 from mambaseq.core.config import MambaConfig
@@ -63,6 +65,7 @@ class Result:
     tokens_per_s: float = math.nan
     peak_gib: float = math.nan
     note: str = ""
+    kernels: str = ""           # with --profile: one step's kernels (markdown)
 
 
 def our_model(shape: Shape, keep_all: bool) -> torch.nn.Module:
@@ -95,10 +98,9 @@ def peer_model(classes: tuple[type, type], shape: Shape) -> Callable[[torch.Tens
     return Logits()
 
 
-def train_steps(model: torch.nn.Module, shape: Shape, steps: int, device: str,
-                warmup: int = 2) -> tuple[float, float]:
-    """(tokens/s over ``steps`` timed steps after ``warmup`` untimed ones, peak allocated GiB
-    during the timed steps, nan on the CPU). Fresh token ids from a fixed seed."""
+def training_step(model: torch.nn.Module, shape: Shape, device: str) -> Callable[[], None]:
+    """One training step of ``model`` (moved to ``device``) on fixed token ids: forward,
+    cross-entropy, backward, AdamW step; bf16 autocast on CUDA."""
     model = model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(0)
@@ -114,7 +116,14 @@ def train_steps(model: torch.nn.Module, shape: Shape, steps: int, device: str,
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
+    return step
 
+
+def train_steps(step: Callable[[], None], shape: Shape, steps: int, device: str,
+                warmup: int = 2) -> tuple[float, float]:
+    """(tokens/s over ``steps`` timed steps after ``warmup`` untimed ones, peak allocated GiB
+    during the timed steps, nan on the CPU)."""
+    cuda = device == "cuda"
     for _ in range(warmup):
         step()
     if cuda:
@@ -131,16 +140,20 @@ def train_steps(model: torch.nn.Module, shape: Shape, steps: int, device: str,
 
 
 def measure(impl: str, build: Callable[[], torch.nn.Module], shape: Shape, steps: int,
-            device: str, warmup: int) -> Result:
+            device: str, warmup: int, profile_top: int = 0) -> Result:
     """Build, count parameters (tied weights once), train; out of memory or a failure becomes
-    a note (the traceback goes to stderr), so one model's failure leaves the other's row."""
+    a note (the traceback goes to stderr), so one model's failure leaves the other's row.
+    With ``profile_top`` (CUDA), one more step's kernels go to ``Result.kernels``."""
     torch.manual_seed(0)
     result = Result(impl)
     model = None
     try:
         model = build()
         result.params = sum(p.numel() for p in model.parameters())
-        result.tokens_per_s, result.peak_gib = train_steps(model, shape, steps, device, warmup)
+        step = training_step(model, shape, device)
+        result.tokens_per_s, result.peak_gib = train_steps(step, shape, steps, device, warmup)
+        if profile_top and device == "cuda":
+            result.kernels = kernel_table(step, top=profile_top)
     except torch.OutOfMemoryError:
         result.note = "out of memory"
     except Exception as err:  # noqa: BLE001 - reported in the table and on stderr
@@ -200,10 +213,15 @@ def markdown(rows: list[tuple[Shape, list[Result]]], note: str) -> str:
 
 
 def write(rows: list[tuple[Shape, list[Result]]], note: str, out: str) -> None:
-    """training.md and training.csv in ``out``."""
+    """training.md and training.csv in ``out``; kernels.md with the profiles, if any."""
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "training.md"), "w") as f:
         f.write(markdown(rows, note))
+    profiles = [f"## {shape.name} L {shape.length} batch {shape.batch}, {r.impl}\n\n{r.kernels}"
+                for shape, results in rows for r in results if r.kernels]
+    if profiles:
+        with open(os.path.join(out, "kernels.md"), "w") as f:
+            f.write("\n".join(profiles))
     with open(os.path.join(out, "training.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(HEADER)
@@ -228,10 +246,15 @@ def main() -> None:
     parser.add_argument("--keep-all", action="store_true")
     parser.add_argument("--no-peer", action="store_true", help="ours only")
     parser.add_argument("--out", help="folder for training.md and training.csv")
+    parser.add_argument("--profile", type=int, default=0, metavar="TOP",
+                        help="after timing, profile one more step of each model and print its "
+                        "TOP kernels by GPU time (CUDA; with --out also kernels.md)")
     parser.add_argument("--smoke", action="store_true")
     opts = parser.parse_args()
     if opts.preset is None and opts.length is None:
         opts.length = 1024
+    if opts.profile < 0:
+        fail(f"--profile must be >= 0, got {opts.profile}")
     for name in ("d_model", "n_layer", "vocab_size", "length", "tokens", "steps"):
         value = getattr(opts, name)
         if value is not None and value < 1:
@@ -247,15 +270,19 @@ def main() -> None:
     rows = []
     for shape in shapes_of(opts):
         results = [measure(ours, lambda: our_model(shape, opts.keep_all), shape, opts.steps,
-                           device, opts.warmup)]
+                           device, opts.warmup, opts.profile)]
         if classes is not None:
             results.append(measure("mamba_ssm", lambda: peer_model(classes, shape), shape,
-                                   opts.steps, device, opts.warmup))
+                                   opts.steps, device, opts.warmup, opts.profile))
         rows.append((shape, results))
         for r in results:
             print(f"# {shape.name} L {shape.length} batch {shape.batch}: {r.impl} "
                   f"{r.params} params, {r.tokens_per_s / 1e6:.3f} M tokens/s, peak "
                   f"{r.peak_gib:.2f} GiB {r.note}", flush=True)
+        for r in results:
+            if r.kernels:
+                print(f"\n### kernels of one step: {shape.name} L {shape.length}, {r.impl}: "
+                      f"{r.kernels}", flush=True)
         if opts.out:                  # after every shape: a later failure keeps the rows so far
             write(rows, note, opts.out)
     print(markdown(rows, note), flush=True)
