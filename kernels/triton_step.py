@@ -5,8 +5,8 @@ Same contract as ``kernels.step_reference.selective_state_update_ref``: state
 (batch, groups, N); D, delta_bias (dim,). With dt_weight (dim, R), delta is Δ's low-rank code
 (batch, R) in its own dtype and any strides (the mixer passes a slice of x_proj's output),
 projected by the kernel for batches up to FUSED_DT_MAX_BATCH (a decoding step spares a cast
-and a GEMM), by one float32 GEMM before the kernel above. Arithmetic is float32; y
-comes back in x's dtype. Each program owns BLOCK_D channels of one batch row and the whole
+and a GEMM), for larger ones by one float32 GEMM first. Arithmetic is float32; y comes back
+in x's dtype. Each program owns BLOCK_D channels of one batch row and the whole
 state axis (fused: also the whole (BLOCK_D, R) tile of dt_weight).
 """
 from __future__ import annotations
