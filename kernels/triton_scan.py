@@ -574,9 +574,11 @@ def _make_plan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, groups: in
 
 
 def _transposed(M: torch.Tensor) -> torch.Tensor:
-    """B or C as a contiguous float32 (batch, groups, length, state) tensor."""
+    """B or C as a contiguous float32 (batch, groups, length, state) tensor, cast and
+    transposed by one copy (``.float()`` then ``.contiguous()`` would launch two)."""
     M4 = M.unsqueeze(1) if M.dim() == 3 else M
-    return M4.float().transpose(-1, -2).contiguous()
+    out = M4.new_empty((*M4.shape[:2], M4.shape[3], M4.shape[2]), dtype=torch.float32)
+    return out.copy_(M4.transpose(-1, -2))
 
 
 @dataclass(frozen=True)
