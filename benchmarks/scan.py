@@ -9,6 +9,7 @@ during forward+backward; the HBM floor is the bytes of inputs and outputs (gradi
 output's gradient included for forward+backward) over the measured device-copy bandwidth.
 
     python -m benchmarks.scan [--out DIR] [--min-log2 9] [--max-log2 20] [--no-training-shape]
+        [--plans [CHUNKS ...]] [--plans-only]     # ours by chunk count at 2^9 .. 2^13
 
 mamba_ssm is used only when importable: set MAMBASEQ_PEER_DIR to its unpacked source
 distribution (benchmarks/peer.py builds and imports it). Prints a table, writes scan.csv and
@@ -30,7 +31,7 @@ import torch.nn.functional as F
 
 from benchmarks.peer import load_selective_scan_fn
 from mambaseq.kernels.scan_reference import selective_scan_ref
-from mambaseq.kernels.triton_scan import selective_scan_triton
+from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
 
 REF_MAX_LOG2 = 16              # the un-fused scan beyond 2^16 takes seconds per call
 ATTN_MAX_LEN = 1 << 17         # quadratic attention beyond this takes seconds per call
@@ -167,6 +168,35 @@ def bench_row(batch: int, dim: int, length: int, bandwidth: float, peer: Callabl
     return row
 
 
+def plan_sweep(lengths: list[int], chunk_counts: list[int], out: str) -> None:
+    """Our scan at batch 1, dim 1024 with the length split into each of ``chunk_counts``
+    chunks (forward and backward alike; 0: the automatic plan), forward and forward+backward
+    ms: which plans short lengths want (one launch, or the three of a split scan). Prints a
+    table, writes scan_plans.csv."""
+    rows = []
+    print("\n### our scan by chunks along the length (B1 D1024 N16, bf16), ms fwd / fwd+bwd\n")
+    print("| L | " + " | ".join(f"{c or 'auto'} chunks" for c in chunk_counts) + " |")
+    print("|---|" + "---|" * len(chunk_counts), flush=True)
+    for length in lengths:
+        args = mamba_inputs(1, 1024, length)
+        inputs = list(args.values())
+        core = (args["u"], args["delta"], args["A"], args["B"], args["C"])
+        kw = dict(D=args["D"], z=args["z"], delta_bias=args["delta_bias"], delta_softplus=True)
+        cells = []
+        for chunks in chunk_counts:
+            config = ScanConfig(fwd_chunks=chunks, bwd_chunks=chunks)
+            cell = guarded(lambda: time_and_memory(
+                lambda: selective_scan_triton(*core, **kw, config=config), inputs))
+            cells.append(cell)
+            rows.append([length, chunks, cell.fwd_ms, cell.fwdbwd_ms, cell.note])
+        print(f"| {length} | " + " | ".join(f"{c.fwd_ms:.3f} / {c.fwdbwd_ms:.3f}" for c in cells)
+              + " |", flush=True)
+    with open(os.path.join(out, "scan_plans.csv"), "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["length", "chunks", "fwd_ms", "fwdbwd_ms", "note"])
+        writer.writerows(rows)
+
+
 # ----------------------------------------------------------------------------- reporting
 
 IMPLS = ("ours", "mamba_ssm", "attention", "reference")
@@ -277,7 +307,15 @@ def main() -> None:
     parser.add_argument("--ref-max-log2", type=int, default=REF_MAX_LOG2,
                         help="longest length (log2) that times the un-fused PyTorch scan")
     parser.add_argument("--no-training-shape", action="store_true")
+    parser.add_argument("--plans", type=int, nargs="*", metavar="CHUNKS",
+                        help="then time our scan at B1 D1024 with the length cut into each of "
+                        "these chunk counts (0: automatic; default 1 2 4 8 0) at 2^9 .. 2^13")
+    parser.add_argument("--plans-only", action="store_true", help="only the --plans table")
     opts = parser.parse_args()
+    if any(c < 0 for c in opts.plans or []):
+        print(f"benchmarks/scan.py: --plans takes chunk counts >= 0, got {opts.plans}",
+              file=sys.stderr)
+        sys.exit(2)
     if not torch.cuda.is_available():
         sys.exit("benchmarks/scan.py needs a CUDA GPU")
     torch.manual_seed(0)
@@ -285,10 +323,14 @@ def main() -> None:
     bandwidth = copy_bandwidth()
     print(f"# {torch.cuda.get_device_name()}: copy bandwidth {bandwidth / 1e12:.2f} TB/s; "
           f"mamba_ssm {peer_note}", flush=True)
+    os.makedirs(opts.out, exist_ok=True)
+    plans = None if opts.plans is None and not opts.plans_only else (opts.plans or [1, 2, 4, 8, 0])
+    if opts.plans_only:
+        plan_sweep([1 << k for k in range(9, 14)], plans, opts.out)
+        return
     shapes = [(1, 1024, 1 << k) for k in range(opts.min_log2, opts.max_log2 + 1)]
     if not opts.no_training_shape:
         shapes += [(8, 1536, 2048), (8, 1536, 8192)]
-    os.makedirs(opts.out, exist_ok=True)
     print(HEADER)
     print("-" * len(HEADER), flush=True)
     rows = []
@@ -300,6 +342,8 @@ def main() -> None:
         write_markdown(rows, os.path.join(opts.out, "scan.md"))
     print_notes(rows)
     plot(rows, os.path.join(opts.out, "scan.png"))
+    if plans is not None:
+        plan_sweep([1 << k for k in range(9, 14)], plans, opts.out)
 
 
 if __name__ == "__main__":
