@@ -3,7 +3,8 @@
 #   MAMBASEQ_PEER_DIR=$PWD/.peer/mamba_ssm bash benchmarks/kernels_call.sh OUT
 # (.peer from ../shared/tools/prepare_device.sh). Stages, each under its own timeout, while
 # mamba_ssm's selective_scan_cuda builds in the background (about 130 s, MAX_JOBS=12):
-#  1. the `gpu` test suite, 4 processes (pytest-xdist, one test file a process), timed  <= 200 s
+#  1. the `gpu` test suite, 4 processes (pytest-xdist, one test file a process), timed while
+#     the peer builds on the same CPUs (so a pessimistic time)                          <= 200 s
 #  2. whole-model training beside mamba_ssm with each step's top kernels
 #     (benchmarks/training.py --preset all --profile 15)                                <= 150 s
 #  3. the scan table beside mamba_ssm, then our scan by chunk count at 2^9 .. 2^13
