@@ -260,7 +260,7 @@ STEP_CASES = {
                          extras=True),
     "fp32-groups1-bare": dict(dtype=torch.float32, batch=1, dim=18, nstate=16, groups=1,
                               extras=False),
-    # Δ's projection fused: R below, at and above the interpreter's 16 weight columns a pass
+    # Δ's projection fused in the kernel (batch <= FUSED_DT_MAX_BATCH), R from 1 to 128
     "fp32-rank1-all-options": dict(dtype=torch.float32, batch=3, dim=20, nstate=12,
                                    groups=None, extras=True, rank=1),
     "fp32-rank3-bare": dict(dtype=torch.float32, batch=2, dim=7, nstate=5, groups=None,
