@@ -38,7 +38,6 @@ POINTERS = {name: BF for name in ("u_ptr", "delta_ptr", "z_ptr", "out_ptr", "dou
 POINTERS.update({name: I32 for name in ("meta_ptr", "reset_ptr", "start_ptr")})
 FLOAT_SCALARS = ("eps",)
 SCAN_BLOCKS = dict(BLOCK_D=32, BLOCK_N=16, BLOCK_T=8)
-STEP_FLAGS = dict(HAS_D=True, HAS_Z=True, HAS_DTB=True, SOFTPLUS=True, BLOCK_D=64, BLOCK_N=16)
 SCAN_FLAGS = dict(HAS_BIAS=True, SOFTPLUS=True, HAS_D=True, HAS_Z=True, HAS_H0=True,
                   STORE_TILES=True, HAS_CARRY=True, SPLIT=2)
 
@@ -68,9 +67,8 @@ def variants() -> list[tuple[str, object, dict, int]]:
         out += [(f"conv forward {tag}", conv._conv_fwd_kernel, dict(flags, BLOCK_D=16, BLOCK_L=256), 4),
                 (f"conv backward {tag}", conv._conv_bwd_kernel, dict(flags, BLOCK_D=32, BLOCK_L=128), 4)]
     out += [("conv step", conv._conv_update_kernel, dict(W=4, HAS_BIAS=True, SILU=True, BLOCK_D=256), 4),
-            ("decode step", step._state_update_kernel, dict(STEP_FLAGS, HAS_DTW=False, BLOCK_R=1), 4),
-            ("decode step, fused dt_proj (rank 128)", step._state_update_kernel,
-             dict(STEP_FLAGS, HAS_DTW=True, BLOCK_D=32, BLOCK_R=128), 4),
+            ("decode step", step._state_update_kernel,
+             dict(HAS_D=True, HAS_Z=True, HAS_DTB=True, SOFTPLUS=True, BLOCK_D=64, BLOCK_N=16), 4),
             ("rmsnorm forward", norm._rms_fwd_kernel, dict(HAS_RES=True, STORE_RES=True, BLOCK_N=2048), 4),
             ("rmsnorm backward", norm._rms_bwd_kernel,
              dict(HAS_DRES=True, STORE_DRES_IN=True, ROWS=32, BLOCK_N=2048), 4)]

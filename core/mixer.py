@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from mambaseq.kernels import (causal_conv1d, causal_conv1d_update, selective_scan,
                               selective_state_update)
-from mambaseq.kernels.step_reference import low_rank_delta
 
 from .config import MambaConfig
 from .recompute import recomputed
@@ -131,7 +131,10 @@ class MambaMixer(nn.Module):
     def _delta(self, dt_low: torch.Tensor) -> torch.Tensor:
         """Δ before bias and softplus, from its low-rank code (..., rank) -> (..., d_inner);
         computed in float32 even under autocast: Δ sets the decay exp(Δ·A)."""
-        return low_rank_delta(dt_low, self.dt_proj.weight, torch.float32)
+        if not torch.is_autocast_enabled(dt_low.device.type):    # no context to enter per token
+            return F.linear(dt_low.float(), self.dt_proj.weight.float())
+        with torch.autocast(device_type=dt_low.device.type, enabled=False):
+            return F.linear(dt_low.float(), self.dt_proj.weight.float())
 
     def selection(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Δ's low-rank code, B and C for the conv output x (..., d_inner), channels last:
@@ -209,13 +212,13 @@ class MambaMixer(nn.Module):
              constants: StepConstants | None = None) -> torch.Tensor:
         """One token: hidden (batch, d_model) -> (batch, d_model); ``state`` advanced in place.
         O(1) time and memory in the sequence length. ``constants`` (``step_constants()``)
-        spare recomputing them every token; the arithmetic is the same (Δ's projection runs
-        inside the state update, in float32)."""
+        spare recomputing them every token; the arithmetic is the same."""
         const = constants if constants is not None else self.step_constants()
         x, z = self.in_proj(hidden).chunk(2, dim=-1)                  # (b, d_inner) each
         x = causal_conv1d_update(x, state.conv, self.conv_weight, self.conv_bias, "silu")
         dt_low, B, C = self.selection(x)
-        y = selective_state_update(state.ssm, x, dt_low, const.A, B, C, const.D, z,
-                                   delta_bias=const.dt_bias, delta_softplus=True,
-                                   dt_weight=const.dt_weight)
+        with torch.autocast(device_type=dt_low.device.type, enabled=False):
+            delta = F.linear(dt_low.float(), const.dt_weight)
+        y = selective_state_update(state.ssm, x, delta, const.A, B, C, const.D, z,
+                                   delta_bias=const.dt_bias, delta_softplus=True)
         return self.out_proj(y)

@@ -40,16 +40,13 @@ def selective_state_update(state: torch.Tensor, x: torch.Tensor, delta: torch.Te
                            A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
                            D: torch.Tensor | None = None, z: torch.Tensor | None = None,
                            delta_bias: torch.Tensor | None = None,
-                           delta_softplus: bool = False,
-                           dt_weight: torch.Tensor | None = None) -> torch.Tensor:
-    """One decoding step of the scan, state updated in place; see ``selective_state_update_ref``
-    (with ``dt_weight``, ``delta`` is Δ's low-rank code, projected inside the step)."""
-    if use_triton(state, x, delta, A, B, C, D, z, delta_bias, dt_weight):
+                           delta_softplus: bool = False) -> torch.Tensor:
+    """One decoding step of the scan, state updated in place; see ``selective_state_update_ref``."""
+    if use_triton(state, x, delta, A, B, C, D, z, delta_bias):
         from .triton_step import selective_state_update_triton
         return selective_state_update_triton(state, x, delta, A, B, C, D, z, delta_bias,
-                                             delta_softplus, dt_weight)
-    return selective_state_update_ref(state, x, delta, A, B, C, D, z, delta_bias, delta_softplus,
-                                      dt_weight)
+                                             delta_softplus)
+    return selective_state_update_ref(state, x, delta, A, B, C, D, z, delta_bias, delta_softplus)
 
 
 def causal_conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,

@@ -11,37 +11,21 @@ def as_dtype(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return t if t.dtype == dtype else t.to(dtype)
 
 
-def low_rank_delta(code: torch.Tensor, weight: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """Δ from its low-rank code: code (..., R) @ weight (dim, R).T -> (..., dim), both cast
-    to ``dtype`` and multiplied in it even under autocast (Δ sets the decay exp(Δ·A));
-    differentiable (the mixer's forward uses it too)."""
-    code, weight = as_dtype(code, dtype), as_dtype(weight, dtype)
-    device = code.device.type
-    if not torch.is_autocast_enabled(device):    # no context to enter per token
-        return F.linear(code, weight)
-    with torch.autocast(device_type=device, enabled=False):
-        return F.linear(code, weight)
-
-
 def selective_state_update_ref(state: torch.Tensor, x: torch.Tensor, delta: torch.Tensor,
                                A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
                                D: torch.Tensor | None = None, z: torch.Tensor | None = None,
                                delta_bias: torch.Tensor | None = None,
-                               delta_softplus: bool = False,
-                               dt_weight: torch.Tensor | None = None) -> torch.Tensor:
+                               delta_softplus: bool = False) -> torch.Tensor:
     """Advance the scan state by one time step, in place, and return that step's output.
 
     state (batch, dim, state_size) float32, overwritten with h_t; x, delta, z (batch, dim);
     A (dim, state_size); B, C (batch, state_size) or (batch, groups, state_size);
-    D, delta_bias (dim,). With ``dt_weight`` (dim, R) float32, ``delta`` is Δ's low-rank
-    code (batch, R), any float dtype, and Δ = F.linear(delta, dt_weight) in state's dtype
-    (``low_rank_delta``). Returns y_t (batch, dim) in x's dtype. Same arithmetic as one
+    D, delta_bias (dim,). Returns y_t (batch, dim) in x's dtype. Same arithmetic as one
     column of ``selective_scan``.
     """
     dim = x.shape[1]
     compute = state.dtype
-    dt = (as_dtype(delta, compute) if dt_weight is None
-          else low_rank_delta(delta, dt_weight, compute))
+    dt = as_dtype(delta, compute)
     if delta_bias is not None:
         dt = dt + as_dtype(delta_bias, compute)
     if delta_softplus:

@@ -42,7 +42,6 @@ calls compile to the same code as before.
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 
@@ -575,11 +574,9 @@ def _make_plan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, groups: in
 
 
 def _transposed(M: torch.Tensor) -> torch.Tensor:
-    """B or C as a contiguous float32 (batch, groups, length, state) tensor, cast and
-    transposed by one copy (``.float()`` then ``.contiguous()`` would launch two)."""
+    """B or C as a contiguous float32 (batch, groups, length, state) tensor."""
     M4 = M.unsqueeze(1) if M.dim() == 3 else M
-    out = M4.new_empty((*M4.shape[:2], M4.shape[3], M4.shape[2]), dtype=torch.float32)
-    return out.copy_(M4.transpose(-1, -2))
+    return M4.float().transpose(-1, -2).contiguous()
 
 
 @dataclass(frozen=True)
@@ -681,12 +678,10 @@ def _backward(p: _Plan, dout, dfinal, tiles, u, delta, A, Bt, Ct, D, z, delta_bi
         carry, carry_rows = (batch_dfinal if batch_dfinal is not None else tiles), 1
     du, ddelta = torch.empty_like(u), torch.empty_like(delta)
     dz = torch.empty_like(z) if z is not None else None
-    # the atomics' accumulators, zeroed by two fills: the small per-channel sums together
-    # (a parameter's .grad may keep them alive), dB and dC together
-    per_channel = _zero_views((p.dim, p.state), (p.dim,) if D is not None else None,
-                              (p.dim,) if delta_bias is not None else None, device=u.device)
-    dA, dD, dbias = per_channel
-    dBt, dCt = _zero_views(Bt.shape, Ct.shape, device=u.device)
+    dA = torch.zeros(p.dim, p.state, **f32)
+    dBt, dCt = torch.zeros(Bt.shape, **f32), torch.zeros(Ct.shape, **f32)
+    dD = torch.zeros(p.dim, **f32) if D is not None else None
+    dbias = torch.zeros(p.dim, **f32) if delta_bias is not None else None
     dh0 = torch.empty_like(initial_state) if want_dh0 else None
     _bwd_scan_kernel[p.grid(chunks)](
         u, delta, bias, A, Bt, Ct, D if D is not None else A, zz, dout, tiles, carry, carry_rows,
@@ -697,18 +692,6 @@ def _backward(p: _Plan, dout, dfinal, tiles, u, delta, A, Bt, Ct, D, z, delta_bi
         HAS_DH0=want_dh0 and packing is None, HAS_INIT=want_dh0 and packing is not None,
         SPLIT=2 if p.block_n >= 16 else 1, **flags, **p.blocks())
     return du, ddelta, dz, dA, dBt, dCt, dD, dbias, dh0
-
-
-def _zero_views(*shapes: tuple[int, ...] | None, device: torch.device) -> list:
-    """Float32 zeros of each shape (None for None), as contiguous views of one buffer:
-    one fill launched instead of one per tensor."""
-    sizes = [math.prod(shape) if shape is not None else 0 for shape in shapes]
-    flat = torch.zeros(sum(sizes), device=device, dtype=torch.float32)
-    views, start = [], 0
-    for shape, size in zip(shapes, sizes):
-        views.append(flat[start:start + size].view(shape) if shape is not None else None)
-        start += size
-    return views
 
 
 def _grad_of(dMt: torch.Tensor, M: torch.Tensor) -> torch.Tensor:

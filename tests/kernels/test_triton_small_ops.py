@@ -224,19 +224,15 @@ def test_conv_chunks_and_steps_continue_one_call() -> None:
 # ---------------------------------------------------------------- selective state update
 
 def check_step(device: str, dtype: torch.dtype, batch: int, dim: int, nstate: int,
-               groups: int | None, extras: bool, rank: int | None = None) -> None:
+               groups: int | None, extras: bool) -> None:
     """groups None: B, C (batch, N); else (batch, groups, N). extras: D, z, delta_bias and
-    softplus on. rank: Δ projected in the kernel from a (batch, rank) code in ``dtype``, a
-    slice of a wider tensor as the mixer passes it, by a float32 dt_weight (dim, rank)."""
+    softplus on."""
     from mambaseq.kernels.triton_step import selective_state_update_triton
 
     def rand(*shape, dt=dtype):
         return torch.randn(*shape, device=device, dtype=dt)
     bc_shape = (batch, nstate) if groups is None else (batch, groups, nstate)
-    delta = dict(delta=rand(batch, dim).abs() * 0.5) if rank is None else dict(
-        delta=rand(batch, rank + 2 * nstate)[:, :rank],
-        dt_weight=rand(dim, rank, dt=torch.float32) * 0.5 / rank ** 0.5)
-    args = dict(x=rand(batch, dim), **delta,
+    args = dict(x=rand(batch, dim), delta=rand(batch, dim).abs() * 0.5,
                 A=-torch.rand(dim, nstate, device=device) - 0.1, B=rand(*bc_shape),
                 C=rand(*bc_shape), D=rand(dim, dt=torch.float32) if extras else None,
                 z=rand(batch, dim) if extras else None,
@@ -260,22 +256,6 @@ STEP_CASES = {
                          extras=True),
     "fp32-groups1-bare": dict(dtype=torch.float32, batch=1, dim=18, nstate=16, groups=1,
                               extras=False),
-    # Δ's projection fused in the kernel (batch <= FUSED_DT_MAX_BATCH), R from 1 to 128
-    "fp32-rank1-all-options": dict(dtype=torch.float32, batch=3, dim=20, nstate=12,
-                                   groups=None, extras=True, rank=1),
-    "fp32-rank3-bare": dict(dtype=torch.float32, batch=2, dim=7, nstate=5, groups=None,
-                            extras=False, rank=3),
-    "fp32-rank16-groups2": dict(dtype=torch.float32, batch=2, dim=24, nstate=8, groups=2,
-                                extras=True, rank=16),
-    "fp32-rank48-all-options": dict(dtype=torch.float32, batch=2, dim=33, nstate=16,
-                                    groups=None, extras=True, rank=48),
-    "fp32-rank128-bare": dict(dtype=torch.float32, batch=1, dim=18, nstate=4, groups=None,
-                              extras=False, rank=128),
-    # a batch above FUSED_DT_MAX_BATCH: Δ by a GEMM before the kernel
-    "fp32-rank16-batch11": dict(dtype=torch.float32, batch=11, dim=20, nstate=8, groups=None,
-                                extras=True, rank=16),
-    "bf16-rank48-groups3": dict(dtype=torch.bfloat16, batch=2, dim=24, nstate=16, groups=3,
-                                extras=True, rank=48),
 }
 
 
@@ -285,45 +265,11 @@ def test_step_interpreted(case: str) -> None:
     check_step("cpu", **STEP_CASES[case])
 
 
-@interpreted
-def test_step_rejects_mismatched_dt_weight() -> None:
-    """The fused form's code (batch, R) and dt_weight (dim, R) must agree with x (batch, dim)."""
-    from mambaseq.kernels.triton_step import selective_state_update_triton
-    state, x, A, B = torch.zeros(2, 6, 3), torch.randn(2, 6), -torch.rand(6, 3), torch.randn(2, 3)
-    for code, dt_weight in [(torch.randn(2, 4), torch.randn(6, 5)),
-                            (torch.randn(2, 4), torch.randn(5, 4))]:
-        with pytest.raises(ValueError, match="dt_weight"):
-            selective_state_update_triton(state, x, code, A, B, B, dt_weight=dt_weight)
-
-
-@interpreted
-@pytest.mark.parametrize("selective", [True, False], ids=["selective", "lti"])
-def test_mixer_steps_through_triton_equal_reference(selective: bool,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """MambaMixer.step with the Triton kernels (Δ's code handed over as a slice of x_proj's
-    output, or the LTI ablation's batch-broadcast constant) equals the reference steps."""
-    from mambaseq.core import MambaConfig, MambaMixer
-    mixer = MambaMixer(MambaConfig(d_model=24, d_state=8, dt_rank=3, selective=selective))
-    hidden = torch.randn(4, 2, 24)
-    outputs, states = {}, {}
-    for choice in ("triton", "reference"):
-        monkeypatch.setenv("MAMBASEQ_KERNELS", choice)
-        state = mixer.allocate_state(2, torch.float32, torch.device("cpu"))
-        constants = mixer.step_constants()
-        with torch.no_grad():
-            outputs[choice] = torch.stack([mixer.step(h, state, constants) for h in hidden])
-        states[choice] = state.ssm
-    assert_close("y", outputs["triton"], outputs["reference"], 1e-5)
-    assert_close("state", states["triton"], states["reference"], 1e-5)
-
-
 @pytest.mark.gpu
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
 @pytest.mark.parametrize("groups", [None, 4], ids=["no-groups", "groups4"])
-@pytest.mark.parametrize("rank", [None, 96], ids=["delta", "rank96"])
-def test_step_gpu(dtype: torch.dtype, groups: int | None, rank: int | None) -> None:
-    for batch in (3, 8):            # fused, and Δ by a GEMM first (FUSED_DT_MAX_BATCH = 4)
-        check_step("cuda", dtype, batch, 3072, 16, groups, extras=True, rank=rank)
+def test_step_gpu(dtype: torch.dtype, groups: int | None) -> None:
+    check_step("cuda", dtype, 8, 3072, 16, groups, extras=True)
 
 
 # ---------------------------------------------------------------- (add +) RMSNorm
