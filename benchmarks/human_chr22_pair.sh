@@ -9,6 +9,7 @@
 # validation bits per base. PRETRAIN_OVERRIDES (key=value ...) is passed on to both runs.
 set -euo pipefail
 apes=${1:?APES_DIR}; out=${2:?OUT}; steps=${3:-1500}
+[[ $steps =~ ^[1-9][0-9]*$ ]] || { echo "STEPS=$steps: a positive number of steps" >&2; exit 2; }
 mkdir -p "$out"
 
 train() {

@@ -20,6 +20,14 @@ APES=${1:?APES_DIR}; OUT=${2:?OUT}; RESUME=${3:-}
 RUNS=${RUNS:-"1k:causal 1k:rc 16k:causal 16k:rc 1m:causal 1m:rc"}
 END=${END:-545}
 read -r -a EXTRA_ARGS <<< "${EXTRA:-}"
+for run in $RUNS; do          # every run named right before anything is written
+  case ${run%:*} in 1k|16k|1m) ;; *) echo "RUNS: unknown length ${run%:*} in $run (1k, 16k, 1m)" >&2; exit 2;; esac
+  case ${run#*:} in causal|rc) ;; *) echo "RUNS: unknown architecture ${run#*:} in $run (causal, rc)" >&2; exit 2;; esac
+done
+for len in 1k 16k 1m; do
+  v=STEPS_$len
+  if [ -n "${!v:-}" ] && ! [[ ${!v} =~ ^[1-9][0-9]*$ ]]; then echo "$v=${!v}: a positive number of steps" >&2; exit 2; fi
+done
 mkdir -p "$OUT/runs"
 CSV=$OUT/species.csv
 HEADER=length,architecture,pooling,steps,train_minutes,val_accuracy,val_f1_macro,chance,windows
@@ -30,12 +38,10 @@ fi
 
 for run in $RUNS; do
   len=${run%:*}; arch=${run#*:}
-  case $len in 1k|16k|1m) ;; *) echo "RUNS: unknown length $len in $run (1k, 16k, 1m)" >&2; exit 2;; esac
   case $arch in
     causal) arch_args=(); architecture=causal; pooling=last;;
     rc) arch_args=(classifier.architecture=rc_equivariant classifier.pooling=mean)
         architecture=rc_equivariant; pooling=mean;;
-    *) echo "RUNS: unknown architecture $arch in $run (causal, rc)" >&2; exit 2;;
   esac
   if awk -F, -v l="$len" -v a="$architecture" 'NR > 1 && $1 == l && $2 == a {f = 1} END {exit !f}' "$CSV"; then
     echo "$len $architecture: in species.csv already"; continue
