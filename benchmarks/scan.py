@@ -35,6 +35,8 @@ from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
 
 REF_MAX_LOG2 = 16              # the un-fused scan beyond 2^16 takes seconds per call
 ATTN_MAX_LEN = 1 << 17         # quadratic attention beyond this takes seconds per call
+PLAN_LENGTHS = [1 << k for k in range(9, 14)]   # --plans: the lengths a launch count decides
+DEFAULT_PLANS = [1, 2, 4, 8, 0]                 # chunk counts; 0: the automatic plan
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -324,9 +326,9 @@ def main() -> None:
     print(f"# {torch.cuda.get_device_name()}: copy bandwidth {bandwidth / 1e12:.2f} TB/s; "
           f"mamba_ssm {peer_note}", flush=True)
     os.makedirs(opts.out, exist_ok=True)
-    plans = None if opts.plans is None and not opts.plans_only else (opts.plans or [1, 2, 4, 8, 0])
+    plans = (opts.plans or DEFAULT_PLANS) if opts.plans is not None or opts.plans_only else None
     if opts.plans_only:
-        plan_sweep([1 << k for k in range(9, 14)], plans, opts.out)
+        plan_sweep(PLAN_LENGTHS, plans, opts.out)
         return
     shapes = [(1, 1024, 1 << k) for k in range(opts.min_log2, opts.max_log2 + 1)]
     if not opts.no_training_shape:
@@ -343,7 +345,7 @@ def main() -> None:
     print_notes(rows)
     plot(rows, os.path.join(opts.out, "scan.png"))
     if plans is not None:
-        plan_sweep([1 << k for k in range(9, 14)], plans, opts.out)
+        plan_sweep(PLAN_LENGTHS, plans, opts.out)
 
 
 if __name__ == "__main__":

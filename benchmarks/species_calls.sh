@@ -24,9 +24,9 @@ for run in $RUNS; do          # every run named right before anything is written
   case ${run%:*} in 1k|16k|1m) ;; *) echo "RUNS: unknown length ${run%:*} in $run (1k, 16k, 1m)" >&2; exit 2;; esac
   case ${run#*:} in causal|rc) ;; *) echo "RUNS: unknown architecture ${run#*:} in $run (causal, rc)" >&2; exit 2;; esac
 done
-for len in 1k 16k 1m; do
-  v=STEPS_$len
-  if [ -n "${!v:-}" ] && ! [[ ${!v} =~ ^[1-9][0-9]*$ ]]; then echo "$v=${!v}: a positive number of steps" >&2; exit 2; fi
+: "${STEPS_1k:=2048}" "${STEPS_16k:=400}" "${STEPS_1m:=384}"
+for v in STEPS_1k STEPS_16k STEPS_1m; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "$v=${!v}: a positive number of steps" >&2; exit 2; }
 done
 mkdir -p "$OUT/runs"
 CSV=$OUT/species.csv
@@ -46,7 +46,7 @@ for run in $RUNS; do
   if awk -F, -v l="$len" -v a="$architecture" 'NR > 1 && $1 == l && $2 == a {f = 1} END {exit !f}' "$CSV"; then
     echo "$len $architecture: in species.csv already"; continue
   fi
-  steps_var=STEPS_$len; steps=${!steps_var:-$(case $len in 1k) echo 2048;; 16k) echo 400;; 1m) echo 384;; esac)}
+  steps_var=STEPS_$len; steps=${!steps_var}
   warm=(); [ "$len" = 1m ] && warm=("data.seq_len_warmup.steps_per_stage=$((steps / 8))")
   left=$((END - SECONDS))
   if [ "$left" -le 60 ]; then echo "stop before $len $architecture: ${left} s left"; break; fi
