@@ -5,11 +5,14 @@ run-to-run noise); each trains a language model for ``trainer.max_steps`` steps 
 ``sweep.tokens_per_step`` tokens (batch = tokens_per_step / length), then measures its
 validation loss (on ``sweep.val_tokens`` bases at every length, when set).
 
-Run folder: config.yaml; scale.csv, one row per finished cell (length, log2_length, d_model,
+Run folder: config.yaml (the config of the last call: the recipe every cell shares);
+scale.csv, one row per finished cell (length, log2_length, d_model,
 n_layer, seed, params, batch_size, steps, tokens_per_s, peak_memory_mb, memory_measure,
 val_windows, val_loss, val_bits_per_base, status), replaced atomically after every cell;
 loss_vs_length.png (mean over seeds, the spread of seeds as error bars),
-throughput_vs_length.png, memory_vs_length.png, one line per model size; runs/<cell>/logs.
+throughput_vs_length.png, memory_vs_length.png, one line per model size; runs/<cell>/logs and
+runs/<cell>/config.yaml, the config that reruns that cell alone (its size, length and seed as
+the sweep), so a folder filled over several calls says how each of its cells was made.
 
 Resuming: a rerun into the same run folder (``trainer.resume``, on by default) skips the cells
 that scale.csv already holds and appends the others, so a sweep too long for one session is
@@ -37,6 +40,7 @@ from typing import Any, Optional
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import OmegaConf
 
 from mambaseq.core import ConfigError, MambaConfig
@@ -164,6 +168,17 @@ def cell_key(row: dict[str, Any]) -> tuple[int, int, int, int]:
     return (int(row["d_model"]), int(row["n_layer"]), int(row["length"]), int(row["seed"]))
 
 
+def save_cell_config(plain: dict[str, Any], size: ModelSize, log2_length: int, seed: int,
+                     folder: Path) -> None:
+    """Write ``folder``/config.yaml (the first process only): the sweep's config ``plain``
+    narrowed to this one cell."""
+    sweep = dict(plain["sweep"], sizes=[asdict(size)], log2_lengths=[log2_length], seeds=[seed],
+                 noise_seeds=[], noise_log2_length=None)
+    folder.mkdir(parents=True, exist_ok=True)
+    if rank_zero_only.rank == 0:
+        OmegaConf.save(OmegaConf.create(dict(plain, sweep=sweep)), folder / CONFIG_FILE)
+
+
 def one_run(cfg: ScaleJobConfig, size: ModelSize, log2_length: int, seed: int, root: Path,
             plain: dict[str, Any]) -> dict[str, Any]:
     """Train and validate one (size, length, seed) cell; returns its CSV row."""
@@ -177,6 +192,7 @@ def one_run(cfg: ScaleJobConfig, size: ModelSize, log2_length: int, seed: int, r
     data_cfg = replace(cfg.data, seq_len=length, batch_size=batch,
                        train_windows_per_epoch=steps * batch, max_val_windows=val_windows)
     name = f"L{length}_d{size.d_model}_n{size.n_layer}_s{seed}"
+    save_cell_config(plain, size, log2_length, seed, root / "runs" / name)
     tr = replace(cfg.trainer, seed=seed, resume=False)
     L.seed_everything(seed, workers=True, verbose=False)
     data = DNAWindowsDataModule(data_cfg, seed=seed)

@@ -1,9 +1,11 @@
-"""``mambaseq scale``: a tiny sweep writes one CSV row per (size, length) and three plots."""
+"""``mambaseq scale``: a tiny sweep writes one CSV row per (size, length) and three plots, and
+a sweep split over calls resumes."""
 import csv
 import math
 import time
 
 import torch
+from omegaconf import OmegaConf
 
 from mambaseq.pipelines.cli import main
 from mambaseq.pipelines.evaluation.peak_memory import PeakMemory
@@ -69,3 +71,29 @@ def test_shipped_scale_configs_load():
     assert max(gpu.sweep.log2_lengths) == 20 and gpu.sweep.tokens_per_step >= 2 ** 20
     demo, _ = load_config(ScaleJobConfig, DEMO)
     assert demo.trainer.accelerator == "cpu" and len(demo.sweep.sizes) == 2
+
+
+def test_a_sweep_split_over_calls_resumes_and_keeps_each_cells_config(tmp_path, capsys):
+    """Cells run one per call (as benchmarks/scale_calls.sh does on the GPU): the second call
+    skips the first's cell and appends its own; each cell folder keeps the config that reruns
+    it alone; a call with another recipe is refused in one line and leaves the table whole."""
+    base = [f"data.fasta={BUNDLED}", f"trainer.output_dir={tmp_path}", "trainer.max_steps=1",
+            "sweep.tokens_per_step=256", "data.max_val_windows=1",
+            "sweep.sizes=[{d_model: 16, n_layer: 1}]"]
+    run = tmp_path / "scale-dna-demo"
+    assert main(["scale", str(DEMO), *base, "sweep.log2_lengths=[5]", "sweep.seeds=[0]"]) == 0
+    assert main(["scale", str(DEMO), *base, "sweep.log2_lengths=[5,7]", "sweep.seeds=[0]"]) == 0
+    assert f"{run / 'scale.csv'} holds 1 cell(s); running the rest" in capsys.readouterr().out
+    with open(run / "scale.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(int(r["length"]), int(r["seed"])) for r in rows] == [(32, 0), (128, 0)]
+    for length, k in ((32, 5), (128, 7)):
+        cell = OmegaConf.load(run / "runs" / f"L{length}_d16_n1_s0" / "config.yaml")
+        assert list(cell.sweep.log2_lengths) == [k] and list(cell.sweep.seeds) == [0]
+        assert OmegaConf.to_container(cell.sweep.sizes) == [{"d_model": 16, "n_layer": 1}]
+        assert cell.trainer.max_steps == 1 and cell.sweep.tokens_per_step == 256
+    table = (run / "scale.csv").read_bytes()
+    assert main(["scale", str(DEMO), *base, "sweep.log2_lengths=[6]", "optim.lr=0.5"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "another recipe (optim differ)" in err[0], err
+    assert (run / "scale.csv").read_bytes() == table
