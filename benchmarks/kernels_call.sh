@@ -27,9 +27,9 @@ build=$!
 # pytest-xdist is not on every GPU machine: without it the suite runs in one process.
 if python3 -c "import xdist" 2> /dev/null; then PROCS=(-n 4 --dist loadfile); else PROCS=(); fi
 t=$SECONDS
-timeout -k 10 200 python3 -m pytest -m gpu -q "${PROCS[@]}" -p no:cacheprovider \
+timeout -k 10 200 python3 -m pytest -m gpu -q "${PROCS[@]}" --durations=20 -p no:cacheprovider \
   > "$OUT/gpu_tests.log" 2>&1
-echo "1. gpu tests (${PROCS[*]:-one process}): rc $? in $((SECONDS - t)) s"; tail -3 "$OUT/gpu_tests.log"
+echo "1. gpu tests (${PROCS[*]:-one process}): rc $? in $((SECONDS - t)) s"; tail -25 "$OUT/gpu_tests.log"
 
 wait $build; tail -1 "$OUT/peer_build.log"
 t=$SECONDS
