@@ -11,10 +11,11 @@ default "pretrain") and prints the markdown table.
 from __future__ import annotations
 
 import argparse
-import csv
 import re
 import statistics
 from pathlib import Path
+
+from mambaseq.pipelines.evaluation.reports import markdown_table, write_csv
 
 
 def row_of(log: Path) -> dict:
@@ -32,12 +33,6 @@ def row_of(log: Path) -> dict:
             "val_bits_per_token": bits[1] if bits else "", "unit": bits[2] if bits else ""}
 
 
-def markdown(rows: list[dict]) -> str:
-    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
-    lines += ["| " + " | ".join(str(v) for v in row.values()) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out", type=Path)
@@ -45,11 +40,8 @@ def main() -> None:
     parser.add_argument("--stem", default="pretrain")
     args = parser.parse_args()
     rows = [row_of(args.out / f"{name}.log") for name in args.names]
-    with open(args.out / f"{args.stem}.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    table = markdown(rows)
+    write_csv(args.out / f"{args.stem}.csv", rows)
+    table = markdown_table(rows) + "\n"
     (args.out / f"{args.stem}.md").write_text(table)
     print(table, end="")
 
