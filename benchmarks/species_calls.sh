@@ -29,14 +29,14 @@ read -r -a EXTRA_ARGS <<< "${EXTRA:-}"
 for run in $RUNS; do          # every run named right before anything is written
   case ${run%:*} in 1k|16k|1m) ;; *) echo "RUNS: unknown length ${run%:*} in $run (1k, 16k, 1m)" >&2; exit 2;; esac
   case ${run#*:} in causal|rc) ;; *) echo "RUNS: unknown architecture ${run#*:} in $run (causal, rc)" >&2; exit 2;; esac
-done
-: "${STEPS_1k:=2048}" "${STEPS_16k:=400}" "${STEPS_1m:=384}"
-for v in STEPS_1k STEPS_16k STEPS_1m; do
-  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "$v=${!v}: a positive number of steps" >&2; exit 2; }
   pretrained_var=PRETRAINED_${run%:*}
   if [ -n "${!pretrained_var:-}" ] && [ ! -f "${!pretrained_var}" ]; then
     echo "$pretrained_var=${!pretrained_var}: no such model file" >&2; exit 2
   fi
+done
+: "${STEPS_1k:=2048}" "${STEPS_16k:=400}" "${STEPS_1m:=384}"
+for v in STEPS_1k STEPS_16k STEPS_1m; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "$v=${!v}: a positive number of steps" >&2; exit 2; }
 done
 CSV=$OUT/species.csv
 HEADER=length,architecture,pooling,init,steps,train_minutes,val_accuracy,val_f1_macro,chance,windows
