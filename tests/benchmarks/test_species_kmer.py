@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from benchmarks.species_kmer import canonical_index, evaluate, kmer_frequencies
+from benchmarks.species_pooling import write_composition_species
 from mambaseq.biomamba import DNATokenizer
 
 
@@ -35,13 +36,8 @@ def test_frequencies_match_a_direct_count_and_skip_n():
 
 
 def test_separates_species_of_different_composition(tmp_path):
-    rng = random.Random(0)
-    weights = {"AT_rich": [4, 1, 1, 4], "GC_rich": [1, 4, 4, 1]}
-    for split, length in (("train", 60_000), ("val", 20_000)):
-        (tmp_path / split).mkdir()
-        for name, w in weights.items():
-            bases = "".join(rng.choices("ACGT", weights=w, k=length))
-            (tmp_path / split / f"{name}.fa").write_text(f">chr\n{bases}\n")
+    write_composition_species(tmp_path, {"AT_rich": 0.2, "GC_rich": 0.8}, train_bases=60_000,
+                              val_bases=20_000)
     row = evaluate(tmp_path, length=256, k=2, train_windows=64, seed=0)
     assert row["val_windows"] == 128 and row["chance"] == "0.5000"
     assert float(row["val_accuracy"]) > 0.95
