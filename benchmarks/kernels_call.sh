@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Issue 14's GPU measurements in one 10-minute call, from the repository root:
 #   MAMBASEQ_PEER_DIR=$PWD/.peer/mamba_ssm bash benchmarks/kernels_call.sh OUT
-# (.peer from ../shared/tools/prepare_device.sh). Stages, each under its own timeout, while
+# (.peer from ../shared/tools/prepare_device.sh). pytest-xdist is not on the GPU machine (pytest
+# is): carry it in .whl, `python3 -m pip download --no-deps -d .whl pytest-xdist execnet` (both
+# pure Python). Stages, each under its own timeout, while
 # mamba_ssm's selective_scan_cuda builds in the background (about 130 s, MAX_JOBS=12):
 #  1. the `gpu` test suite, 4 processes (pytest-xdist, one test file a process; one process
 #     where xdist is missing), timed while
