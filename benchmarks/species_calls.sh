@@ -8,15 +8,18 @@
 # shape) starts that length's runs from a language model's backbone, as the paper's Figure 6
 # fine-tunes models pretrained at the same context; benchmarks/human_chr22_pair.sh OUT/hg
 # leaves them in OUT/hg/runs/human-chr22-{1k,16k}/model.pt.
-# One `mambaseq finetune` process per run, in the order of $RUNS ("length:architecture", length
-# 1k, 16k or 1m; architecture causal (last-position pooling, as shipped) or rc (rc_equivariant,
-# mean pooling)), while the time lasts: a run gets the time left before END as its timeout, and
-# a killed run leaves no row (the next call runs it again). Each run trains STEPS_<length>
-# steps with half of them linear warm-up (the recipe's 5 of 10 epochs), and at 1m a sequence-
-# length warm-up of STEPS_1m / 8 steps at each of 2^14 ... 2^19 (the recipe's proportions).
+# One `mambaseq finetune` process per run, in the order of $RUNS ("length:architecture" or
+# "length:architecture:pooling"; length 1k, 16k or 1m; architecture causal (last-position
+# pooling, as shipped) or rc (rc_equivariant, mean pooling); a pooling of mean or max, or last
+# for causal only, overrides that), while the time lasts: a run gets the time left before END
+# as its timeout, and a killed run leaves no row (the next call runs it again). Each run
+# trains STEPS_<length> steps with half of them linear warm-up (the recipe's 5 of 10 epochs),
+# and at 1m a sequence-length warm-up of STEPS_1m / 8 steps at each of 2^14 ... 2^19 (the
+# recipe's proportions).
 # Writes OUT/species.csv (one row per finished run: length, architecture, pooling, init
 # (scratch or the pretrained model's run folder), steps, minutes of training, validation
-# accuracy, macro-F1, chance, validation windows), OUT/species.md, OUT/runs/*.log.
+# accuracy, macro-F1, chance, validation windows; a run is skipped when a row of its length,
+# architecture, pooling and init is there), OUT/species.md, OUT/runs/*.log.
 # Env: RUNS (default "1k:causal 1k:rc 16k:causal 16k:rc 1m:causal 1m:rc"), STEPS_1k (2048),
 # STEPS_16k (400), STEPS_1m (384), END (s after the start by which runs must end; 545),
 # PRETRAINED_1k, PRETRAINED_16k, PRETRAINED_1m (unset: from scratch), EXTRA: more overrides
@@ -27,9 +30,15 @@ RUNS=${RUNS:-"1k:causal 1k:rc 16k:causal 16k:rc 1m:causal 1m:rc"}
 END=${END:-545}
 read -r -a EXTRA_ARGS <<< "${EXTRA:-}"
 for run in $RUNS; do          # every run named right before anything is written
-  case ${run%:*} in 1k|16k|1m) ;; *) echo "RUNS: unknown length ${run%:*} in $run (1k, 16k, 1m)" >&2; exit 2;; esac
-  case ${run#*:} in causal|rc) ;; *) echo "RUNS: unknown architecture ${run#*:} in $run (causal, rc)" >&2; exit 2;; esac
-  pretrained_var=PRETRAINED_${run%:*}
+  IFS=: read -r len arch pool extra <<< "$run"
+  case $len in 1k|16k|1m) ;; *) echo "RUNS: unknown length $len in $run (1k, 16k, 1m)" >&2; exit 2;; esac
+  case $arch in causal|rc) ;; *) echo "RUNS: unknown architecture $arch in $run (causal, rc)" >&2; exit 2;; esac
+  case $arch:${pool:-}:${extra:-} in
+    causal:: | causal:last: | causal:mean: | causal:max: | rc:: | rc:mean: | rc:max:) ;;
+    *) echo "RUNS: pooling ${run#*:*:} in $run (causal: last, mean or max; rc: mean or max)" >&2
+       exit 2;;
+  esac
+  pretrained_var=PRETRAINED_$len
   if [ -n "${!pretrained_var:-}" ] && [ ! -f "${!pretrained_var}" ]; then
     echo "$pretrained_var=${!pretrained_var}: no such model file" >&2; exit 2
   fi
@@ -51,26 +60,30 @@ if [ "$previous" != "$CSV" ]; then cp "$previous" "$CSV"; fi
 [ -f "$CSV" ] || echo "$HEADER" > "$CSV"
 
 for run in $RUNS; do
-  len=${run%:*}; arch=${run#*:}
+  IFS=: read -r len arch pool <<< "$run"
   case $arch in
-    causal) arch_args=(); architecture=causal; pooling=last;;
-    rc) arch_args=(classifier.architecture=rc_equivariant classifier.pooling=mean)
-        architecture=rc_equivariant; pooling=mean;;
+    causal) arch_args=(); architecture=causal; pooling=${pool:-last};;
+    rc) arch_args=(classifier.architecture=rc_equivariant)
+        architecture=rc_equivariant; pooling=${pool:-mean};;
   esac
+  arch_args+=("classifier.pooling=$pooling")
   pretrained_var=PRETRAINED_$len; pretrained=${!pretrained_var:-}
   init=scratch; init_args=()
   if [ -n "$pretrained" ]; then
     init=$(basename "$(dirname "$pretrained")"); init_args=("classifier.pretrained=$pretrained")
   fi
-  if awk -F, -v l="$len" -v a="$architecture" -v i="$init" \
-      'NR > 1 && $1 == l && $2 == a && $4 == i {f = 1} END {exit !f}' "$CSV"; then
-    echo "$len $architecture $init: in species.csv already"; continue
+  if awk -F, -v l="$len" -v a="$architecture" -v p="$pooling" -v i="$init" \
+      'NR > 1 && $1 == l && $2 == a && $3 == p && $4 == i {f = 1} END {exit !f}' "$CSV"; then
+    echo "$len $architecture $pooling $init: in species.csv already"; continue
   fi
   steps_var=STEPS_$len; steps=${!steps_var}
   warm=(); [ "$len" = 1m ] && warm=("data.seq_len_warmup.steps_per_stage=$((steps / 8))")
   left=$((END - SECONDS))
-  if [ "$left" -le 60 ]; then echo "stop before $len $architecture $init: ${left} s left"; break; fi
-  name=great-apes-$len-$arch; [ "$init" = scratch ] || name=$name-from-$init
+  if [ "$left" -le 60 ]; then
+    echo "stop before $len $architecture $pooling $init: ${left} s left"; break
+  fi
+  name=great-apes-$len-$arch; [ -z "$pool" ] || name=$name-$pool
+  [ "$init" = scratch ] || name=$name-from-$init
   t=$SECONDS
   timeout -k 10 "$left" mambaseq finetune "configs/dna/great_apes_$len.yaml" \
     "data.train_dir=$APES/train" "data.val_dir=$APES/val" "trainer.max_steps=$steps" \
@@ -79,7 +92,7 @@ for run in $RUNS; do
     "trainer.output_dir=$OUT/runs" trainer.progress_bar=false "${EXTRA_ARGS[@]}" \
     > "$OUT/runs/$name.log" 2>&1
   rc=$?
-  echo "$len $architecture $init: rc $rc in $((SECONDS - t)) s"
+  echo "$len $architecture $pooling $init: rc $rc in $((SECONDS - t)) s"
   metrics=$OUT/runs/$name/metrics.json
   if [ "$rc" != 0 ] || [ ! -f "$metrics" ]; then grep -i "error" "$OUT/runs/$name.log" | tail -2; continue; fi
   seconds=$(sed -n 's/.* steps of .* bases in \([0-9]*\) s$/\1/p' "$OUT/runs/$name.log" | tail -1)

@@ -40,11 +40,21 @@ def test_resume_skips_the_finished_row_of_the_same_init_only(tmp_path):
     (previous / "species.csv").write_text(f"{HEADER}\n{row}\n")
     done = species_calls(tmp_path / "out", str(previous), RUNS="1k:causal", END="0")
     assert done.returncode == 0, done.stderr
-    assert "1k causal scratch: in species.csv already" in done.stdout
+    assert "1k causal last scratch: in species.csv already" in done.stdout
     assert (tmp_path / "out" / "species.csv").read_text() == f"{HEADER}\n{row}\n"
     assert "| 1k | causal | last | scratch | 2048 |" in (tmp_path / "out" / "species.md").read_text()
     model = tmp_path / "lm" / "model.pt"
     model.parent.mkdir()
     model.write_bytes(b"")
     done = species_calls(tmp_path / "out", RUNS="1k:causal", END="0", PRETRAINED_1k=str(model))
-    assert "stop before 1k causal lm:" in done.stdout   # another init: not skipped
+    assert "stop before 1k causal last lm:" in done.stdout   # another init: not skipped
+    done = species_calls(tmp_path / "out", RUNS="1k:causal:mean", END="0")
+    assert "stop before 1k causal mean scratch:" in done.stdout   # another pooling: not skipped
+
+
+def test_a_pooling_that_does_not_fit_the_architecture_is_refused(tmp_path):
+    for runs, bad in (("1k:causal 1k:rc:last", "last"), ("16k:causal:sum", "sum"),
+                      ("1k:causal:mean:x", "mean:x")):
+        done = species_calls(tmp_path / "out", RUNS=runs)
+        assert done.returncode == 2 and done.stderr.startswith(f"RUNS: pooling {bad} in "), done.stderr
+    assert not (tmp_path / "out").exists()
