@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from mambaseq.pipelines.arguments import non_negative_float, positive_int, probability
 from mambaseq.pipelines.cli import main as mambaseq
 from mambaseq.pipelines.evaluation.reports import markdown_table, write_csv
 
@@ -76,12 +77,13 @@ def run(data: Path, out: Path, pooling: str, lr: float, seq_len: int, steps: int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--gc", type=float, nargs=2, default=[0.40, 0.44],
+    parser.add_argument("--gc", type=probability, nargs=2, default=[0.40, 0.44],
                         metavar=("LOW", "HIGH"), help="GC fraction of the two species")
-    parser.add_argument("--seq-len", type=int, default=1024)
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--poolings", nargs="+", default=["last", "mean"])
-    parser.add_argument("--lrs", type=float, nargs="+", default=[1e-4, 1e-3])
+    parser.add_argument("--seq-len", type=positive_int, default=1024)
+    parser.add_argument("--steps", type=positive_int, default=300)
+    parser.add_argument("--poolings", nargs="+", choices=["last", "mean", "max"],
+                        default=["last", "mean"])
+    parser.add_argument("--lrs", type=non_negative_float, nargs="+", default=[1e-4, 1e-3])
     parser.add_argument("--out", type=Path, help="folder for species_pooling.csv, .md, runs/")
     args = parser.parse_args()
     low, high = args.gc
