@@ -39,7 +39,10 @@ POINTERS.update({name: I32 for name in ("meta_ptr", "reset_ptr", "start_ptr")})
 FLOAT_SCALARS = ("eps",)
 SCAN_BLOCKS = dict(BLOCK_D=32, BLOCK_N=16, BLOCK_T=8)
 SCAN_FLAGS = dict(HAS_BIAS=True, SOFTPLUS=True, HAS_D=True, HAS_Z=True, HAS_H0=True,
-                  STORE_TILES=True, HAS_CARRY=True, SPLIT=2)
+                  STORE_TILES=True, HAS_CARRY=True, SPLIT=2, FAST=True)
+# the activations' (batch, dim, length) strides as a launch specialises them (a stride of 1
+# becomes a constant): channel-major (length contiguous) and channels-last (dim contiguous)
+SCAN_STRIDES = ("su", "sdl", "sz", "so", "sg", "sdu", "sdd", "sdz")
 
 
 CONV_WINDOW = {"init_ptr": BF, "dinit_ptr": BF}   # the conv's initial window is an activation
@@ -51,14 +54,25 @@ def variants() -> list[tuple[str, object, dict, int]]:
     initial states; the small ops at their launch settings. Pointer types come from
     POINTERS (the conv kernels' from CONV_WINDOW first)."""
     out = []
-    for varlen, init in ((False, False), (True, False), (True, True)):
-        tag = "packed" + ("+init" if init else "") if varlen else "plain"
-        flags = dict(SCAN_FLAGS, VARLEN=varlen, HAS_INIT=init, HAS_DFINAL=init, **SCAN_BLOCKS)
+    for varlen, init, rows in ((False, False, False), (False, False, True),
+                               (True, False, False), (True, True, False)):
+        tag = ("packed" + ("+init" if init else "") if varlen else "plain") + (
+            ", channels-last dout" if rows else "")
+        # the activations' length strides are 1 (the kernels read them so); the output's
+        # gradient may instead have adjacent channels (ROWS_G)
+        unit = {prefix + "_t": 1 for prefix in SCAN_STRIDES if not (rows and prefix == "sg")}
+        if rows:
+            unit["sg_d"] = 1
+        flags = dict(SCAN_FLAGS, VARLEN=varlen, HAS_INIT=init, HAS_DFINAL=init, **SCAN_BLOCKS,
+                     ROWS_G=rows, **unit)
+        backward = [(f"scan chunk adjoint {tag}", scan._chunk_adjoint_kernel, flags, 1),
+                    (f"scan backward {tag}", scan._bwd_scan_kernel,
+                     dict(flags, HAS_DH0=not varlen, HAS_INIT=init), 1)]
+        if rows:        # only the backward reads the output's gradient
+            out += backward
+            continue
         out += [(f"scan chunk state {tag}", scan._chunk_state_kernel, flags, 1),
-                (f"scan forward {tag}", scan._fwd_scan_kernel, flags, 1),
-                (f"scan chunk adjoint {tag}", scan._chunk_adjoint_kernel, flags, 1),
-                (f"scan backward {tag}", scan._bwd_scan_kernel,
-                 dict(flags, HAS_DH0=not varlen, HAS_INIT=init), 1),
+                (f"scan forward {tag}", scan._fwd_scan_kernel, flags, 1), *backward,
                 (f"scan combine {tag}", scan._chunk_combine_kernel,
                  dict(HAS_INIT=not varlen, REVERSE=True, VARLEN=varlen, BLOCK_D=32, BLOCK_N=16), 1)]
     for varlen in (False, True):

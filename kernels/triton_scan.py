@@ -1,18 +1,27 @@
 """Fused selective scan in Triton: forward and backward, parallel over batch, channels and length.
 
 Same contract as ``kernels.scan_reference.selective_scan_ref``: u, delta, z (batch, dim, length)
-in float32/bfloat16/float16; A (dim, state) float32; B, C (batch, state, length) or
-(batch, groups, state, length); D, delta_bias (dim,); initial_state (batch, dim, state). The
-state is float32 in registers; nothing of size (batch, dim, length, state) is written to memory.
+in float32/bfloat16/float16; A (dim, state) float32; B, C (batch, state, length) or (batch,
+groups, state, length); D, delta_bias (dim,); initial_state (batch, dim, state). u, delta and
+z are read in place whenever their steps are adjacent (length stride 1, any batch and channel
+strides, so the channel rows of a Mamba block's channel-major projections need no copy); the
+output's gradient is read in place in any layout (a channels-last one a step at a time).
+The state is float32 in registers; nothing of size (batch, dim, length, state) is written to
+memory.
 
 Layout. One lane owns one channel: its ``state`` values of h live in that thread's registers,
 so the recurrence h = exp(delta * A) * h + delta * B * u runs step by step inside the thread
 with no communication, and sums over the state (C . h) stay in registers too. A program is
 ``BLOCK_D = 32 * num_warps`` channels of one batch row (all in one B/C group) and one *chunk*
 of the length, walked in tiles of ``BLOCK_T`` steps: a tile of u, delta, z, y (BLOCK_T,
-BLOCK_D) is one 16-byte vector per thread, and its columns are picked out in registers.
-B and C are read per step as a (state,) vector shared by the program, from float32 copies
-transposed to (batch, groups, length, state) (1/dim of the size of u).
+BLOCK_D) is loaded at once and its columns are picked out in registers. B and C are read per
+step as one float32 row [B_t | C_t] of a copy laid out (batch, groups, padded length, 2,
+BLOCK_N), zero past the length and the state, so no load needs a mask; while a tile is being
+scanned, every lane touches one line of the next tile's inputs, so they wait in L1.
+
+Arithmetic. exp2 with log2(e) folded into A; softplus as max(x, 0) + log1p(exp(-|x|)) (a
+series below 1/16, the hardware's approximate log2 above, on the GPU) and the gate's sigmoid
+with the approximate reciprocal: the per-channel work a step is small against the state's.
 
 Forward (three launches when the length is split into several chunks, one otherwise):
   1. ``_chunk_state_kernel``: every chunk but the last scanned from a zero state: its end state
@@ -21,6 +30,8 @@ Forward (three launches when the length is split into several chunks, one otherw
   3. ``_fwd_scan_kernel``: rescans every chunk from its carried-in state and writes y (with
      the D * u term and the silu(z) gate), the final state and, when a backward will follow,
      the state at every tile start (batch, length / BLOCK_T, dim, state) float32.
+The number of chunks fills the GPU in one wave of resident programs, counted from the
+registers of the compiled kernel (``_Occupancy``).
 
 Backward, with the adjoint g_t = dL/dh_t = C_t * dy_t + exp(delta_{t+1} A) * g_{t+1}:
   1. ``_chunk_adjoint_kernel``: every chunk but the first walked backwards from a zero adjoint:
@@ -29,8 +40,9 @@ Backward, with the adjoint g_t = dL/dh_t = C_t * dy_t + exp(delta_{t+1} A) * g_{
      starting from the final state's gradient;
   3. ``_bwd_scan_kernel``: each tile, last to first: states recomputed forward from the saved
      tile-start state and kept in registers, then the adjoint walked backwards and every
-     gradient formed. dB and dC (sums over channels, reduced across the program's lanes) and
-     dA, dD, d(delta_bias) (sums over batch and time) are accumulated with float32 atomics.
+     gradient formed. dB and dC (sums over channels, reduced across the program's lanes) are
+     added with float32 atomics every step; dA, dD, d(delta_bias) (sums over batch and time)
+     are accumulated in registers and added atomically once per program.
 
 Packed sequences (``cu_seqlens``, batch 1): every step reads its sequence index and whether
 it starts or ends a sequence. At a start the state is replaced by the sequence's initial
@@ -39,19 +51,33 @@ backwards, dfinal joins the adjoint at ends and the adjoint reaching a start bec
 sequence's initial-state gradient, then stops. The combines let nothing pass through a chunk
 in which a sequence starts. All of it is behind the VARLEN compile-time flag, so unpacked
 calls compile to the same code as before.
+
+GPU-only code (the approximate log2, the prefetching touches) sits behind the FAST
+compile-time flag, off under Triton's interpreter, where the same math runs in plain
+operations.
+
+Chunk lengths are multiples of 16 steps: Triton specialises integer arguments on divisibility
+by 16, so every chunk (and tile) start is then known to be aligned and a lane's steps load as
+one vector; with an odd number of tiles per chunk the compiler had to assume misaligned loads,
+chose other layouts and ran out of registers (255 where 90 suffice).
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
 import torch
 import triton
 import triton.language as tl
+from triton.language.extra import libdevice
 
 from .varlen import sequence_ids
 
 SUPPORTED_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
+
+_LOG2E = tl.constexpr(1.4426950408889634)
+_LN2 = tl.constexpr(0.6931471805599453)
 
 
 # ----------------------------------------------------------------------------- jit helpers
@@ -64,44 +90,134 @@ def _col(tile, sel):
 
 
 @triton.jit
-def _load_tile(ptr, offs, mask):
-    return tl.load(ptr + offs, mask=mask, other=0.0).to(tl.float32)
+def _rows(pid_b, offs_d, s_b, s_d):
+    """int64 offset of every channel's row of a (batch, dim, length) tensor with strides
+    (s_b, s_d, .) in batch row ``pid_b``: (BLOCK_D,)."""
+    return pid_b * s_b + offs_d.to(tl.int64) * s_d
 
 
 @triton.jit
-def _dt_tile(delta_ptr, offs, mask, bias, SOFTPLUS: tl.constexpr):
-    """delta + bias (softplus'ed when asked) as float32 (BLOCK_T, BLOCK_D), 0 where ``mask`` is
-    off (padded steps then decay by exp(0) = 1 and add nothing); also the pre-softplus value."""
-    raw = _load_tile(delta_ptr, offs, mask) + bias[None, :]
+def _load_act(ptr, rows, t0, s_t, mask_d, length, BLOCK_T: tl.constexpr, ROWS: tl.constexpr):
+    """float32 (BLOCK_T, BLOCK_D) tile of steps t0 .. t0 + BLOCK_T of the channels whose row
+    offsets are ``rows`` (BLOCK_D,), for a length stride ``s_t``; 0 outside the channels and
+    the length. ROWS (memory whose channels, not steps, are adjacent): one load a step, each
+    lane its channel, a coalesced row across the warp."""
+    t = t0 + tl.arange(0, BLOCK_T)
+    if ROWS:
+        tile = tl.zeros([BLOCK_T, rows.shape[0]], dtype=tl.float32)
+        for s in tl.static_range(BLOCK_T):
+            row = tl.load(ptr + rows + (t0 + s).to(tl.int64) * s_t,
+                          mask=mask_d & (t0 + s < length), other=0.0)
+            tile = tl.where((tl.arange(0, BLOCK_T) == s)[:, None], row.to(tl.float32)[None, :],
+                            tile)
+        return tile
+    else:
+        offs = rows[None, :] + (t.to(tl.int64) * s_t)[:, None]
+        mask = mask_d[None, :] & (t < length)[:, None]
+        return tl.load(ptr + offs, mask=mask, other=0.0).to(tl.float32)
+
+
+@triton.jit
+def _store_act(ptr, rows, t0, s_t, tile, mask_d, length, BLOCK_T: tl.constexpr):
+    """Store a (BLOCK_T, BLOCK_D) float32 tile as ``_load_act`` reads one, in ptr's dtype."""
+    t = t0 + tl.arange(0, BLOCK_T)
+    offs = rows[None, :] + (t.to(tl.int64) * s_t)[:, None]
+    mask = mask_d[None, :] & (t < length)[:, None]
+    tl.store(ptr + offs, tile.to(ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def _sigmoid(x):
+    """1 / (1 + exp(-x)) in float32 with the approximate reciprocal (2 ulp)."""
+    return tl.fdiv(1.0, 1.0 + tl.exp(-x), ieee_rounding=False)
+
+
+@triton.jit
+def _softplus(raw, FAST: tl.constexpr):
+    """log(1 + exp(raw)) = max(raw, 0) + log1p(exp(-|raw|)) in float32, accurate relative to
+    the result for very negative raw too: log1p(e) by its series for e < 1/16 (error below
+    e^5 / 5), else by log2(1 + e) (FAST: the hardware's approximate log2, absolute error
+    2^-22, relative error below 2e-6 there)."""
+    e = tl.exp(-tl.abs(raw))
+    series = e * (1.0 + e * (-0.5 + e * (0.3333333333333333 + e * (-0.25 + e * 0.2))))
+    if FAST:
+        lg = libdevice.fast_log2f(1.0 + e)
+    else:
+        lg = tl.log2(1.0 + e)
+    return tl.maximum(raw, 0.0) + tl.where(e < 0.0625, series, lg * _LN2)
+
+
+@triton.jit
+def _dt_tile(delta_ptr, rows, t0, s_t, mask_d, length, bias, SOFTPLUS: tl.constexpr,
+             FAST: tl.constexpr, BLOCK_T: tl.constexpr):
+    """delta + bias (softplus'ed when asked) as float32 (BLOCK_T, BLOCK_D), 0 outside the
+    channels and the length (padded steps then decay by exp(0) = 1 and add nothing); also the
+    pre-softplus value."""
+    raw = _load_act(delta_ptr, rows, t0, s_t, mask_d, length, BLOCK_T, False) + bias[None, :]
     if SOFTPLUS:
-        dt = tl.where(raw > 20.0, raw, tl.log(1.0 + tl.exp(raw)))
+        dt = _softplus(raw, FAST)
     else:
         dt = raw
-    return tl.where(mask, dt, 0.0), raw
+    inside = mask_d[None, :] & (t0 + tl.arange(0, BLOCK_T) < length)[:, None]
+    return tl.where(inside, dt, 0.0), raw
 
 
 @triton.jit
-def _setup(A_ptr, bias_ptr, dim, state, dim_per_group, length,
+def _setup(A_ptr, bias_ptr, dim, state, dim_per_group, length_pad,
            HAS_BIAS: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr):
     """This program's channels (lanes) and states, their masks, A * log2(e) as (BLOCK_N,
-    BLOCK_D), the delta bias (BLOCK_D,), the int64 offset of each channel's row in a (batch,
-    dim, length) tensor, and the offset of its (length, state) block of transposed B/C."""
+    BLOCK_D), the delta bias (BLOCK_D,), and the offset of its group's (padded length, 2,
+    BLOCK_N) block of the [B | C] copy."""
     pid_b = tl.program_id(2).to(tl.int64)
     offs_d = tl.program_id(0) * BLOCK_D + tl.arange(0, BLOCK_D)
     offs_n = tl.arange(0, BLOCK_N)
     mask_d = offs_d < dim
     mask_nd = (offs_n[:, None] < state) & mask_d[None, :]
     A = tl.load(A_ptr + offs_d[None, :] * state + offs_n[:, None], mask=mask_nd, other=0.0)
-    A2 = A.to(tl.float32) * 1.4426950408889634
+    A2 = A.to(tl.float32) * _LOG2E
     if HAS_BIAS:
         bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0).to(tl.float32)
     else:
         bias = tl.zeros([BLOCK_D], dtype=tl.float32)
-    rows = (pid_b * dim + offs_d) * length
     n_groups = dim // dim_per_group
     group = (tl.program_id(0) * BLOCK_D) // dim_per_group
-    bc_base = (pid_b * n_groups + group) * length * state
-    return pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, rows, bc_base
+    bc_base = (pid_b * n_groups + group) * length_pad * (2 * BLOCK_N)
+    return pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base
+
+
+@triton.jit
+def _bc(BC_ptr, bc_base, t, offs_n, BLOCK_N: tl.constexpr):
+    """B_t and C_t (BLOCK_N,) float32 from the padded [B | C] copy (no mask needed)."""
+    row = BC_ptr + bc_base + t * (2 * BLOCK_N) + offs_n
+    return tl.load(row), tl.load(row + BLOCK_N)
+
+
+@triton.jit
+def _touch(junk, ptr, rows, t, s_t, length, mask_d, BLOCK_T: tl.constexpr):
+    """Prefetch: every lane loads one element of the tile of steps t .. t + BLOCK_T of its
+    channel (lane i step t + i % BLOCK_T), so the lines of a tile read next are in L1 when it
+    starts; returns ``junk`` plus the values (kept alive until ``_keep``)."""
+    step = t + tl.arange(0, rows.shape[0]) % BLOCK_T
+    v = tl.load(ptr + rows + step.to(tl.int64) * s_t, mask=mask_d & (step >= 0) & (step < length),
+                other=0.0)
+    return junk + v.to(tl.float32)
+
+
+@triton.jit
+def _touch_bc(junk, BC_ptr, bc_base, t, length_pad, BLOCK_D: tl.constexpr,
+              BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr):
+    """Prefetch the [B | C] rows of steps t .. t + BLOCK_T (lane i: row t + i % BLOCK_T)."""
+    step = t + tl.arange(0, BLOCK_D) % BLOCK_T
+    v = tl.load(BC_ptr + bc_base + step * (2 * BLOCK_N), mask=(step >= 0) & (step < length_pad),
+                other=0.0)
+    return junk + v
+
+
+@triton.jit
+def _keep(junk, junk_ptr, offs_d, length):
+    """Consume the prefetched values: a store whose mask is never true (length >= 1), which
+    the compiler cannot drop, so neither can it drop the loads."""
+    tl.store(junk_ptr + offs_d, junk, mask=length < 0)
 
 
 @triton.jit
@@ -133,32 +249,38 @@ def _restart(h, start, seq, init_ptr, dim, state, offs_d, offs_n, mask_nd,
 # ----------------------------------------------------------------------------- forward
 
 @triton.jit
-def _chunk_state_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, state_ptr, dsum_ptr,
-                        meta_ptr, init_ptr, dim, length, state, dim_per_group, chunk_len,
+def _chunk_state_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
+                        bias_ptr, A_ptr, BC_ptr, state_ptr, dsum_ptr, meta_ptr, init_ptr,
+                        junk_ptr, dim, length, length_pad, state, dim_per_group, chunk_len,
                         n_chunks, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
-                        VARLEN: tl.constexpr, HAS_INIT: tl.constexpr,
+                        VARLEN: tl.constexpr, HAS_INIT: tl.constexpr, FAST: tl.constexpr,
                         BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr):
     """Grid (dim blocks, chunks - 1, batch). Chunk c scanned from a zero state: its end state to
     state[b, c] (dim, state) and its sum of delta to dsum[b, c] (dim,), both float32. VARLEN:
     the state restarts at sequence starts (meta, see ``_position``) from init[seq] (HAS_INIT)
     or zero."""
     pid_c = tl.program_id(1)
-    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, rows, bc_base = _setup(
-        A_ptr, bias_ptr, dim, state, dim_per_group, length, HAS_BIAS, BLOCK_D, BLOCK_N)
+    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = _setup(
+        A_ptr, bias_ptr, dim, state, dim_per_group, length_pad, HAS_BIAS, BLOCK_D, BLOCK_N)
+    rows_u = _rows(pid_b, offs_d, su_b, su_d)
+    rows_dl = _rows(pid_b, offs_d, sdl_b, sdl_d)
     offs_t = tl.arange(0, BLOCK_T)
-    mask_n = offs_n < state
     h = tl.zeros([BLOCK_N, BLOCK_D], dtype=tl.float32)
     dsum = tl.zeros([BLOCK_D], dtype=tl.float32)
+    junk = tl.zeros([BLOCK_D], dtype=tl.float32)
     t_start = pid_c * chunk_len
     for t0 in range(t_start, t_start + chunk_len, BLOCK_T):
-        offs = rows[None, :] + (t0 + offs_t)[:, None]
-        mask = mask_d[None, :] & ((t0 + offs_t) < length)[:, None]
-        dt, _ = _dt_tile(delta_ptr, offs, mask, bias, SOFTPLUS)
-        dtu = dt * _load_tile(u_ptr, offs, mask)
+        if FAST:
+            junk = _touch(junk, u_ptr, rows_u, t0 + BLOCK_T, su_t, length, mask_d, BLOCK_T)
+            junk = _touch(junk, delta_ptr, rows_dl, t0 + BLOCK_T, sdl_t, length, mask_d, BLOCK_T)
+            junk = _touch_bc(junk, BC_ptr, bc_base, t0 + BLOCK_T, length_pad, BLOCK_D, BLOCK_N,
+                             BLOCK_T)
+        dt, _ = _dt_tile(delta_ptr, rows_dl, t0, sdl_t, mask_d, length, bias, SOFTPLUS, FAST,
+                         BLOCK_T)
+        dtu = dt * _load_act(u_ptr, rows_u, t0, su_t, mask_d, length, BLOCK_T, False)
         for s in tl.static_range(BLOCK_T):
             sel = (offs_t == s)[:, None]
-            Bs = tl.load(Bt_ptr + bc_base + (t0 + s) * state + offs_n,
-                         mask=mask_n & (t0 + s < length), other=0.0)
+            Bs, _ = _bc(BC_ptr, bc_base, t0 + s, offs_n, BLOCK_N)
             if VARLEN:
                 seq, start, _ = _position(meta_ptr, t0 + s, length)
                 h = _restart(h, start, seq, init_ptr, dim, state, offs_d, offs_n, mask_nd,
@@ -168,6 +290,8 @@ def _chunk_state_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, state_ptr, ds
     row = pid_b * n_chunks + pid_c
     tl.store(state_ptr + _state_offsets(row, dim, state, offs_d, offs_n), h, mask=mask_nd)
     tl.store(dsum_ptr + row * dim + offs_d, dsum, mask=mask_d)
+    if FAST:
+        _keep(junk, junk_ptr, offs_d, length)
 
 
 @triton.jit
@@ -179,7 +303,7 @@ def _chunk_combine_kernel(A_ptr, local_ptr, dsum_ptr, init_ptr, reset_ptr, carry
     carried INTO each chunk as carry[b, c]. local, carry: (batch, n_chunks, dim, state);
     dsum: (batch, n_chunks, dim); init: (batch, dim, state); all float32. VARLEN: nothing
     passes through a chunk in which a sequence starts (reset[c] != 0, int32 (n_chunks,))."""
-    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, rows, bc_base = _setup(
+    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = _setup(
         A_ptr, A_ptr, dim, state, dim, 1, False, BLOCK_D, BLOCK_N)
     if HAS_INIT:
         x = tl.load(init_ptr + _state_offsets(pid_b, dim, state, offs_d, offs_n), mask=mask_nd,
@@ -204,24 +328,30 @@ def _chunk_combine_kernel(A_ptr, local_ptr, dsum_ptr, init_ptr, reset_ptr, carry
 
 
 @triton.jit
-def _fwd_scan_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, Ct_ptr, D_ptr, z_ptr, out_ptr,
-                     h0_ptr, h0_rows_per_batch, tiles_ptr, final_ptr, meta_ptr, init_ptr,
-                     dim, length, state, dim_per_group, chunk_len, n_tiles,
+def _fwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
+                     z_ptr, sz_b, sz_d, sz_t, out_ptr, so_b, so_d, so_t,
+                     bias_ptr, A_ptr, BC_ptr, D_ptr, h0_ptr, h0_rows_per_batch, tiles_ptr,
+                     final_ptr, meta_ptr, init_ptr, junk_ptr,
+                     dim, length, length_pad, state, dim_per_group, chunk_len, n_tiles,
                      HAS_H0: tl.constexpr, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
                      HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, STORE_TILES: tl.constexpr,
-                     VARLEN: tl.constexpr, HAS_INIT: tl.constexpr,
+                     VARLEN: tl.constexpr, HAS_INIT: tl.constexpr, FAST: tl.constexpr,
                      BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr):
     """Grid (dim blocks, chunks, batch). Scans chunk c from h0[b * h0_rows_per_batch + c]
     (rows of (dim, state); h0_rows_per_batch is 1 for initial_state, n_chunks for carries) and
-    writes out (batch, dim, length) in out's dtype; the last chunk writes final (batch, dim,
-    state) float32; STORE_TILES writes the state at every tile start to tiles (batch, n_tiles,
-    dim, state) float32. VARLEN (batch 1): the state restarts at every sequence start from
-    init[seq] (HAS_INIT) or zero, and each sequence's last state goes to final[seq]."""
+    writes out (batch, dim, length, its own strides) in out's dtype; the last chunk writes
+    final (batch, dim, state) float32; STORE_TILES writes the state at every tile start to
+    tiles (batch, n_tiles, dim, state) float32. VARLEN (batch 1): the state restarts at every
+    sequence start from init[seq] (HAS_INIT) or zero, and each sequence's last state goes to
+    final[seq]."""
     pid_c = tl.program_id(1)
-    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, rows, bc_base = _setup(
-        A_ptr, bias_ptr, dim, state, dim_per_group, length, HAS_BIAS, BLOCK_D, BLOCK_N)
+    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = _setup(
+        A_ptr, bias_ptr, dim, state, dim_per_group, length_pad, HAS_BIAS, BLOCK_D, BLOCK_N)
+    rows_u = _rows(pid_b, offs_d, su_b, su_d)
+    rows_dl = _rows(pid_b, offs_d, sdl_b, sdl_d)
+    rows_z = _rows(pid_b, offs_d, sz_b, sz_d)
+    rows_o = _rows(pid_b, offs_d, so_b, so_d)
     offs_t = tl.arange(0, BLOCK_T)
-    mask_n = offs_n < state
     if HAS_D:
         Dv = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0).to(tl.float32)
     if HAS_H0:
@@ -229,23 +359,28 @@ def _fwd_scan_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, Ct_ptr, D_ptr, z
                                             offs_d, offs_n), mask=mask_nd, other=0.0)
     else:
         h = tl.zeros([BLOCK_N, BLOCK_D], dtype=tl.float32)
+    junk = tl.zeros([BLOCK_D], dtype=tl.float32)
     t_start = pid_c * chunk_len
     t_end = tl.minimum(t_start + chunk_len, length)
     for t0 in range(t_start, t_end, BLOCK_T):
+        if FAST:
+            junk = _touch(junk, u_ptr, rows_u, t0 + BLOCK_T, su_t, length, mask_d, BLOCK_T)
+            junk = _touch(junk, delta_ptr, rows_dl, t0 + BLOCK_T, sdl_t, length, mask_d, BLOCK_T)
+            if HAS_Z:
+                junk = _touch(junk, z_ptr, rows_z, t0 + BLOCK_T, sz_t, length, mask_d, BLOCK_T)
+            junk = _touch_bc(junk, BC_ptr, bc_base, t0 + BLOCK_T, length_pad, BLOCK_D, BLOCK_N,
+                             BLOCK_T)
         if STORE_TILES:
             tl.store(tiles_ptr + _state_offsets(pid_b * n_tiles + t0 // BLOCK_T, dim, state,
                                                 offs_d, offs_n), h, mask=mask_nd)
-        offs = rows[None, :] + (t0 + offs_t)[:, None]
-        mask = mask_d[None, :] & ((t0 + offs_t) < length)[:, None]
-        dt, _ = _dt_tile(delta_ptr, offs, mask, bias, SOFTPLUS)
-        u = _load_tile(u_ptr, offs, mask)
+        dt, _ = _dt_tile(delta_ptr, rows_dl, t0, sdl_t, mask_d, length, bias, SOFTPLUS, FAST,
+                         BLOCK_T)
+        u = _load_act(u_ptr, rows_u, t0, su_t, mask_d, length, BLOCK_T, False)
         dtu = dt * u
         y = tl.zeros([BLOCK_T, BLOCK_D], dtype=tl.float32)
         for s in tl.static_range(BLOCK_T):
             sel = (offs_t == s)[:, None]
-            mask_s = mask_n & (t0 + s < length)
-            Bs = tl.load(Bt_ptr + bc_base + (t0 + s) * state + offs_n, mask=mask_s, other=0.0)
-            Cs = tl.load(Ct_ptr + bc_base + (t0 + s) * state + offs_n, mask=mask_s, other=0.0)
+            Bs, Cs = _bc(BC_ptr, bc_base, t0 + s, offs_n, BLOCK_N)
             if VARLEN:
                 seq, start, end = _position(meta_ptr, t0 + s, length)
                 h = _restart(h, start, seq, init_ptr, dim, state, offs_d, offs_n, mask_nd,
@@ -258,61 +393,75 @@ def _fwd_scan_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, Ct_ptr, D_ptr, z
         if HAS_D:
             y += Dv[None, :] * u
         if HAS_Z:
-            z = _load_tile(z_ptr, offs, mask)
-            y *= z / (1.0 + tl.exp(-z))
-        tl.store(out_ptr + offs, y, mask=mask)
+            z = _load_act(z_ptr, rows_z, t0, sz_t, mask_d, length, BLOCK_T, False)
+            y *= z * _sigmoid(z)
+        _store_act(out_ptr, rows_o, t0, so_t, y, mask_d, length, BLOCK_T)
     if not VARLEN:
         if t_end >= length:
             tl.store(final_ptr + _state_offsets(pid_b, dim, state, offs_d, offs_n), h,
                      mask=mask_nd)
+    if FAST:
+        _keep(junk, junk_ptr, offs_d, length)
 
 
 # ----------------------------------------------------------------------------- backward
 
 @triton.jit
-def _gate(dout, z_ptr, offs, mask, HAS_Z: tl.constexpr):
+def _gate(dout, z_ptr, rows_z, t0, sz_t, mask_d, length, HAS_Z: tl.constexpr,
+          BLOCK_T: tl.constexpr):
     """dL/dy = dout * silu(z), and silu'(z) (1 without z), for out = y * silu(z)."""
     dy = dout
     dsilu = tl.full(dout.shape, 1.0, tl.float32)
     if HAS_Z:
-        z = _load_tile(z_ptr, offs, mask)
-        sz = 1.0 / (1.0 + tl.exp(-z))
+        z = _load_act(z_ptr, rows_z, t0, sz_t, mask_d, length, BLOCK_T, False)
+        sz = _sigmoid(z)
         dy = dout * z * sz
         dsilu = sz * (1.0 + z * (1.0 - sz))
     return dy, dsilu
 
 
 @triton.jit
-def _chunk_adjoint_kernel(delta_ptr, bias_ptr, A_ptr, Ct_ptr, z_ptr, dout_ptr, local_ptr,
-                          dsum_ptr, meta_ptr, dfinal_ptr, dim, length, state, dim_per_group,
-                          chunk_len, n_chunks, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
-                          SOFTPLUS: tl.constexpr, VARLEN: tl.constexpr,
-                          HAS_DFINAL: tl.constexpr, BLOCK_D: tl.constexpr,
+def _chunk_adjoint_kernel(delta_ptr, sdl_b, sdl_d, sdl_t, z_ptr, sz_b, sz_d, sz_t,
+                          dout_ptr, sg_b, sg_d, sg_t, bias_ptr, A_ptr, BC_ptr, local_ptr,
+                          dsum_ptr, meta_ptr, dfinal_ptr, junk_ptr, dim, length, length_pad,
+                          state, dim_per_group, chunk_len, n_chunks, HAS_Z: tl.constexpr,
+                          HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, VARLEN: tl.constexpr,
+                          HAS_DFINAL: tl.constexpr, FAST: tl.constexpr, ROWS_G: tl.constexpr,
+                          BLOCK_D: tl.constexpr,
                           BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr):
     """Grid (dim blocks, chunks - 1, batch); program c walks chunk c + 1 backwards from a zero
     adjoint and writes exp(delta_c0 A) * g_c0 at its first step c0 to local[b, c + 1] (dim,
     state) and its sum of delta to dsum[b, c + 1] (dim,), both float32. VARLEN: the adjoint
     takes in dfinal[seq] (HAS_DFINAL) at each sequence's last step and stops at its first."""
     pid_c = tl.program_id(1) + 1
-    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, rows, bc_base = _setup(
-        A_ptr, bias_ptr, dim, state, dim_per_group, length, HAS_BIAS, BLOCK_D, BLOCK_N)
+    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = _setup(
+        A_ptr, bias_ptr, dim, state, dim_per_group, length_pad, HAS_BIAS, BLOCK_D, BLOCK_N)
+    rows_dl = _rows(pid_b, offs_d, sdl_b, sdl_d)
+    rows_z = _rows(pid_b, offs_d, sz_b, sz_d)
+    rows_g = _rows(pid_b, offs_d, sg_b, sg_d)
     offs_t = tl.arange(0, BLOCK_T)
-    mask_n = offs_n < state
     gn = tl.zeros([BLOCK_N, BLOCK_D], dtype=tl.float32)   # exp(delta_t A) * g_t
     dsum = tl.zeros([BLOCK_D], dtype=tl.float32)
+    junk = tl.zeros([BLOCK_D], dtype=tl.float32)
     t_start = pid_c * chunk_len
     n_steps = tl.cdiv(tl.minimum(chunk_len, length - t_start), BLOCK_T)
     for i in range(n_steps):
         t0 = t_start + (n_steps - 1 - i) * BLOCK_T
-        offs = rows[None, :] + (t0 + offs_t)[:, None]
-        mask = mask_d[None, :] & ((t0 + offs_t) < length)[:, None]
-        dt, _ = _dt_tile(delta_ptr, offs, mask, bias, SOFTPLUS)
-        dy, _ = _gate(_load_tile(dout_ptr, offs, mask), z_ptr, offs, mask, HAS_Z)
+        if FAST:
+            junk = _touch(junk, delta_ptr, rows_dl, t0 - BLOCK_T, sdl_t, length, mask_d, BLOCK_T)
+            junk = _touch(junk, dout_ptr, rows_g, t0 - BLOCK_T, sg_t, length, mask_d, BLOCK_T)
+            if HAS_Z:
+                junk = _touch(junk, z_ptr, rows_z, t0 - BLOCK_T, sz_t, length, mask_d, BLOCK_T)
+            junk = _touch_bc(junk, BC_ptr, bc_base, t0 - BLOCK_T, length_pad, BLOCK_D, BLOCK_N,
+                             BLOCK_T)
+        dt, _ = _dt_tile(delta_ptr, rows_dl, t0, sdl_t, mask_d, length, bias, SOFTPLUS, FAST,
+                         BLOCK_T)
+        dy, _ = _gate(_load_act(dout_ptr, rows_g, t0, sg_t, mask_d, length, BLOCK_T, ROWS_G),
+                      z_ptr, rows_z, t0, sz_t, mask_d, length, HAS_Z, BLOCK_T)
         for r in tl.static_range(BLOCK_T):
             s = BLOCK_T - 1 - r
             sel = (offs_t == s)[:, None]
-            Cs = tl.load(Ct_ptr + bc_base + (t0 + s) * state + offs_n,
-                         mask=mask_n & (t0 + s < length), other=0.0)
+            _, Cs = _bc(BC_ptr, bc_base, t0 + s, offs_n, BLOCK_N)
             g = Cs[:, None] * _col(dy, sel)[None, :] + gn
             if VARLEN:
                 seq, start, end = _position(meta_ptr, t0 + s, length)
@@ -326,28 +475,31 @@ def _chunk_adjoint_kernel(delta_ptr, bias_ptr, A_ptr, Ct_ptr, z_ptr, dout_ptr, l
     row = pid_b * n_chunks + pid_c
     tl.store(local_ptr + _state_offsets(row, dim, state, offs_d, offs_n), gn, mask=mask_nd)
     tl.store(dsum_ptr + row * dim + offs_d, dsum, mask=mask_d)
+    if FAST:
+        _keep(junk, junk_ptr, offs_d, length)
 
 
 @triton.jit
 def _bwd_tile_part(h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, length, state,
-                   Bt_ptr, Ct_ptr, dB_ptr, dC_ptr, bc_base,
+                   BC_ptr, dBC_ptr, bc_base,
                    gB_sum, gkA_sum, y_sum, meta_ptr, init_ptr, dfinal_ptr, dh0_ptr, dim, offs_d,
-                   mask_d, BLOCK_T: tl.constexpr, VARLEN: tl.constexpr,
+                   mask_d, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr, VARLEN: tl.constexpr,
                    HAS_INIT: tl.constexpr, HAS_DFINAL: tl.constexpr):
-    """One tile for the states ``offs_n`` (part of them, in registers): h is the state at the tile start,
-    gn = exp(delta A) * g carried in from the step after the tile, dA the running dL/dA.
+    """One tile for the states ``offs_n`` (part of them, in registers): h is the state at the
+    tile start, gn = exp(delta A) * g carried in from the step after the tile, dA the running
+    dL/dA.
     Adds this part's sums over the state of g * B, g * A * a * h_prev and C * h into the
-    (BLOCK_T, BLOCK_D) accumulators and its channel sums into dB, dC (transposed, float32).
-    VARLEN: states restart at sequence starts (from init[seq] with HAS_INIT, whose gradient
-    goes to dh0[seq]); dfinal[seq] (HAS_DFINAL) joins the adjoint at each sequence's end.
-    Returns h, gn, dA, gB_sum, gkA_sum, y_sum."""
-    A = A2 * 0.6931471805599453
+    (BLOCK_T, BLOCK_D) accumulators and its channel sums into dB, dC (float32, in the padded
+    [dB | dC] layout of the [B | C] copy). VARLEN: states restart at sequence starts (from
+    init[seq] with HAS_INIT, whose gradient goes to dh0[seq]); dfinal[seq] (HAS_DFINAL) joins
+    the adjoint at each sequence's end. Returns h, gn, dA, gB_sum, gkA_sum, y_sum."""
+    A = A2 * _LN2
     hs = tl.zeros([BLOCK_T, h.shape[0], h.shape[1]], dtype=tl.float32)
     for s in tl.static_range(BLOCK_T):
         sel = (offs_t == s)[:, None]
-        mask_s = mask_n & (t0 + s < length)
-        Bs = tl.load(Bt_ptr + bc_base + (t0 + s) * state + offs_n, mask=mask_s, other=0.0)
-        Cs = tl.load(Ct_ptr + bc_base + (t0 + s) * state + offs_n, mask=mask_s, other=0.0)
+        row = BC_ptr + bc_base + (t0 + s) * (2 * BLOCK_N) + offs_n
+        Bs = tl.load(row)
+        Cs = tl.load(row + BLOCK_N)
         if VARLEN:
             seq, start, _ = _position(meta_ptr, t0 + s, length)
             h = _restart(h, start, seq, init_ptr, dim, state, offs_d, offs_n,
@@ -355,14 +507,14 @@ def _bwd_tile_part(h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, lengt
         h = tl.exp2(_col(dt, sel)[None, :] * A2) * h + _col(dtu, sel)[None, :] * Bs[:, None]
         hs = tl.where(sel[:, :, None], h[None, :, :], hs)
         y_sum += tl.where(sel, tl.sum(h * Cs[:, None], axis=0)[None, :], -0.0)
-        tl.atomic_add(dC_ptr + bc_base + (t0 + s) * state + offs_n,
-                      tl.sum(h * _col(dy, sel)[None, :], axis=1), mask=mask_s, sem="relaxed")
+        tl.atomic_add(dBC_ptr + bc_base + (t0 + s) * (2 * BLOCK_N) + BLOCK_N + offs_n,
+                      tl.sum(h * _col(dy, sel)[None, :], axis=1), mask=mask_n, sem="relaxed")
     for r in tl.static_range(BLOCK_T):
         s = BLOCK_T - 1 - r
         sel = (offs_t == s)[:, None]
-        mask_s = mask_n & (t0 + s < length)
-        Bs = tl.load(Bt_ptr + bc_base + (t0 + s) * state + offs_n, mask=mask_s, other=0.0)
-        Cs = tl.load(Ct_ptr + bc_base + (t0 + s) * state + offs_n, mask=mask_s, other=0.0)
+        row = BC_ptr + bc_base + (t0 + s) * (2 * BLOCK_N) + offs_n
+        Bs = tl.load(row)
+        Cs = tl.load(row + BLOCK_N)
         dt_s = _col(dt, sel)[None, :]
         dtu_s = _col(dtu, sel)[None, :]
         h_s = tl.sum(tl.where(sel[:, :, None], hs, -0.0), axis=0)
@@ -377,8 +529,8 @@ def _bwd_tile_part(h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, lengt
         gB_sum += tl.where(sel, tl.sum(g * Bs[:, None], axis=0)[None, :], -0.0)
         gkA_sum += tl.where(sel, tl.sum(gk * A, axis=0)[None, :], -0.0)
         dA += gk * dt_s
-        tl.atomic_add(dB_ptr + bc_base + (t0 + s) * state + offs_n, tl.sum(g * dtu_s, axis=1),
-                      mask=mask_s, sem="relaxed")
+        tl.atomic_add(dBC_ptr + bc_base + (t0 + s) * (2 * BLOCK_N) + offs_n,
+                      tl.sum(g * dtu_s, axis=1), mask=mask_n, sem="relaxed")
         gn = tl.exp2(dt_s * A2) * g
         if VARLEN:
             if HAS_INIT:
@@ -389,34 +541,45 @@ def _bwd_tile_part(h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, lengt
 
 
 @triton.jit
-def _bwd_scan_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, Ct_ptr, D_ptr, z_ptr, dout_ptr,
-                     tiles_ptr, carry_ptr, carry_rows_per_batch,
-                     du_ptr, ddelta_ptr, dz_ptr, dA_ptr, dB_ptr, dC_ptr, dD_ptr, dbias_ptr,
-                     dh0_ptr, meta_ptr, init_ptr, dfinal_ptr,
-                     dim, length, state, dim_per_group, chunk_len, n_tiles,
-                     HAS_CARRY: tl.constexpr, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
+def _bwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
+                     z_ptr, sz_b, sz_d, sz_t, dout_ptr, sg_b, sg_d, sg_t,
+                     du_ptr, sdu_b, sdu_d, sdu_t, ddelta_ptr, sdd_b, sdd_d, sdd_t,
+                     dz_ptr, sdz_b, sdz_d, sdz_t,
+                     bias_ptr, A_ptr, BC_ptr, D_ptr, tiles_ptr, carry_ptr, carry_rows_per_batch,
+                     dA_ptr, dBC_ptr, dD_ptr, dbias_ptr, dh0_ptr, meta_ptr, init_ptr, dfinal_ptr,
+                     junk_ptr, dim, length, length_pad, state, dim_per_group, chunk_len,
+                     n_tiles, HAS_CARRY: tl.constexpr, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
                      HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_DH0: tl.constexpr,
                      VARLEN: tl.constexpr, HAS_INIT: tl.constexpr, HAS_DFINAL: tl.constexpr,
-                     SPLIT: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr,
-                     BLOCK_T: tl.constexpr):
+                     SPLIT: tl.constexpr, FAST: tl.constexpr, ROWS_G: tl.constexpr,
+                     BLOCK_D: tl.constexpr,
+                     BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr):
     """Grid (dim blocks, chunks, batch). Walks chunk c's tiles last to first, starting from the
     adjoint carry[b * carry_rows_per_batch + c] (dim, state) = exp(delta A) * g of the step
-    after the chunk. Writes du, ddelta, dz (batch, dim, length) in their tensors' dtypes and,
-    from chunk 0, dh0 (batch, dim, state); adds into the float32 accumulators dA (dim, state),
-    dB, dC (batch, groups, length, state), dD, dbias (dim,). With SPLIT the states are handled
-    in two halves of BLOCK_N // 2, so that a tile's states fit in registers. VARLEN: see
-    ``_bwd_tile_part``; dh0 (n_seqs, dim, state) is then written by the program holding each
-    sequence's first step."""
+    after the chunk. Writes du, ddelta, dz (batch, dim, length, their own strides) in their
+    tensors' dtypes and, from chunk 0, dh0 (batch, dim, state); adds into the float32
+    accumulators dA (dim, state), dBC (the padded [dB | dC] layout of the [B | C] copy), dD,
+    dbias (dim,). With SPLIT the states are handled in two halves of BLOCK_N // 2, so that a
+    tile's states fit in registers. VARLEN: see ``_bwd_tile_part``; dh0
+    (n_seqs, dim, state) is then written by the program holding each sequence's first step."""
     pid_c = tl.program_id(1)
-    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, rows, bc_base = _setup(
-        A_ptr, bias_ptr, dim, state, dim_per_group, length, HAS_BIAS, BLOCK_D, BLOCK_N // SPLIT)
+    HALF: tl.constexpr = BLOCK_N // SPLIT
+    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = _setup(
+        A_ptr, bias_ptr, dim, state, dim_per_group, length_pad, HAS_BIAS, BLOCK_D, HALF)
+    bc_base = bc_base * SPLIT                   # _setup sized the [B | C] rows for HALF states
+    rows_u = _rows(pid_b, offs_d, su_b, su_d)
+    rows_dl = _rows(pid_b, offs_d, sdl_b, sdl_d)
+    rows_z = _rows(pid_b, offs_d, sz_b, sz_d)
+    rows_g = _rows(pid_b, offs_d, sg_b, sg_d)
+    rows_du = _rows(pid_b, offs_d, sdu_b, sdu_d)
+    rows_dd = _rows(pid_b, offs_d, sdd_b, sdd_d)
+    rows_dz = _rows(pid_b, offs_d, sdz_b, sdz_d)
     offs_t = tl.arange(0, BLOCK_T)
     mask_n = offs_n < state
     if HAS_D:
         Dv = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0).to(tl.float32)
     else:
         Dv = tl.zeros([BLOCK_D], dtype=tl.float32)
-    HALF: tl.constexpr = BLOCK_N // SPLIT
     carry_off = _state_offsets(pid_b * carry_rows_per_batch + pid_c, dim, state, offs_d, offs_n)
     if HAS_CARRY:
         gn = tl.load(carry_ptr + carry_off, mask=mask_nd, other=0.0)
@@ -428,7 +591,7 @@ def _bwd_scan_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, Ct_ptr, D_ptr, z
         mask_n2 = offs_n2 < state
         mask_nd2 = mask_n2[:, None] & mask_d[None, :]
         A2_2 = tl.load(A_ptr + offs_d[None, :] * state + offs_n2[:, None], mask=mask_nd2,
-                       other=0.0) * 1.4426950408889634
+                       other=0.0) * _LOG2E
         if HAS_CARRY:
             gn2 = tl.load(carry_ptr + carry_off + HALF, mask=mask_nd2, other=0.0)
         else:
@@ -436,44 +599,57 @@ def _bwd_scan_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, Ct_ptr, D_ptr, z
         dA2 = tl.zeros([HALF, BLOCK_D], dtype=tl.float32)
     dD = tl.zeros([BLOCK_D], dtype=tl.float32)
     dbias = tl.zeros([BLOCK_D], dtype=tl.float32)
+    junk = tl.zeros([BLOCK_D], dtype=tl.float32)
     t_start = pid_c * chunk_len
     n_steps = tl.cdiv(tl.minimum(chunk_len, length - t_start), BLOCK_T)
     for i in range(n_steps):
         t0 = t_start + (n_steps - 1 - i) * BLOCK_T
-        offs = rows[None, :] + (t0 + offs_t)[:, None]
-        mask = mask_d[None, :] & ((t0 + offs_t) < length)[:, None]
-        dt, _ = _dt_tile(delta_ptr, offs, mask, bias, SOFTPLUS)
-        dy, _ = _gate(_load_tile(dout_ptr, offs, mask), z_ptr, offs, mask, HAS_Z)
-        dtu = dt * _load_tile(u_ptr, offs, mask)
+        if FAST:
+            tp = t0 - BLOCK_T
+            junk = _touch(junk, u_ptr, rows_u, tp, su_t, length, mask_d, BLOCK_T)
+            junk = _touch(junk, delta_ptr, rows_dl, tp, sdl_t, length, mask_d, BLOCK_T)
+            junk = _touch(junk, dout_ptr, rows_g, tp, sg_t, length, mask_d, BLOCK_T)
+            if HAS_Z:
+                junk = _touch(junk, z_ptr, rows_z, tp, sz_t, length, mask_d, BLOCK_T)
+            junk = _touch_bc(junk, BC_ptr, bc_base, tp, length_pad, BLOCK_D, BLOCK_N, BLOCK_T)
+        dt, _ = _dt_tile(delta_ptr, rows_dl, t0, sdl_t, mask_d, length, bias, SOFTPLUS, FAST,
+                         BLOCK_T)
+        dy, _ = _gate(_load_act(dout_ptr, rows_g, t0, sg_t, mask_d, length, BLOCK_T, ROWS_G),
+                      z_ptr, rows_z, t0, sz_t, mask_d, length, HAS_Z, BLOCK_T)
+        dtu = dt * _load_act(u_ptr, rows_u, t0, su_t, mask_d, length, BLOCK_T, False)
         gB = tl.zeros([BLOCK_T, BLOCK_D], dtype=tl.float32)
         gkA = tl.zeros([BLOCK_T, BLOCK_D], dtype=tl.float32)
         y = tl.zeros([BLOCK_T, BLOCK_D], dtype=tl.float32)
         tile_off = _state_offsets(pid_b * n_tiles + t0 // BLOCK_T, dim, state, offs_d, offs_n)
         h = tl.load(tiles_ptr + tile_off, mask=mask_nd, other=0.0)
         _, gn, dA, gB, gkA, y = _bwd_tile_part(
-            h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, length, state, Bt_ptr,
-            Ct_ptr, dB_ptr, dC_ptr, bc_base, gB, gkA, y, meta_ptr, init_ptr, dfinal_ptr,
-            dh0_ptr, dim, offs_d, mask_d, BLOCK_T, VARLEN, HAS_INIT, HAS_DFINAL)
+            h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, length, state, BC_ptr,
+            dBC_ptr, bc_base, gB, gkA, y, meta_ptr, init_ptr, dfinal_ptr, dh0_ptr,
+            dim, offs_d, mask_d, BLOCK_T, BLOCK_N, VARLEN, HAS_INIT, HAS_DFINAL)
         if SPLIT == 2:
             h2 = tl.load(tiles_ptr + tile_off + HALF, mask=mask_nd2, other=0.0)
             _, gn2, dA2, gB, gkA, y = _bwd_tile_part(
-                h2, gn2, A2_2, dA2, t0, offs_t, offs_n2, mask_n2, dt, dtu, dy, length, state,
-                Bt_ptr, Ct_ptr, dB_ptr, dC_ptr, bc_base, gB, gkA, y, meta_ptr, init_ptr,
-                dfinal_ptr, dh0_ptr, dim, offs_d, mask_d, BLOCK_T, VARLEN, HAS_INIT,
+                h2, gn2, A2_2, dA2, t0, offs_t, offs_n2, mask_n2, dt, dtu, dy, length,
+                state, BC_ptr, dBC_ptr, bc_base, gB, gkA, y, meta_ptr, init_ptr,
+                dfinal_ptr, dh0_ptr, dim, offs_d, mask_d, BLOCK_T, BLOCK_N, VARLEN, HAS_INIT,
                 HAS_DFINAL)
         # epilogue: the per-step inputs are read again (cache hits) to keep registers free
-        u = _load_tile(u_ptr, offs, mask)
-        dout = _load_tile(dout_ptr, offs, mask)
-        dy, dsilu = _gate(dout, z_ptr, offs, mask, HAS_Z)
-        tl.store(du_ptr + offs, dt * gB + Dv[None, :] * dy, mask=mask)
+        u = _load_act(u_ptr, rows_u, t0, su_t, mask_d, length, BLOCK_T, False)
+        dout = _load_act(dout_ptr, rows_g, t0, sg_t, mask_d, length, BLOCK_T, ROWS_G)
+        dy, dsilu = _gate(dout, z_ptr, rows_z, t0, sz_t, mask_d, length, HAS_Z, BLOCK_T)
+        _store_act(du_ptr, rows_du, t0, sdu_t, dt * gB + Dv[None, :] * dy, mask_d, length,
+                   BLOCK_T)
         ddt = u * gB + gkA
         if SOFTPLUS:
-            raw = _load_tile(delta_ptr, offs, mask) + bias[None, :]
-            ddt = ddt / (1.0 + tl.exp(-raw))
-        ddt = tl.where(mask, ddt, 0.0)
-        tl.store(ddelta_ptr + offs, ddt, mask=mask)
+            raw = _load_act(delta_ptr, rows_dl, t0, sdl_t, mask_d, length, BLOCK_T,
+                            False) + bias[None, :]
+            ddt = ddt * _sigmoid(raw)
+        inside = mask_d[None, :] & (t0 + offs_t < length)[:, None]
+        ddt = tl.where(inside, ddt, 0.0)
+        _store_act(ddelta_ptr, rows_dd, t0, sdd_t, ddt, mask_d, length, BLOCK_T)
         if HAS_Z:
-            tl.store(dz_ptr + offs, dout * (y + Dv[None, :] * u) * dsilu, mask=mask)
+            _store_act(dz_ptr, rows_dz, t0, sdz_t, dout * (y + Dv[None, :] * u) * dsilu, mask_d,
+                       length, BLOCK_T)
         dD += tl.sum(dy * u, axis=0)
         dbias += tl.sum(ddt, axis=0)
     state_off = _state_offsets(0, dim, state, offs_d, offs_n)
@@ -490,6 +666,8 @@ def _bwd_scan_kernel(u_ptr, delta_ptr, bias_ptr, A_ptr, Bt_ptr, Ct_ptr, D_ptr, z
             tl.store(dh0_ptr + dh0_off, gn, mask=mask_nd)
             if SPLIT == 2:
                 tl.store(dh0_ptr + dh0_off + HALF, gn2, mask=mask_nd2)
+    if FAST:
+        _keep(junk, junk_ptr, offs_d, length)
 
 
 # ----------------------------------------------------------------------------- launch plan
@@ -509,6 +687,27 @@ def _interpreted() -> bool:
     return os.environ.get("TRITON_INTERPRET") == "1"
 
 
+# Resident one-warp programs per multiprocessor of the forward and backward scan kernels,
+# updated from the registers of every compiled kernel launched (``_note_occupancy``); the
+# defaults are those of the kernels on sm_90 (H100/H200) before the first launch.
+_RESIDENT = {"fwd": 12, "bwd": 8}
+MIN_TILES_PER_CHUNK = 8
+
+
+def _resident_warps(n_regs: int) -> int:
+    """One-warp programs a Hopper/Ampere multiprocessor holds at ``n_regs`` registers a thread:
+    each of its 4 schedulers has 16,384 registers, given to a warp in units of 256, and holds
+    at most 16 warps; at most 32 programs a multiprocessor."""
+    per_warp = -(-n_regs * 32 // 256) * 256
+    return min(32, 4 * min(16, 16384 // per_warp))
+
+
+def _note_occupancy(name: str, kernel: object) -> None:
+    n_regs = getattr(kernel, "n_regs", 0)
+    if n_regs:
+        _RESIDENT[name] = _resident_warps(n_regs)
+
+
 @dataclass(frozen=True)
 class _Plan:
     """Everything the launches need besides the tensors."""
@@ -525,29 +724,57 @@ class _Plan:
     fwd_chunks: int
     bwd_chunks: int
 
+    @property
+    def length_pad(self) -> int:
+        return self.n_tiles * self.block_t
+
+    @property
+    def split(self) -> int:
+        """State halves of the backward (registers)."""
+        return 2 if self.block_n >= 16 else 1
+
     def chunk_len(self, chunks: int) -> int:
-        return triton.cdiv(self.n_tiles, chunks) * self.block_t
+        """Steps per chunk when the length is cut into ``chunks`` (an effective count from
+        ``_chunk_count``): a multiple of ``_chunk_align`` steps."""
+        return _chunk_len(self.length, chunks, self.block_t)
 
     def grid(self, chunks: int) -> tuple[int, int, int]:
         return (triton.cdiv(self.dim, self.block_d), chunks, self.batch)
 
     def sizes(self, chunks: int) -> dict:
-        return dict(dim=self.dim, length=self.length, state=self.state,
-                    dim_per_group=self.dim_per_group, chunk_len=self.chunk_len(chunks))
+        return dict(dim=self.dim, length=self.length, length_pad=self.length_pad,
+                    state=self.state, dim_per_group=self.dim_per_group,
+                    chunk_len=self.chunk_len(chunks))
 
     def blocks(self) -> dict:
         return dict(BLOCK_D=self.block_d, BLOCK_N=self.block_n, BLOCK_T=self.block_t,
-                    num_warps=self.num_warps)
+                    FAST=not _interpreted(), num_warps=self.num_warps)
 
 
-def _auto_chunks(programs: int, n_tiles: int, per_sm: int, device: torch.device) -> int:
-    """Chunks along the length so that the one-warp programs fill the GPU in a single wave:
-    ``per_sm`` is how many of them one multiprocessor holds (their registers decide), so a
-    partly filled second wave never doubles the time. Each chunk is at least 8 tiles long."""
+def _auto_chunks(programs: int, n_tiles: int, kernel: str, device: torch.device) -> int:
+    """Chunks along the length so that the one-warp programs fill the GPU in a single wave
+    of resident programs (``_RESIDENT``), so a partly filled second wave never doubles the
+    time; each chunk at least MIN_TILES_PER_CHUNK tiles long."""
     if _interpreted() or device.type != "cuda":
         return min(2, n_tiles)
-    slots = per_sm * torch.cuda.get_device_properties(device).multi_processor_count
-    return max(1, min(slots // programs, n_tiles // 8))
+    slots = _RESIDENT[kernel] * torch.cuda.get_device_properties(device).multi_processor_count
+    return max(1, min(slots // programs, n_tiles // MIN_TILES_PER_CHUNK))
+
+
+def _chunk_align(block_t: int) -> int:
+    """Steps a chunk length is a multiple of: whole tiles, and on the GPU 16 (see the module
+    notes; the interpreter keeps chunks of whole tiles, so small tests cut where they mean to)."""
+    return block_t if _interpreted() else block_t * 16 // math.gcd(block_t, 16)
+
+
+def _chunk_len(length: int, chunks: int, block_t: int) -> int:
+    align = _chunk_align(block_t)
+    return triton.cdiv(triton.cdiv(length, chunks), align) * align
+
+
+def _chunk_count(length: int, chunks: int, block_t: int) -> int:
+    """The chunks that ``chunks`` requested ones of aligned length make (none empty)."""
+    return triton.cdiv(length, _chunk_len(length, chunks, block_t))
 
 
 def _make_plan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, groups: int,
@@ -564,19 +791,40 @@ def _make_plan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, groups: in
                          f"a multiple of {block_d} (32 x num_warps)")
     n_tiles = triton.cdiv(length, block_t)
     programs = batch * triton.cdiv(dim, block_d) * config.num_warps
-    # resident one-warp programs per H100 multiprocessor: the forward scan takes ~136
-    # registers a thread (15 fit), the backward 255 (8 fit)
-    fwd = config.fwd_chunks or _auto_chunks(programs, n_tiles, 14, u.device)
-    bwd = config.bwd_chunks or _auto_chunks(programs, n_tiles, 8, u.device)
+    fwd = config.fwd_chunks or _auto_chunks(programs, n_tiles, "fwd", u.device)
+    bwd = config.bwd_chunks or _auto_chunks(programs, n_tiles, "bwd", u.device)
     return _Plan(batch, dim, length, state, dim_per_group, block_d,
                  triton.next_power_of_2(state), block_t, n_tiles, config.num_warps,
-                 min(fwd, n_tiles), min(bwd, n_tiles))
+                 _chunk_count(length, min(fwd, n_tiles), block_t),
+                 _chunk_count(length, min(bwd, n_tiles), block_t))
 
 
-def _transposed(M: torch.Tensor) -> torch.Tensor:
-    """B or C as a contiguous float32 (batch, groups, length, state) tensor."""
-    M4 = M.unsqueeze(1) if M.dim() == 3 else M
-    return M4.float().transpose(-1, -2).contiguous()
+def _bc_copy(B: torch.Tensor, C: torch.Tensor, p: _Plan) -> torch.Tensor:
+    """B and C as one float32 (batch, groups, padded length, 2, BLOCK_N) tensor: the row of
+    step t is [B_t | C_t], zero past the length and the state."""
+    B4 = B.unsqueeze(1) if B.dim() == 3 else B
+    C4 = C.unsqueeze(1) if C.dim() == 3 else C
+    bc = torch.zeros(p.batch, B4.shape[1], p.length_pad, 2, p.block_n, device=B.device,
+                     dtype=torch.float32)
+    bc[:, :, :p.length, 0, :p.state].copy_(B4.transpose(-1, -2))
+    bc[:, :, :p.length, 1, :p.state].copy_(C4.transpose(-1, -2))
+    return bc
+
+
+def _grad_of(dbc: torch.Tensor, which: int, M: torch.Tensor, p: _Plan) -> torch.Tensor:
+    """The gradient of B (which 0) or C (1) in its shape and dtype from the [dB | dC] sums."""
+    return dbc[:, :, :p.length, which, :p.state].transpose(-1, -2).reshape(M.shape).to(M.dtype)
+
+
+def _channel_major(t: torch.Tensor | None) -> torch.Tensor | None:
+    """A (batch, dim, length) tensor whose steps are adjacent (length stride 1), as the
+    kernels read their inputs: t itself when it is, else a contiguous copy."""
+    return t if t is None or t.stride(2) == 1 or t.shape[2] == 1 else t.contiguous()
+
+
+def _act(t: torch.Tensor) -> tuple:
+    """A (batch, dim, length) tensor and its three strides, as the kernels take them."""
+    return (t, *t.stride())
 
 
 @dataclass(frozen=True)
@@ -608,11 +856,12 @@ class _Packing:
 
 # ----------------------------------------------------------------------------- launches
 
-def _forward(p: _Plan, u, delta, A, Bt, Ct, D, z, delta_bias, softplus, initial_state,
+def _forward(p: _Plan, u, delta, A, bc, D, z, delta_bias, softplus, initial_state,
              store_tiles: bool, packing: _Packing | None):
-    """Returns out (u's shape/dtype), final state float32 ((batch, dim, state), or (n_seqs,
-    dim, state) with ``packing``) and, with ``store_tiles``, the tile-start states (batch,
-    n_tiles, dim, state) float32. With ``packing``, initial_state is per sequence."""
+    """Returns out (u's shape, dtype and strides where u is dense), final state float32
+    ((batch, dim, state), or (n_seqs, dim, state) with ``packing``) and, with ``store_tiles``, the
+    tile-start states (batch, n_tiles, dim, state) float32. With ``packing``, initial_state
+    is per sequence."""
     f32 = dict(device=u.device, dtype=torch.float32)
     out = torch.empty_like(u)
     final = torch.empty(packing.n_seqs if packing else p.batch, p.dim, p.state, **f32)
@@ -628,8 +877,8 @@ def _forward(p: _Plan, u, delta, A, Bt, Ct, D, z, delta_bias, softplus, initial_
         local = torch.empty(p.batch, chunks, p.dim, p.state, **f32)
         dsum = torch.empty(p.batch, chunks, p.dim, **f32)
         _chunk_state_kernel[p.grid(chunks - 1)](
-            u, delta, bias, A, Bt, local, dsum, n_chunks=chunks, **p.sizes(chunks), **flags,
-            **varlen, **p.blocks())
+            *_act(u), *_act(delta), bias, A, bc, local, dsum, junk_ptr=A, n_chunks=chunks,
+            **p.sizes(chunks), **flags, **varlen, **p.blocks())
         h0 = torch.empty_like(local)
         _chunk_combine_kernel[p.grid(1)](
             A, local, dsum, batch_init if batch_init is not None else local,
@@ -640,18 +889,22 @@ def _forward(p: _Plan, u, delta, A, Bt, Ct, D, z, delta_bias, softplus, initial_
         h0_rows = chunks
     else:
         h0, h0_rows = (batch_init if batch_init is not None else final), 1
-    _fwd_scan_kernel[p.grid(chunks)](
-        u, delta, bias, A, Bt, Ct, D if D is not None else A, z if z is not None else u, out,
-        h0, h0_rows, tiles, final, **varlen, **p.sizes(chunks), n_tiles=p.n_tiles,
-        HAS_H0=chunks > 1 or batch_init is not None, HAS_D=D is not None,
-        HAS_Z=z is not None, STORE_TILES=store_tiles, **flags, **p.blocks())
+    zz = z if z is not None else u
+    kernel = _fwd_scan_kernel[p.grid(chunks)](
+        *_act(u), *_act(delta), *_act(zz), *_act(out), bias, A, bc,
+        D if D is not None else A, h0, h0_rows, tiles, final, **varlen, junk_ptr=A,
+        **p.sizes(chunks), n_tiles=p.n_tiles, HAS_H0=chunks > 1 or batch_init is not None,
+        HAS_D=D is not None, HAS_Z=z is not None, STORE_TILES=store_tiles, **flags,
+        **p.blocks())
+    _note_occupancy("fwd", kernel)
     return out, final, (tiles if store_tiles else None)
 
 
-def _backward(p: _Plan, dout, dfinal, tiles, u, delta, A, Bt, Ct, D, z, delta_bias, softplus,
+def _backward(p: _Plan, dout, dfinal, tiles, u, delta, A, bc, D, z, delta_bias, softplus,
               initial_state, want_dh0: bool, packing: _Packing | None):
-    """Returns du, ddelta, dz, dA, dBt, dCt (transposed float32), dD, dbias, dh0 (None for
-    absent inputs). With ``packing``, dfinal, initial_state and dh0 are per sequence."""
+    """Returns du, ddelta, dz (laid out as u, delta, z), dA, dBC (the padded [dB | dC] sums,
+    float32), dD, dbias, dh0 (None for absent inputs). ``dout`` may have any strides (channels-last is read
+    a step at a time). With ``packing``, dfinal, initial_state and dh0 are per sequence."""
     f32 = dict(device=u.device, dtype=torch.float32)
     flags = dict(HAS_BIAS=delta_bias is not None, SOFTPLUS=softplus, HAS_Z=z is not None)
     varlen = dict(meta_ptr=packing.meta if packing else u, dfinal_ptr=dfinal,
@@ -659,13 +912,15 @@ def _backward(p: _Plan, dout, dfinal, tiles, u, delta, A, Bt, Ct, D, z, delta_bi
     batch_dfinal = dfinal if packing is None else None
     bias = delta_bias if delta_bias is not None else A
     zz = z if z is not None else u
+    rows_g = dout.stride(2) != 1 and dout.shape[2] > 1   # channels-last: read a step at a time
     chunks = p.bwd_chunks
     if chunks > 1:
         local = torch.empty(p.batch, chunks, p.dim, p.state, **f32)
         dsum = torch.empty(p.batch, chunks, p.dim, **f32)
         _chunk_adjoint_kernel[p.grid(chunks - 1)](
-            delta, bias, A, Ct, zz, dout, local, dsum, n_chunks=chunks, **p.sizes(chunks),
-            **flags, **varlen, **p.blocks())
+            *_act(delta), *_act(zz), *_act(dout), bias, A, bc, local, dsum, junk_ptr=A,
+            n_chunks=chunks, **p.sizes(chunks), **flags, **varlen, ROWS_G=rows_g,
+            **p.blocks())
         carry = torch.empty_like(local)
         _chunk_combine_kernel[p.grid(1)](
             A, local, dsum, batch_dfinal if batch_dfinal is not None else local,
@@ -679,24 +934,23 @@ def _backward(p: _Plan, dout, dfinal, tiles, u, delta, A, Bt, Ct, D, z, delta_bi
     du, ddelta = torch.empty_like(u), torch.empty_like(delta)
     dz = torch.empty_like(z) if z is not None else None
     dA = torch.zeros(p.dim, p.state, **f32)
-    dBt, dCt = torch.zeros(Bt.shape, **f32), torch.zeros(Ct.shape, **f32)
+    dbc = torch.zeros_like(bc)
     dD = torch.zeros(p.dim, **f32) if D is not None else None
     dbias = torch.zeros(p.dim, **f32) if delta_bias is not None else None
     dh0 = torch.empty_like(initial_state) if want_dh0 else None
-    _bwd_scan_kernel[p.grid(chunks)](
-        u, delta, bias, A, Bt, Ct, D if D is not None else A, zz, dout, tiles, carry, carry_rows,
-        du, ddelta, dz if dz is not None else du, dA, dBt, dCt,
-        dD if dD is not None else dA, dbias if dbias is not None else dA,
-        dh0 if dh0 is not None else dA, init_ptr=initial_state, **varlen, **p.sizes(chunks),
-        n_tiles=p.n_tiles, HAS_CARRY=chunks > 1 or batch_dfinal is not None, HAS_D=D is not None,
-        HAS_DH0=want_dh0 and packing is None, HAS_INIT=want_dh0 and packing is not None,
-        SPLIT=2 if p.block_n >= 16 else 1, **flags, **p.blocks())
-    return du, ddelta, dz, dA, dBt, dCt, dD, dbias, dh0
-
-
-def _grad_of(dMt: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
-    """Gradient in M's shape and dtype from its transposed float32 accumulator."""
-    return dMt.transpose(-1, -2).reshape(M.shape).to(M.dtype)
+    kernel = _bwd_scan_kernel[p.grid(chunks)](
+        *_act(u), *_act(delta), *_act(zz), *_act(dout), *_act(du), *_act(ddelta),
+        *_act(dz if dz is not None else du), bias, A, bc, D if D is not None else A, tiles,
+        carry, carry_rows, dA, dbc, dD if dD is not None else dA,
+        dbias if dbias is not None else dA, dh0 if dh0 is not None else dA,
+        init_ptr=initial_state, **varlen,
+        junk_ptr=A,
+        **p.sizes(chunks), n_tiles=p.n_tiles, HAS_CARRY=chunks > 1 or batch_dfinal is not None,
+        HAS_D=D is not None, HAS_DH0=want_dh0 and packing is None,
+        HAS_INIT=want_dh0 and packing is not None, SPLIT=p.split, ROWS_G=rows_g, **flags,
+        **p.blocks())
+    _note_occupancy("bwd", kernel)
+    return du, ddelta, dz, dA, dbc, dD, dbias, dh0
 
 
 class _SelectiveScanFn(torch.autograd.Function):
@@ -705,17 +959,18 @@ class _SelectiveScanFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, u, delta, A, B, C, D, z, delta_bias, initial_state, cu_seqlens,
                 softplus: bool, needs_grad: bool, config: ScanConfig | None):
-        u, delta = u.contiguous(), delta.contiguous()
-        z = z.contiguous() if z is not None else None
-        Bt, Ct, A32 = _transposed(B), _transposed(C), A.contiguous().float()
+        u, delta, z = _channel_major(u), _channel_major(delta), _channel_major(z)
+        A32 = A.contiguous().float()
         h0 = initial_state.contiguous().float() if initial_state is not None else None
-        plan = _make_plan(u, delta, A, Bt.shape[1], config)
+        groups = B.shape[1] if B.dim() == 4 else 1
+        plan = _make_plan(u, delta, A, groups, config)
+        bc = _bc_copy(B, C, plan)
         packing = (_Packing.of(cu_seqlens, u.shape[-1], u.device) if cu_seqlens is not None
                    else None)
-        out, final, tiles = _forward(plan, u, delta, A32, Bt, Ct, D, z, delta_bias, softplus, h0,
+        out, final, tiles = _forward(plan, u, delta, A32, bc, D, z, delta_bias, softplus, h0,
                                      store_tiles=needs_grad, packing=packing)
         if needs_grad:
-            ctx.save_for_backward(u, delta, A32, Bt, Ct, D, z, delta_bias, tiles, A, B, C, h0)
+            ctx.save_for_backward(u, delta, A32, bc, D, z, delta_bias, tiles, A, B, C, h0)
             ctx.plan, ctx.softplus, ctx.packing = plan, softplus, packing
             ctx.h0_dtype = initial_state.dtype if initial_state is not None else None
         ctx.set_materialize_grads(False)
@@ -723,14 +978,14 @@ class _SelectiveScanFn(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dout, dfinal):
-        u, delta, A32, Bt, Ct, D, z, delta_bias, tiles, A, B, C, h0 = ctx.saved_tensors
-        dout = dout.contiguous() if dout is not None else torch.zeros_like(u)
+        u, delta, A32, bc, D, z, delta_bias, tiles, A, B, C, h0 = ctx.saved_tensors
+        dout = dout if dout is not None else torch.zeros_like(u)
         dfinal = dfinal.contiguous().float() if dfinal is not None else None
-        du, ddelta, dz, dA, dBt, dCt, dD, dbias, dh0 = _backward(
-            ctx.plan, dout, dfinal, tiles, u, delta, A32, Bt, Ct, D, z, delta_bias,
-            ctx.softplus, h0, want_dh0=h0 is not None and ctx.needs_input_grad[8],
-            packing=ctx.packing)
-        return (du, ddelta, dA.to(A.dtype), _grad_of(dBt, B), _grad_of(dCt, C),
+        p = ctx.plan
+        du, ddelta, dz, dA, dbc, dD, dbias, dh0 = _backward(
+            p, dout, dfinal, tiles, u, delta, A32, bc, D, z, delta_bias, ctx.softplus, h0,
+            want_dh0=h0 is not None and ctx.needs_input_grad[8], packing=ctx.packing)
+        return (du, ddelta, dA.to(A.dtype), _grad_of(dbc, 0, B, p), _grad_of(dbc, 1, C, p),
                 dD.to(D.dtype) if dD is not None else None, dz,
                 dbias.to(delta_bias.dtype) if dbias is not None else None,
                 dh0.to(ctx.h0_dtype) if dh0 is not None else None, None, None, None, None)
@@ -753,9 +1008,12 @@ def selective_scan_triton(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor,
     """Fused selective scan; contract, shapes and dtypes of ``selective_scan_ref`` (packed
     sequences through ``cu_seqlens`` included).
 
-    u's dtype must be float32, bfloat16 or float16 and the length at least 1. ``config``
-    overrides the tiling. Returns y (u's dtype), or (y, final_state float32 (batch, dim,
-    state), or (n_seqs, dim, state) with ``cu_seqlens``).
+    u's dtype must be float32, bfloat16 or float16 and the length at least 1. u, delta and z
+    are read in place when their steps are adjacent (length stride 1, any other strides), else
+    copied so; the output's gradient is read in place either way. ``config`` overrides the
+    tiling. Returns y (u's dtype, and u's strides when u is dense, as the channel rows of a
+    channel-major projection are: ``core.projections``), or (y, final_state float32 (batch,
+    dim, state), or (n_seqs, dim, state) with ``cu_seqlens``).
     """
     if u.dtype not in SUPPORTED_DTYPES:
         raise TypeError(f"selective_scan_triton: u must be one of {SUPPORTED_DTYPES}, got {u.dtype}")

@@ -60,9 +60,24 @@ def make_inputs(batch: int, dim: int, length: int, state: int, dtype: torch.dtyp
     return args
 
 
-def check_scan(args: dict, softplus: bool, tol: float, **kwargs) -> None:
-    """ops.selective_scan (Triton) vs the float64 reference: y, final state, every gradient."""
-    ours = {k: v.detach().clone().requires_grad_() if v is not None else None
+def as_layout(t: torch.Tensor, layout: str) -> torch.Tensor:
+    """t (batch, dim, length), same values, in other memory: "rows" the channel rows of a
+    twice wider channel-major tensor (as the halves of a Mamba block's in_proj output),
+    "channels-last" a transposed view of (batch, length, dim) memory; "contiguous" as is."""
+    if layout == "rows":
+        return torch.cat([t, torch.zeros_like(t)], dim=1)[:, :t.shape[1]]
+    if layout == "channels-last":
+        return t.transpose(1, 2).contiguous().transpose(1, 2)
+    return t
+
+
+def check_scan(args: dict, softplus: bool, tol: float, layout: str = "contiguous",
+               grad_layout: str = "contiguous", **kwargs) -> None:
+    """ops.selective_scan (Triton) vs the float64 reference: y, final state, every gradient.
+    ``layout``: the memory of u, delta and z; ``grad_layout``: that of the output's
+    gradient (see ``as_layout``)."""
+    ours = {k: (as_layout(v.detach(), layout) if k in ("u", "delta", "z") else
+                v.detach().clone()).requires_grad_() if v is not None else None
             for k, v in args.items()}
     ref = {k: v.detach().double().requires_grad_() if v is not None else None
            for k, v in args.items()}
@@ -71,7 +86,7 @@ def check_scan(args: dict, softplus: bool, tol: float, **kwargs) -> None:
     assert y.dtype == args["u"].dtype and h.dtype == torch.float32
     errors = {"y": rel_err(y, y_ref), "final_state": rel_err(h, h_ref)}
     gy, gh = torch.randn_like(y_ref), torch.randn_like(h_ref)
-    torch.autograd.backward([y, h], [gy.to(y.dtype), gh.float()])
+    torch.autograd.backward([y, h], [as_layout(gy.to(y.dtype), grad_layout), gh.float()])
     torch.autograd.backward([y_ref, h_ref], [gy, gh])
     for name in ARG_NAMES:
         if ours[name] is not None:
@@ -115,6 +130,17 @@ def test_scan_matches_float64_interpreted(case, dtype):
     y_ref = selective_scan_ref(**{k: v.double() if v is not None else None
                                   for k, v in args.items()}, delta_softplus=softplus)
     assert rel_err(y, y_ref) <= TOL[dtype]
+
+
+@interpreted
+@pytest.mark.parametrize("layout, grad_layout", [("rows", "channels-last"),
+                                                 ("channels-last", "rows")])
+def test_scan_reads_strided_memory_interpreted(layout, grad_layout):
+    """u, delta, z read in place as rows of a wider tensor or copied from channels-last
+    memory, the output's gradient read in place channels-last (a step at a time) or as rows:
+    the same output and gradients as contiguous tensors give."""
+    args = make_inputs(2, 40, 21, 4, torch.float32, "cpu")
+    check_scan(args, True, TOL[torch.float32], layout=layout, grad_layout=grad_layout)
 
 
 @interpreted
@@ -234,6 +260,16 @@ def test_scan_matches_float64_gpu(case, dtype, monkeypatch):
     batch, dim, length, state, groups, z, D, bias, h0, softplus = case
     args = make_inputs(batch, dim, length, state, dtype, "cuda", groups, z, D, bias, h0, softplus)
     check_scan(args, softplus, TOL[dtype])
+
+
+@pytest.mark.gpu
+def test_scan_reads_strided_memory_gpu(monkeypatch):
+    """The mixer's layouts at the long chunked bf16 case's shape: u, delta, z the channel
+    rows of a wider tensor (read in place), the output's gradient channels-last (read a step
+    at a time)."""
+    monkeypatch.setenv("MAMBASEQ_KERNELS", "triton")
+    args = make_inputs(1, 1024, 4096, 16, torch.bfloat16, "cuda")
+    check_scan(args, True, TOL[torch.bfloat16], layout="rows", grad_layout="channels-last")
 
 
 @pytest.mark.gpu
