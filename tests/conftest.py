@@ -1,13 +1,17 @@
-"""Shared test settings: a fixed seed; ``gpu`` tests need CUDA; ``interpreted`` tests
-(Triton kernels on the CPU) are collected only where TRITON_INTERPRET=1, that is inside the
-subprocess that the kernel test files start for them, and deselected elsewhere; the
-repository root goes last on ``sys.path``."""
+"""Shared test settings: a fixed seed; ``gpu`` tests need CUDA and run every autotuned Triton
+kernel with one config, without timing; ``interpreted`` tests (Triton kernels on the CPU) are
+collected only where TRITON_INTERPRET=1, that is inside the subprocess that the kernel test
+files start for them, and deselected elsewhere; the repository root goes last on
+``sys.path``."""
 import os
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+
+# the Triton modules whose autotuned kernels the ``gpu`` tests pin to one config
+TRITON_MODULES = ("triton_conv", "triton_norm", "triton_scan", "triton_step")
 
 # ``python -m pytest`` puts the working directory, the repository root, first on sys.path.
 # The root's folder kernels/ (installed as mambaseq.kernels) would then shadow the Hugging Face
@@ -35,3 +39,26 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _one_config_per_autotuned_kernel(request, monkeypatch):
+    """In ``gpu`` tests every autotuned kernel has a single config: config ``i`` (modulo the
+    kernel's count) of ``@pytest.mark.autotune_config(i)``, else the first. Autotuning would
+    time every config on every new tuning key (tests never time anything) and compile each of
+    them for every new dtype/flag/stride class, while only the winner's output is checked;
+    the kernel tests spread ``autotune_config`` over their cases so that every config is
+    checked. Tests marked ``autotune`` keep the tuner."""
+    if "gpu" not in request.keywords or "autotune" in request.keywords:
+        return
+    import importlib
+
+    from triton.runtime.autotuner import Autotuner
+    marker = request.node.get_closest_marker("autotune_config")
+    index = marker.args[0] if marker else 0
+    for name in TRITON_MODULES:
+        module = importlib.import_module(f"mambaseq.kernels.{name}")
+        for kernel in vars(module).values():
+            if isinstance(kernel, Autotuner):
+                monkeypatch.setattr(kernel, "configs",
+                                    [kernel.configs[index % len(kernel.configs)]])
