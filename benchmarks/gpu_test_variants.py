@@ -144,8 +144,15 @@ def _install() -> None:
     backend.use_triton = ops.use_triton = use_triton
     import mambaseq.kernels.triton_scan as scan
     if hasattr(scan, "_auto_chunks"):          # the chunk count an H100 would get
-        scan._auto_chunks = lambda programs, n_tiles, per_sm, device: max(
-            1, min(per_sm * SMS // programs, n_tiles // 8))
+        real_auto_chunks = scan._auto_chunks
+
+        def auto_chunks(*args, **kwargs):      # its device (the last argument): a GPU
+            if "device" in kwargs:
+                kwargs["device"] = torch.device("cuda")
+            else:
+                args = (*args[:-1], torch.device("cuda"))
+            return real_auto_chunks(*args, **kwargs)
+        scan._auto_chunks = auto_chunks
 
     real_trainer_init = L.Trainer.__init__
 
