@@ -49,13 +49,14 @@ def _one_config_per_autotuned_kernel(request, monkeypatch):
     them for every new dtype/flag/stride class, while only the winner's output is checked;
     the kernel tests spread ``autotune_config`` over their cases so that every config is
     checked. Tests marked ``autotune`` keep the tuner."""
-    if "gpu" not in request.keywords or "autotune" in request.keywords:
+    node = request.node
+    if node.get_closest_marker("gpu") is None or node.get_closest_marker("autotune"):
         return
     import importlib
 
     from triton.runtime.autotuner import Autotuner
     from triton.runtime.jit import JITFunction, KernelInterface
-    marker = request.node.get_closest_marker("autotune_config")
+    marker = node.get_closest_marker("autotune_config")
     index = marker.args[0] if marker else 0
     for name in TRITON_MODULES:
         for kernel in vars(importlib.import_module(f"mambaseq.kernels.{name}")).values():
