@@ -13,7 +13,6 @@ import torch.nn.functional as F
 
 from mambaseq.kernels import (causal_conv1d, causal_conv1d_update, selective_scan,
                               selective_state_update)
-from mambaseq.kernels.backend import use_triton
 
 from .config import MambaConfig
 from .projections import IntoChannels, channel_matrix, from_matrix
@@ -139,14 +138,12 @@ class MambaMixer(nn.Module):
         with torch.autocast(device_type=dt_low.device.type, enabled=False):
             return F.linear(dt_low.float(), self.dt_proj.weight.float())
 
-    def _delta_channels(self, dt_low: torch.Tensor, channel_major: bool) -> torch.Tensor:
-        """``_delta`` for the code as (batch, rank, length) -> (batch, d_inner, length) float32,
-        channel-major (``core.projections``) or as a transposed view of token-major memory."""
+    def _delta_channels(self, dt_low: torch.Tensor) -> torch.Tensor:
+        """``_delta`` for a channel-major code (batch, rank, length) -> (batch, d_inner,
+        length) float32, channel-major (``core.projections``)."""
         with torch.autocast(device_type=dt_low.device.type, enabled=False):
-            weight = self.dt_proj.weight.float()
-            if channel_major:
-                return from_matrix(weight @ channel_matrix(dt_low).float(), dt_low.shape[0])
-            return F.linear(dt_low.transpose(1, 2).float(), weight).transpose(1, 2)
+            delta = self.dt_proj.weight.float() @ channel_matrix(dt_low).float()
+        return from_matrix(delta, dt_low.shape[0])
 
     def selection(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Δ's low-rank code, B and C for the conv output x (..., d_inner), channels last:
@@ -160,20 +157,18 @@ class MambaMixer(nn.Module):
         const = self.lti_selection.to(x.dtype).expand(*x.shape[:-1], -1)
         return const.split(sizes, dim=-1)
 
-    def _selection_channels(self, x: torch.Tensor, channel_major: bool
+    def _selection_channels(self, x: torch.Tensor
                             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``selection`` for x as (batch, d_inner, length): (batch, dt_rank, length),
-        (batch, d_state, length) twice, in x's dtype (the autocast dtype under autocast),
-        channel-major or as transposed views of token-major memory."""
+        """``selection`` for a channel-major x (batch, d_inner, length): (batch, dt_rank,
+        length), (batch, d_state, length) twice, channel-major, in x's dtype (the autocast
+        dtype under autocast)."""
         cfg = self.config
         sizes = [cfg.resolved_dt_rank, cfg.d_state, cfg.d_state]
-        if not cfg.selective:
-            proj = self.lti_selection.to(x.dtype)[None, :, None].expand(
-                x.shape[0], -1, x.shape[2])
-        elif channel_major:
+        if cfg.selective:
             proj = from_matrix(self.x_proj.weight @ channel_matrix(x), x.shape[0])
         else:
-            proj = self.x_proj(x.transpose(1, 2)).transpose(1, 2)
+            proj = self.lti_selection.to(x.dtype)[None, :, None].expand(
+                x.shape[0], -1, x.shape[2])
         return proj.split(sizes, dim=1)
 
     def forward(self, hidden: torch.Tensor, state: MixerState | None = None,
@@ -189,7 +184,7 @@ class MambaMixer(nn.Module):
         if state is not None and cu_seqlens is not None:
             raise ValueError("MambaMixer: packed sequences (cu_seqlens) cannot continue a state")
         batch = hidden.shape[0]
-        xz = self.in_proj(hidden, _channel_major(hidden))             # (b, 2 d_inner, l)
+        xz = self.in_proj(hidden)                                     # (b, 2 d_inner, l)
         conv_in, ssm_in = (None, None) if state is None else (state.conv, state.ssm)
         if self.recompute_core and torch.is_grad_enabled():
             y, conv_out, ssm_out = recomputed(self._core, (xz, conv_in, ssm_in, cu_seqlens),
@@ -198,8 +193,6 @@ class MambaMixer(nn.Module):
             y, conv_out, ssm_out = self._core(xz, conv_in, ssm_in, cu_seqlens)
         if state is not None:
             state.conv, state.ssm = conv_out, ssm_out
-        if not _channel_major(hidden):
-            return self.out_proj(y.transpose(1, 2))
         out = self.out_proj(channel_matrix(y).t())          # reads the transposed view in place
         return out.view(batch, -1, out.shape[-1])
 
@@ -211,21 +204,20 @@ class MambaMixer(nn.Module):
     def _core(self, xz: torch.Tensor, conv_state: torch.Tensor | None,
               ssm_state: torch.Tensor | None, cu_seqlens: torch.Tensor | None
               ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-        """Conv, selection and gated scan: in_proj's output xz (batch, 2 * d_inner, length)
-        -> y (batch, d_inner, length) in xz's dtype, and the conv window and ssm state at the
-        end (None when ``conv_state``/``ssm_state`` are None: no state carried). In the
-        channel-major layout (``_channel_major``) every tensor between the projections keeps
-        each channel's steps adjacent, so nothing is transposed."""
+        """Conv, selection and gated scan: in_proj's output xz (batch, 2 * d_inner, length),
+        channel-major (``core.projections``) -> y (batch, d_inner, length) in xz's dtype,
+        channel-major, and the conv window and ssm state at the end (None when
+        ``conv_state``/``ssm_state`` are None: no state carried). Every tensor between the
+        projections keeps each channel's steps adjacent, so nothing is transposed."""
         d_inner = self.config.d_inner
-        channel_major = _channel_major(xz)
         x, z = xz[:, :d_inner], xz[:, d_inner:]
         carry = conv_state is not None
         x = causal_conv1d(x, self.conv_weight, self.conv_bias, "silu", initial_state=conv_state,
                           return_final_state=carry, cu_seqlens=cu_seqlens)
         if carry:
             x, conv_state = x
-        dt_low, B, C = self._selection_channels(x, channel_major)
-        delta = self._delta_channels(dt_low, channel_major)           # (b, d_inner, l) float32
+        dt_low, B, C = self._selection_channels(x)
+        delta = self._delta_channels(dt_low)                          # (b, d_inner, l) float32
         A = -torch.exp(self.A_log.float())
         y = selective_scan(x, delta, A, B, C, self.D.float(), z,
                            delta_bias=self.dt_proj.bias.float(), delta_softplus=True,
@@ -257,10 +249,3 @@ class MambaMixer(nn.Module):
                                    delta_bias=const.dt_bias, delta_softplus=True)
         return self.out_proj(y)
 
-
-def _channel_major(x: torch.Tensor) -> bool:
-    """The layout of the mixer's inner activations for tensors like x: channel-major
-    (``core.projections``) where the Triton kernels run, which read each channel's steps
-    adjacent; token-major memory (transposed views) for the PyTorch reference, which works
-    time-major and would otherwise transpose every input."""
-    return use_triton(x)

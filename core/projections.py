@@ -56,16 +56,13 @@ def into_channels(x: torch.Tensor, weight: torch.Tensor,
 
 class IntoChannels(nn.Linear):
     """``nn.Linear`` (same parameters, same state-dict keys) whose forward on a sequence
-    (batch, length, in) returns (batch, out, length): in the channel-major layout of
-    ``into_channels`` with ``channel_major``, else as a transposed view of the plain token-major
-    product. A single token (batch, in) maps to (batch, out) as a plain linear."""
+    (batch, length, in) returns (batch, out, length) in the channel-major layout of
+    ``into_channels``; a single token (batch, in) maps to (batch, out) as a plain linear."""
 
-    def forward(self, x: torch.Tensor, channel_major: bool = True) -> torch.Tensor:
-        if x.dim() != 3:
-            return super().forward(x)
-        if channel_major:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 3:
             return into_channels(x, self.weight, self.bias)
-        return super().forward(x).transpose(1, 2)
+        return super().forward(x)
 
 
 def channel_matrix(x: torch.Tensor) -> torch.Tensor:
