@@ -31,7 +31,7 @@ Forward (three launches when the length is split into several chunks, one otherw
      the D * u term and the silu(z) gate), the final state and, when a backward will follow,
      the state at every tile start (batch, length / BLOCK_T, dim, state) float32.
 The number of chunks fills the GPU in one wave of resident programs, counted from the
-registers of the compiled kernel (``_Occupancy``).
+registers of the compiled kernels (``_RESIDENT``).
 
 Backward, with the adjoint g_t = dL/dh_t = C_t * dy_t + exp(delta_{t+1} A) * g_{t+1}:
   1. ``_chunk_adjoint_kernel``: every chunk but the first walked backwards from a zero adjoint:
@@ -135,9 +135,9 @@ def _sigmoid(x):
 @triton.jit
 def _softplus(raw, FAST: tl.constexpr):
     """log(1 + exp(raw)) = max(raw, 0) + log1p(exp(-|raw|)) in float32, accurate relative to
-    the result for very negative raw too: log1p(e) by its series for e < 1/16 (error below
-    e^5 / 5), else by log2(1 + e) (FAST: the hardware's approximate log2, absolute error
-    2^-22, relative error below 2e-6 there)."""
+    the result for very negative raw too: log1p(e) by its series to e^5 for e < 1/16 (error
+    below e^6 / 6, 2e-7 relative), else by log2(1 + e) (FAST: the hardware's approximate
+    log2, absolute error 2^-22, relative error below 2e-6 there)."""
     e = tl.exp(-tl.abs(raw))
     series = e * (1.0 + e * (-0.5 + e * (0.3333333333333333 + e * (-0.25 + e * 0.2))))
     if FAST:
@@ -427,8 +427,7 @@ def _chunk_adjoint_kernel(delta_ptr, sdl_b, sdl_d, sdl_t, z_ptr, sz_b, sz_d, sz_
                           state, dim_per_group, chunk_len, n_chunks, HAS_Z: tl.constexpr,
                           HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, VARLEN: tl.constexpr,
                           HAS_DFINAL: tl.constexpr, FAST: tl.constexpr, ROWS_G: tl.constexpr,
-                          BLOCK_D: tl.constexpr,
-                          BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr):
+                          BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr):
     """Grid (dim blocks, chunks - 1, batch); program c walks chunk c + 1 backwards from a zero
     adjoint and writes exp(delta_c0 A) * g_c0 at its first step c0 to local[b, c + 1] (dim,
     state) and its sum of delta to dsum[b, c + 1] (dim,), both float32. VARLEN: the adjoint
@@ -497,9 +496,7 @@ def _bwd_tile_part(h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, lengt
     hs = tl.zeros([BLOCK_T, h.shape[0], h.shape[1]], dtype=tl.float32)
     for s in tl.static_range(BLOCK_T):
         sel = (offs_t == s)[:, None]
-        row = BC_ptr + bc_base + (t0 + s) * (2 * BLOCK_N) + offs_n
-        Bs = tl.load(row)
-        Cs = tl.load(row + BLOCK_N)
+        Bs, Cs = _bc(BC_ptr, bc_base, t0 + s, offs_n, BLOCK_N)
         if VARLEN:
             seq, start, _ = _position(meta_ptr, t0 + s, length)
             h = _restart(h, start, seq, init_ptr, dim, state, offs_d, offs_n,
@@ -512,9 +509,7 @@ def _bwd_tile_part(h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, lengt
     for r in tl.static_range(BLOCK_T):
         s = BLOCK_T - 1 - r
         sel = (offs_t == s)[:, None]
-        row = BC_ptr + bc_base + (t0 + s) * (2 * BLOCK_N) + offs_n
-        Bs = tl.load(row)
-        Cs = tl.load(row + BLOCK_N)
+        Bs, Cs = _bc(BC_ptr, bc_base, t0 + s, offs_n, BLOCK_N)
         dt_s = _col(dt, sel)[None, :]
         dtu_s = _col(dtu, sel)[None, :]
         h_s = tl.sum(tl.where(sel[:, :, None], hs, -0.0), axis=0)
@@ -552,16 +547,15 @@ def _bwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
                      HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_DH0: tl.constexpr,
                      VARLEN: tl.constexpr, HAS_INIT: tl.constexpr, HAS_DFINAL: tl.constexpr,
                      SPLIT: tl.constexpr, FAST: tl.constexpr, ROWS_G: tl.constexpr,
-                     BLOCK_D: tl.constexpr,
-                     BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr):
+                     BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr):
     """Grid (dim blocks, chunks, batch). Walks chunk c's tiles last to first, starting from the
     adjoint carry[b * carry_rows_per_batch + c] (dim, state) = exp(delta A) * g of the step
     after the chunk. Writes du, ddelta, dz (batch, dim, length, their own strides) in their
     tensors' dtypes and, from chunk 0, dh0 (batch, dim, state); adds into the float32
     accumulators dA (dim, state), dBC (the padded [dB | dC] layout of the [B | C] copy), dD,
     dbias (dim,). With SPLIT the states are handled in two halves of BLOCK_N // 2, so that a
-    tile's states fit in registers. VARLEN: see ``_bwd_tile_part``; dh0
-    (n_seqs, dim, state) is then written by the program holding each sequence's first step."""
+    tile's states fit in registers. VARLEN: see ``_bwd_tile_part``; dh0 (n_seqs, dim, state)
+    is then written by the program holding each sequence's first step."""
     pid_c = tl.program_id(1)
     HALF: tl.constexpr = BLOCK_N // SPLIT
     pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = _setup(
@@ -703,6 +697,7 @@ def _resident_warps(n_regs: int) -> int:
 
 
 def _note_occupancy(name: str, kernel: object) -> None:
+    """Record the residency of a launched compiled kernel (none under the interpreter)."""
     n_regs = getattr(kernel, "n_regs", 0)
     if n_regs:
         _RESIDENT[name] = _resident_warps(n_regs)
