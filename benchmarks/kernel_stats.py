@@ -40,8 +40,9 @@ FLOAT_SCALARS = ("eps",)
 SCAN_BLOCKS = dict(BLOCK_D=32, BLOCK_N=16, BLOCK_T=8)
 SCAN_FLAGS = dict(HAS_BIAS=True, SOFTPLUS=True, HAS_D=True, HAS_Z=True, HAS_H0=True,
                   STORE_TILES=True, HAS_CARRY=True, SPLIT=2, FAST=True)
-# the activations' (batch, dim, length) strides as a launch specialises them (a stride of 1
-# becomes a constant): channel-major (length contiguous) and channels-last (dim contiguous)
+# the prefixes of the activations' (batch, dim, length) stride arguments, whose length stride
+# is 1 at a real launch (Triton then makes it a constant); the output's gradient (sg) may have
+# its channel stride 1 instead (channels-last, ROWS_G)
 SCAN_STRIDES = ("su", "sdl", "sz", "so", "sg", "sdu", "sdd", "sdz")
 
 
@@ -51,8 +52,9 @@ CONV_WINDOW = {"init_ptr": BF, "dinit_ptr": BF}   # the conv's initial window is
 def variants() -> list[tuple[str, object, dict, int]]:
     """(label, kernel, constexpr values, num_warps) of every kernel variant to compile: the
     scan and conv kernels unpacked and packed (VARLEN), with and without per-sequence
-    initial states; the small ops at their launch settings. Pointer types come from
-    POINTERS (the conv kernels' from CONV_WINDOW first)."""
+    initial states, and the scan's backward reading a channels-last output gradient; the
+    small ops at their launch settings. Pointer types come from POINTERS (the conv kernels'
+    from CONV_WINDOW first)."""
     out = []
     for varlen, init, rows in ((False, False, False), (False, False, True),
                                (True, False, False), (True, True, False)):

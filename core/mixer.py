@@ -248,4 +248,3 @@ class MambaMixer(nn.Module):
         y = selective_state_update(state.ssm, x, delta, const.A, B, C, const.D, z,
                                    delta_bias=const.dt_bias, delta_softplus=True)
         return self.out_proj(y)
-
