@@ -151,23 +151,21 @@ def _softplus(raw, FAST: tl.constexpr):
 def _dt_tile(delta_ptr, rows, t0, s_t, mask_d, length, bias, SOFTPLUS: tl.constexpr,
              FAST: tl.constexpr, BLOCK_T: tl.constexpr):
     """delta + bias (softplus'ed when asked) as float32 (BLOCK_T, BLOCK_D), 0 outside the
-    channels and the length (padded steps then decay by exp(0) = 1 and add nothing); also the
-    pre-softplus value."""
+    channels and the length (padded steps then decay by exp(0) = 1 and add nothing)."""
     raw = _load_act(delta_ptr, rows, t0, s_t, mask_d, length, BLOCK_T, False) + bias[None, :]
     if SOFTPLUS:
         dt = _softplus(raw, FAST)
     else:
         dt = raw
     inside = mask_d[None, :] & (t0 + tl.arange(0, BLOCK_T) < length)[:, None]
-    return tl.where(inside, dt, 0.0), raw
+    return tl.where(inside, dt, 0.0)
 
 
 @triton.jit
-def _setup(A_ptr, bias_ptr, dim, state, dim_per_group, length_pad,
-           HAS_BIAS: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr):
+def _setup(A_ptr, bias_ptr, dim, state, HAS_BIAS: tl.constexpr, BLOCK_D: tl.constexpr,
+           BLOCK_N: tl.constexpr):
     """This program's channels (lanes) and states, their masks, A * log2(e) as (BLOCK_N,
-    BLOCK_D), the delta bias (BLOCK_D,), and the offset of its group's (padded length, 2,
-    BLOCK_N) block of the [B | C] copy."""
+    BLOCK_D) and the delta bias (BLOCK_D,)."""
     pid_b = tl.program_id(2).to(tl.int64)
     offs_d = tl.program_id(0) * BLOCK_D + tl.arange(0, BLOCK_D)
     offs_n = tl.arange(0, BLOCK_N)
@@ -179,10 +177,16 @@ def _setup(A_ptr, bias_ptr, dim, state, dim_per_group, length_pad,
         bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0).to(tl.float32)
     else:
         bias = tl.zeros([BLOCK_D], dtype=tl.float32)
-    n_groups = dim // dim_per_group
+    return pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias
+
+
+@triton.jit
+def _bc_base(pid_b, dim, dim_per_group, length_pad, BLOCK_D: tl.constexpr,
+             BLOCK_N: tl.constexpr):
+    """Offset of this program's group's (padded length, 2, BLOCK_N) block of the [B | C]
+    copy."""
     group = (tl.program_id(0) * BLOCK_D) // dim_per_group
-    bc_base = (pid_b * n_groups + group) * length_pad * (2 * BLOCK_N)
-    return pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base
+    return (pid_b * (dim // dim_per_group) + group) * length_pad * (2 * BLOCK_N)
 
 
 @triton.jit
@@ -260,8 +264,9 @@ def _chunk_state_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
     the state restarts at sequence starts (meta, see ``_position``) from init[seq] (HAS_INIT)
     or zero."""
     pid_c = tl.program_id(1)
-    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = _setup(
-        A_ptr, bias_ptr, dim, state, dim_per_group, length_pad, HAS_BIAS, BLOCK_D, BLOCK_N)
+    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias = _setup(
+        A_ptr, bias_ptr, dim, state, HAS_BIAS, BLOCK_D, BLOCK_N)
+    bc_base = _bc_base(pid_b, dim, dim_per_group, length_pad, BLOCK_D, BLOCK_N)
     rows_u = _rows(pid_b, offs_d, su_b, su_d)
     rows_dl = _rows(pid_b, offs_d, sdl_b, sdl_d)
     offs_t = tl.arange(0, BLOCK_T)
@@ -275,7 +280,7 @@ def _chunk_state_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
             junk = _touch(junk, delta_ptr, rows_dl, t0 + BLOCK_T, sdl_t, length, mask_d, BLOCK_T)
             junk = _touch_bc(junk, BC_ptr, bc_base, t0 + BLOCK_T, length_pad, BLOCK_D, BLOCK_N,
                              BLOCK_T)
-        dt, _ = _dt_tile(delta_ptr, rows_dl, t0, sdl_t, mask_d, length, bias, SOFTPLUS, FAST,
+        dt = _dt_tile(delta_ptr, rows_dl, t0, sdl_t, mask_d, length, bias, SOFTPLUS, FAST,
                          BLOCK_T)
         dtu = dt * _load_act(u_ptr, rows_u, t0, su_t, mask_d, length, BLOCK_T, False)
         for s in tl.static_range(BLOCK_T):
@@ -303,8 +308,8 @@ def _chunk_combine_kernel(A_ptr, local_ptr, dsum_ptr, init_ptr, reset_ptr, carry
     carried INTO each chunk as carry[b, c]. local, carry: (batch, n_chunks, dim, state);
     dsum: (batch, n_chunks, dim); init: (batch, dim, state); all float32. VARLEN: nothing
     passes through a chunk in which a sequence starts (reset[c] != 0, int32 (n_chunks,))."""
-    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = _setup(
-        A_ptr, A_ptr, dim, state, dim, 1, False, BLOCK_D, BLOCK_N)
+    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias = _setup(
+        A_ptr, A_ptr, dim, state, False, BLOCK_D, BLOCK_N)
     if HAS_INIT:
         x = tl.load(init_ptr + _state_offsets(pid_b, dim, state, offs_d, offs_n), mask=mask_nd,
                     other=0.0)
@@ -345,8 +350,9 @@ def _fwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
     sequence start from init[seq] (HAS_INIT) or zero, and each sequence's last state goes to
     final[seq]."""
     pid_c = tl.program_id(1)
-    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = _setup(
-        A_ptr, bias_ptr, dim, state, dim_per_group, length_pad, HAS_BIAS, BLOCK_D, BLOCK_N)
+    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias = _setup(
+        A_ptr, bias_ptr, dim, state, HAS_BIAS, BLOCK_D, BLOCK_N)
+    bc_base = _bc_base(pid_b, dim, dim_per_group, length_pad, BLOCK_D, BLOCK_N)
     rows_u = _rows(pid_b, offs_d, su_b, su_d)
     rows_dl = _rows(pid_b, offs_d, sdl_b, sdl_d)
     rows_z = _rows(pid_b, offs_d, sz_b, sz_d)
@@ -373,7 +379,7 @@ def _fwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
         if STORE_TILES:
             tl.store(tiles_ptr + _state_offsets(pid_b * n_tiles + t0 // BLOCK_T, dim, state,
                                                 offs_d, offs_n), h, mask=mask_nd)
-        dt, _ = _dt_tile(delta_ptr, rows_dl, t0, sdl_t, mask_d, length, bias, SOFTPLUS, FAST,
+        dt = _dt_tile(delta_ptr, rows_dl, t0, sdl_t, mask_d, length, bias, SOFTPLUS, FAST,
                          BLOCK_T)
         u = _load_act(u_ptr, rows_u, t0, su_t, mask_d, length, BLOCK_T, False)
         dtu = dt * u
@@ -433,8 +439,9 @@ def _chunk_adjoint_kernel(delta_ptr, sdl_b, sdl_d, sdl_t, z_ptr, sz_b, sz_d, sz_
     state) and its sum of delta to dsum[b, c + 1] (dim,), both float32. VARLEN: the adjoint
     takes in dfinal[seq] (HAS_DFINAL) at each sequence's last step and stops at its first."""
     pid_c = tl.program_id(1) + 1
-    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = _setup(
-        A_ptr, bias_ptr, dim, state, dim_per_group, length_pad, HAS_BIAS, BLOCK_D, BLOCK_N)
+    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias = _setup(
+        A_ptr, bias_ptr, dim, state, HAS_BIAS, BLOCK_D, BLOCK_N)
+    bc_base = _bc_base(pid_b, dim, dim_per_group, length_pad, BLOCK_D, BLOCK_N)
     rows_dl = _rows(pid_b, offs_d, sdl_b, sdl_d)
     rows_z = _rows(pid_b, offs_d, sz_b, sz_d)
     rows_g = _rows(pid_b, offs_d, sg_b, sg_d)
@@ -453,7 +460,7 @@ def _chunk_adjoint_kernel(delta_ptr, sdl_b, sdl_d, sdl_t, z_ptr, sz_b, sz_d, sz_
                 junk = _touch(junk, z_ptr, rows_z, t0 - BLOCK_T, sz_t, length, mask_d, BLOCK_T)
             junk = _touch_bc(junk, BC_ptr, bc_base, t0 - BLOCK_T, length_pad, BLOCK_D, BLOCK_N,
                              BLOCK_T)
-        dt, _ = _dt_tile(delta_ptr, rows_dl, t0, sdl_t, mask_d, length, bias, SOFTPLUS, FAST,
+        dt = _dt_tile(delta_ptr, rows_dl, t0, sdl_t, mask_d, length, bias, SOFTPLUS, FAST,
                          BLOCK_T)
         dy, _ = _gate(_load_act(dout_ptr, rows_g, t0, sg_t, mask_d, length, BLOCK_T, ROWS_G),
                       z_ptr, rows_z, t0, sz_t, mask_d, length, HAS_Z, BLOCK_T)
@@ -558,9 +565,9 @@ def _bwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
     is then written by the program holding each sequence's first step."""
     pid_c = tl.program_id(1)
     HALF: tl.constexpr = BLOCK_N // SPLIT
-    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias, bc_base = _setup(
-        A_ptr, bias_ptr, dim, state, dim_per_group, length_pad, HAS_BIAS, BLOCK_D, HALF)
-    bc_base = bc_base * SPLIT                   # _setup sized the [B | C] rows for HALF states
+    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias = _setup(
+        A_ptr, bias_ptr, dim, state, HAS_BIAS, BLOCK_D, HALF)
+    bc_base = _bc_base(pid_b, dim, dim_per_group, length_pad, BLOCK_D, BLOCK_N)
     rows_u = _rows(pid_b, offs_d, su_b, su_d)
     rows_dl = _rows(pid_b, offs_d, sdl_b, sdl_d)
     rows_z = _rows(pid_b, offs_d, sz_b, sz_d)
@@ -606,7 +613,7 @@ def _bwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
             if HAS_Z:
                 junk = _touch(junk, z_ptr, rows_z, tp, sz_t, length, mask_d, BLOCK_T)
             junk = _touch_bc(junk, BC_ptr, bc_base, tp, length_pad, BLOCK_D, BLOCK_N, BLOCK_T)
-        dt, _ = _dt_tile(delta_ptr, rows_dl, t0, sdl_t, mask_d, length, bias, SOFTPLUS, FAST,
+        dt = _dt_tile(delta_ptr, rows_dl, t0, sdl_t, mask_d, length, bias, SOFTPLUS, FAST,
                          BLOCK_T)
         dy, _ = _gate(_load_act(dout_ptr, rows_g, t0, sg_t, mask_d, length, BLOCK_T, ROWS_G),
                       z_ptr, rows_z, t0, sz_t, mask_d, length, HAS_Z, BLOCK_T)
@@ -811,10 +818,15 @@ def _grad_of(dbc: torch.Tensor, which: int, M: torch.Tensor, p: _Plan) -> torch.
     return dbc[:, :, :p.length, which, :p.state].transpose(-1, -2).reshape(M.shape).to(M.dtype)
 
 
+def _steps_adjacent(t: torch.Tensor) -> bool:
+    """Whether a (batch, dim, length) tensor has length stride 1 (or a single step)."""
+    return t.stride(2) == 1 or t.shape[2] == 1
+
+
 def _channel_major(t: torch.Tensor | None) -> torch.Tensor | None:
-    """A (batch, dim, length) tensor whose steps are adjacent (length stride 1), as the
-    kernels read their inputs: t itself when it is, else a contiguous copy."""
-    return t if t is None or t.stride(2) == 1 or t.shape[2] == 1 else t.contiguous()
+    """A (batch, dim, length) tensor whose steps are adjacent, as the kernels read their
+    inputs: t itself when it is, else a contiguous copy."""
+    return t if t is None or _steps_adjacent(t) else t.contiguous()
 
 
 def _act(t: torch.Tensor) -> tuple:
@@ -907,7 +919,7 @@ def _backward(p: _Plan, dout, dfinal, tiles, u, delta, A, bc, D, z, delta_bias, 
     batch_dfinal = dfinal if packing is None else None
     bias = delta_bias if delta_bias is not None else A
     zz = z if z is not None else u
-    rows_g = dout.stride(2) != 1 and dout.shape[2] > 1   # channels-last: read a step at a time
+    rows_g = not _steps_adjacent(dout)          # e.g. channels-last: read a step at a time
     chunks = p.bwd_chunks
     if chunks > 1:
         local = torch.empty(p.batch, chunks, p.dim, p.state, **f32)
