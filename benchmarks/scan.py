@@ -10,6 +10,7 @@ output's gradient included for forward+backward) over the measured device-copy b
 
     python -m benchmarks.scan [--out DIR] [--min-log2 9] [--max-log2 20] [--no-training-shape]
         [--plans [CHUNKS ...]] [--plans-only]     # ours by chunk count at 2^9 .. 2^13
+        [--regcaps [FWD:BWD ...]] [--regcaps-only]  # ours by registers a thread
 
 mamba_ssm is used only when importable: set MAMBASEQ_PEER_DIR to its unpacked source
 distribution (benchmarks/peer.py builds and imports it). Prints a table, writes scan.csv and
@@ -37,6 +38,10 @@ REF_MAX_LOG2 = 16              # the un-fused scan beyond 2^16 takes seconds per
 ATTN_MAX_LEN = 1 << 17         # quadratic attention beyond this takes seconds per call
 PLAN_LENGTHS = [1 << k for k in range(9, 14)]   # --plans: the lengths a launch count decides
 DEFAULT_PLANS = [1, 2, 4, 8, 0]                 # chunk counts; 0: the automatic plan
+# --regcaps: (forward, backward) registers a thread (0: the compiler's choice), at the shapes
+# of the 1.4M DNA model's mixer at 2^20 and the 130M LM's at 2K, and the table's B1 D1024 64K
+DEFAULT_REGCAPS = ["0:0", "96:0", "80:0", "0:168", "0:128", "80:168"]
+REGCAP_SHAPES = [(1, 256, 1 << 20), (8, 1536, 2048), (1, 1024, 1 << 16)]
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -170,33 +175,67 @@ def bench_row(batch: int, dim: int, length: int, bandwidth: float, peer: Callabl
     return row
 
 
-def plan_sweep(lengths: list[int], chunk_counts: list[int], out: str) -> None:
-    """Our scan at batch 1, dim 1024 with the length split into each of ``chunk_counts``
-    chunks (forward and backward alike; 0: the automatic plan), forward and forward+backward
-    ms: which plans short lengths want (one launch, or the three of a split scan). Prints a
-    table, writes scan_plans.csv."""
+def config_sweep(shapes: list[tuple[int, int, int]], configs: dict[str, ScanConfig],
+                 title: str, out_csv: str) -> None:
+    """Our scan at each (batch, dim, length) of ``shapes`` under each of ``configs`` (label ->
+    ScanConfig): forward and forward+backward ms, one table line per shape. Prints the
+    table, writes ``out_csv``."""
     rows = []
-    print("\n### our scan by chunks along the length (B1 D1024 N16, bf16), ms fwd / fwd+bwd\n")
-    print("| L | " + " | ".join(f"{c or 'auto'} chunks" for c in chunk_counts) + " |")
-    print("|---|" + "---|" * len(chunk_counts), flush=True)
-    for length in lengths:
-        args = mamba_inputs(1, 1024, length)
+    print(f"\n### {title}, ms fwd / fwd+bwd\n")
+    print("| B, D, L | " + " | ".join(configs) + " |")
+    print("|---|" + "---|" * len(configs), flush=True)
+    for batch, dim, length in shapes:
+        args = mamba_inputs(batch, dim, length)
         inputs = list(args.values())
         core = (args["u"], args["delta"], args["A"], args["B"], args["C"])
         kw = dict(D=args["D"], z=args["z"], delta_bias=args["delta_bias"], delta_softplus=True)
         cells = []
-        for chunks in chunk_counts:
-            config = ScanConfig(fwd_chunks=chunks, bwd_chunks=chunks)
+        for label, config in configs.items():
             cell = guarded(lambda: time_and_memory(
                 lambda: selective_scan_triton(*core, **kw, config=config), inputs))
             cells.append(cell)
-            rows.append([length, chunks, cell.fwd_ms, cell.fwdbwd_ms, cell.note])
-        print(f"| {length} | " + " | ".join(f"{c.fwd_ms:.3f} / {c.fwdbwd_ms:.3f}" for c in cells)
-              + " |", flush=True)
-    with open(os.path.join(out, "scan_plans.csv"), "w", newline="") as f:
+            rows.append([batch, dim, length, label, cell.fwd_ms, cell.fwdbwd_ms, cell.note])
+        print(f"| {batch}, {dim}, {length} | "
+              + " | ".join(f"{c.fwd_ms:.3f} / {c.fwdbwd_ms:.3f}" for c in cells) + " |",
+              flush=True)
+        del args, inputs, core, kw
+    with open(out_csv, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["length", "chunks", "fwd_ms", "fwdbwd_ms", "note"])
+        writer.writerow(["batch", "dim", "length", "config", "fwd_ms", "fwdbwd_ms", "note"])
         writer.writerows(rows)
+
+
+def plan_sweep(chunk_counts: list[int], out: str) -> None:
+    """Our scan at B1 D1024, 2^9 .. 2^13, with the length split into each of
+    ``chunk_counts`` chunks (forward and backward alike; 0: the automatic plan): which plans
+    short lengths want (one launch, or the three of a split scan). Writes scan_plans.csv."""
+    configs = {f"{c or 'auto'} chunks": ScanConfig(fwd_chunks=c, bwd_chunks=c)
+               for c in chunk_counts}
+    config_sweep([(1, 1024, length) for length in PLAN_LENGTHS], configs,
+                 "our scan by chunks along the length (N16, bf16)",
+                 os.path.join(out, "scan_plans.csv"))
+
+
+def regcap_sweep(caps: list[tuple[int, int]], out: str) -> None:
+    """Our scan at REGCAP_SHAPES with the forward's and the backward's kernels capped at
+    each (forward, backward) register count of ``caps`` (0: uncapped; chunk counts follow
+    the registers). Writes scan_regcaps.csv."""
+    configs = {f"fwd {f or '-'}, bwd {b or '-'}": ScanConfig(fwd_max_regs=f, bwd_max_regs=b)
+               for f, b in caps}
+    config_sweep(REGCAP_SHAPES, configs, "our scan by register caps a thread (N16, bf16)",
+                 os.path.join(out, "scan_regcaps.csv"))
+
+
+def parse_caps(texts: list[str]) -> list[tuple[int, int]]:
+    """"F:B" register caps (forward, backward; 0 uncapped) -> pairs; ValueError on others."""
+    caps = []
+    for text in texts:
+        f, sep, b = text.partition(":")
+        if not sep or not f.isdigit() or not b.isdigit() or any(
+                0 < int(c) < 24 or int(c) > 255 for c in (f, b)):
+            raise ValueError(f"--regcaps takes FWD:BWD register caps, 0 or 24 .. 255, got {text!r}")
+        caps.append((int(f), int(b)))
+    return caps
 
 
 # ----------------------------------------------------------------------------- reporting
@@ -313,11 +352,19 @@ def main() -> None:
                         help="then time our scan at B1 D1024 with the length cut into each of "
                         "these chunk counts (0: automatic; default 1 2 4 8 0) at 2^9 .. 2^13")
     parser.add_argument("--plans-only", action="store_true", help="only the --plans table")
+    parser.add_argument("--regcaps", nargs="*", metavar="FWD:BWD",
+                        help="then time our scan with the forward's and the backward's kernels "
+                        "capped at these registers a thread (0: uncapped; default "
+                        f"{' '.join(DEFAULT_REGCAPS)}) at B, D, L = {REGCAP_SHAPES}")
+    parser.add_argument("--regcaps-only", action="store_true", help="only the --regcaps table")
     opts = parser.parse_args()
     if any(c < 0 for c in opts.plans or []):
-        print(f"benchmarks/scan.py: --plans takes chunk counts >= 0, got {opts.plans}",
-              file=sys.stderr)
-        sys.exit(2)
+        parser.error(f"--plans takes chunk counts >= 0, got {opts.plans}")
+    wants_caps = opts.regcaps is not None or opts.regcaps_only
+    try:
+        caps = parse_caps(opts.regcaps or DEFAULT_REGCAPS) if wants_caps else None
+    except ValueError as err:
+        parser.error(str(err))
     if not torch.cuda.is_available():
         sys.exit("benchmarks/scan.py needs a CUDA GPU")
     torch.manual_seed(0)
@@ -327,8 +374,11 @@ def main() -> None:
           f"mamba_ssm {peer_note}", flush=True)
     os.makedirs(opts.out, exist_ok=True)
     plans = (opts.plans or DEFAULT_PLANS) if opts.plans is not None or opts.plans_only else None
-    if opts.plans_only:
-        plan_sweep(PLAN_LENGTHS, plans, opts.out)
+    if opts.plans_only or opts.regcaps_only:
+        if opts.plans_only:
+            plan_sweep(plans, opts.out)
+        if opts.regcaps_only:
+            regcap_sweep(caps, opts.out)
         return
     shapes = [(1, 1024, 1 << k) for k in range(opts.min_log2, opts.max_log2 + 1)]
     if not opts.no_training_shape:
@@ -345,7 +395,9 @@ def main() -> None:
     print_notes(rows)
     plot(rows, os.path.join(opts.out, "scan.png"))
     if plans is not None:
-        plan_sweep(PLAN_LENGTHS, plans, opts.out)
+        plan_sweep(plans, opts.out)
+    if caps is not None:
+        regcap_sweep(caps, opts.out)
 
 
 if __name__ == "__main__":

@@ -676,12 +676,16 @@ def _bwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
 @dataclass(frozen=True)
 class ScanConfig:
     """Tiling of one call: warps per program (32 channels each), steps per tile (0: one 16-byte
-    vector of u's dtype), and chunks along the length for the forward and the backward
-    (0: chosen so that the programs fill the GPU)."""
+    vector of u's dtype), chunks along the length for the forward and the backward (0: chosen
+    so that the programs fill the GPU), and the most registers a thread of the forward's and
+    the backward's kernels may use (0: the compiler's choice; fewer registers let more warps
+    share a multiprocessor, at the price of spills; ``benchmarks/scan.py --regcaps``)."""
     num_warps: int = 1
     block_t: int = 0
     fwd_chunks: int = 0
     bwd_chunks: int = 0
+    fwd_max_regs: int = 0
+    bwd_max_regs: int = 0
 
 
 def _interpreted() -> bool:
@@ -725,6 +729,8 @@ class _Plan:
     num_warps: int
     fwd_chunks: int
     bwd_chunks: int
+    fwd_max_regs: int = 0
+    bwd_max_regs: int = 0
 
     @property
     def length_pad(self) -> int:
@@ -748,9 +754,12 @@ class _Plan:
                     state=self.state, dim_per_group=self.dim_per_group,
                     chunk_len=self.chunk_len(chunks))
 
-    def blocks(self) -> dict:
+    def blocks(self, max_regs: int = 0) -> dict:
+        """The tile sizes and launch options of a scan kernel; ``max_regs`` (0: none) caps its
+        registers a thread (compiled code only: the interpreter has no registers)."""
+        cap = dict(maxnreg=max_regs) if max_regs and not _interpreted() else {}
         return dict(BLOCK_D=self.block_d, BLOCK_N=self.block_n, BLOCK_T=self.block_t,
-                    FAST=not _interpreted(), num_warps=self.num_warps)
+                    FAST=not _interpreted(), num_warps=self.num_warps, **cap)
 
 
 def _auto_chunks(programs: int, n_tiles: int, kernel: str, device: torch.device) -> int:
@@ -798,7 +807,8 @@ def _make_plan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, groups: in
     return _Plan(batch, dim, length, state, dim_per_group, block_d,
                  triton.next_power_of_2(state), block_t, n_tiles, config.num_warps,
                  _chunk_count(length, min(fwd, n_tiles), block_t),
-                 _chunk_count(length, min(bwd, n_tiles), block_t))
+                 _chunk_count(length, min(bwd, n_tiles), block_t),
+                 config.fwd_max_regs, config.bwd_max_regs)
 
 
 def _bc_copy(B: torch.Tensor, C: torch.Tensor, p: _Plan) -> torch.Tensor:
@@ -885,7 +895,7 @@ def _forward(p: _Plan, u, delta, A, bc, D, z, delta_bias, softplus, initial_stat
         dsum = torch.empty(p.batch, chunks, p.dim, **f32)
         _chunk_state_kernel[p.grid(chunks - 1)](
             *_act(u), *_act(delta), bias, A, bc, local, dsum, junk_ptr=A, n_chunks=chunks,
-            **p.sizes(chunks), **flags, **varlen, **p.blocks())
+            **p.sizes(chunks), **flags, **varlen, **p.blocks(p.fwd_max_regs))
         h0 = torch.empty_like(local)
         _chunk_combine_kernel[p.grid(1)](
             A, local, dsum, batch_init if batch_init is not None else local,
@@ -902,7 +912,7 @@ def _forward(p: _Plan, u, delta, A, bc, D, z, delta_bias, softplus, initial_stat
         D if D is not None else A, h0, h0_rows, tiles, final, **varlen, junk_ptr=A,
         **p.sizes(chunks), n_tiles=p.n_tiles, HAS_H0=chunks > 1 or batch_init is not None,
         HAS_D=D is not None, HAS_Z=z is not None, STORE_TILES=store_tiles, **flags,
-        **p.blocks())
+        **p.blocks(p.fwd_max_regs))
     _note_occupancy("fwd", kernel)
     return out, final, (tiles if store_tiles else None)
 
@@ -927,7 +937,7 @@ def _backward(p: _Plan, dout, dfinal, tiles, u, delta, A, bc, D, z, delta_bias, 
         _chunk_adjoint_kernel[p.grid(chunks - 1)](
             *_act(delta), *_act(zz), *_act(dout), bias, A, bc, local, dsum, junk_ptr=A,
             n_chunks=chunks, **p.sizes(chunks), **flags, **varlen, ROWS_G=rows_g,
-            **p.blocks())
+            **p.blocks(p.bwd_max_regs))
         carry = torch.empty_like(local)
         _chunk_combine_kernel[p.grid(1)](
             A, local, dsum, batch_dfinal if batch_dfinal is not None else local,
@@ -955,7 +965,7 @@ def _backward(p: _Plan, dout, dfinal, tiles, u, delta, A, bc, D, z, delta_bias, 
         **p.sizes(chunks), n_tiles=p.n_tiles, HAS_CARRY=chunks > 1 or batch_dfinal is not None,
         HAS_D=D is not None, HAS_DH0=want_dh0 and packing is None,
         HAS_INIT=want_dh0 and packing is not None, SPLIT=p.split, ROWS_G=rows_g, **flags,
-        **p.blocks())
+        **p.blocks(p.bwd_max_regs))
     _note_occupancy("bwd", kernel)
     return du, ddelta, dz, dA, dbc, dD, dbias, dh0
 

@@ -1,0 +1,26 @@
+"""benchmarks/scan.py's arguments: the register caps of ``--regcaps`` (the timing itself
+needs a GPU)."""
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks.scan import DEFAULT_REGCAPS, parse_caps
+
+
+def test_parse_caps_reads_forward_and_backward_caps() -> None:
+    assert parse_caps(["0:0", "96:168", "255:24"]) == [(0, 0), (96, 168), (255, 24)]
+    assert len(parse_caps(DEFAULT_REGCAPS)) == len(DEFAULT_REGCAPS)
+
+
+@pytest.mark.parametrize("text", ["96", "96:", "a:0", "-1:0", "16:0", "0:256", "96:168:1"])
+def test_parse_caps_rejects_what_ptxas_cannot_take(text: str) -> None:
+    with pytest.raises(ValueError, match=repr(text).replace("(", r"\(")):
+        parse_caps([text])
+
+
+def test_bad_caps_exit_2_with_one_line_before_anything_runs() -> None:
+    run = subprocess.run([sys.executable, "-m", "benchmarks.scan", "--regcaps", "0:300"],
+                         capture_output=True, text=True)
+    assert run.returncode == 2
+    assert "'0:300'" in run.stderr.strip().splitlines()[-1] and not run.stdout
