@@ -217,11 +217,12 @@ def plan_sweep(chunk_counts: list[int], out: str) -> None:
 
 
 def regcap_sweep(caps: list[tuple[int, int]], out: str) -> None:
-    """Our scan at REGCAP_SHAPES with the forward's and the backward's kernels capped at
-    each (forward, backward) register count of ``caps`` (0: uncapped; chunk counts follow
-    the registers). Writes scan_regcaps.csv."""
-    configs = {f"fwd {f or '-'}, bwd {b or '-'}": ScanConfig(fwd_max_regs=f, bwd_max_regs=b)
-               for f, b in caps}
+    """Our scan at REGCAP_SHAPES with its default registers (``ScanConfig()``), then with the
+    forward's and the backward's kernels capped at each (forward, backward) register count of
+    ``caps`` (0: uncapped; chunk counts follow the registers). Writes scan_regcaps.csv."""
+    configs = {"default": ScanConfig()}
+    configs.update({f"fwd {f or '-'}, bwd {b or '-'}": ScanConfig(fwd_max_regs=f, bwd_max_regs=b)
+                    for f, b in caps})
     config_sweep(REGCAP_SHAPES, configs, "our scan by register caps a thread (N16, bf16)",
                  os.path.join(out, "scan_regcaps.csv"))
 
@@ -353,8 +354,9 @@ def main() -> None:
                         "these chunk counts (0: automatic; default 1 2 4 8 0) at 2^9 .. 2^13")
     parser.add_argument("--plans-only", action="store_true", help="only the --plans table")
     parser.add_argument("--regcaps", nargs="*", metavar="FWD:BWD",
-                        help="then time our scan with the forward's and the backward's kernels "
-                        "capped at these registers a thread (0: uncapped; default "
+                        help="then time our scan with its default registers and with the "
+                        "forward's and the backward's kernels capped at these registers a "
+                        "thread (0: uncapped; default "
                         f"{' '.join(DEFAULT_REGCAPS)}) at B, D, L = {REGCAP_SHAPES}")
     parser.add_argument("--regcaps-only", action="store_true", help="only the --regcaps table")
     opts = parser.parse_args()

@@ -678,13 +678,14 @@ class ScanConfig:
     """Tiling of one call: warps per program (32 channels each), steps per tile (0: one 16-byte
     vector of u's dtype), chunks along the length for the forward and the backward (0: chosen
     so that the programs fill the GPU), and the most registers a thread of the forward's and
-    the backward's kernels may use (0: the compiler's choice; fewer registers let more warps
-    share a multiprocessor, at the price of spills; ``benchmarks/scan.py --regcaps``)."""
+    the backward's kernels may use (0: the compiler's choice; for the forward, None:
+    SCAN_PASS_MAX_REGS on the scan pass of an unpacked forward that saves no states, else
+    the compiler's choice; ``benchmarks/scan.py --regcaps`` times them)."""
     num_warps: int = 1
     block_t: int = 0
     fwd_chunks: int = 0
     bwd_chunks: int = 0
-    fwd_max_regs: int = 0
+    fwd_max_regs: int | None = None
     bwd_max_regs: int = 0
 
 
@@ -697,6 +698,12 @@ def _interpreted() -> bool:
 # defaults are those of the kernels on sm_90 (H100/H200) before the first launch.
 _RESIDENT = {"fwd": 12, "bwd": 8}
 MIN_TILES_PER_CHUNK = 8
+# Registers a thread of the forward's scan pass when it saves no states (inference, and the
+# first forward of a recomputed mixer) and no sequences are packed: compiled under this cap it
+# ran 12-20% faster than with the compiler's 90 on an H100 (bf16, B1 D256 2^20, B8 D1536 2K,
+# B1 D1024 64K; benchmarks/results/h100-2026-12-06), at the same residency; the pass that saves
+# states and the backward ran slower capped; packed sequences need 138-148 (not measured).
+SCAN_PASS_MAX_REGS = 96
 
 
 def _resident_warps(n_regs: int) -> int:
@@ -729,7 +736,7 @@ class _Plan:
     num_warps: int
     fwd_chunks: int
     bwd_chunks: int
-    fwd_max_regs: int = 0
+    fwd_max_regs: int | None = None
     bwd_max_regs: int = 0
 
     @property
@@ -895,7 +902,7 @@ def _forward(p: _Plan, u, delta, A, bc, D, z, delta_bias, softplus, initial_stat
         dsum = torch.empty(p.batch, chunks, p.dim, **f32)
         _chunk_state_kernel[p.grid(chunks - 1)](
             *_act(u), *_act(delta), bias, A, bc, local, dsum, junk_ptr=A, n_chunks=chunks,
-            **p.sizes(chunks), **flags, **varlen, **p.blocks(p.fwd_max_regs))
+            **p.sizes(chunks), **flags, **varlen, **p.blocks(p.fwd_max_regs or 0))
         h0 = torch.empty_like(local)
         _chunk_combine_kernel[p.grid(1)](
             A, local, dsum, batch_init if batch_init is not None else local,
@@ -907,12 +914,14 @@ def _forward(p: _Plan, u, delta, A, bc, D, z, delta_bias, softplus, initial_stat
     else:
         h0, h0_rows = (batch_init if batch_init is not None else final), 1
     zz = z if z is not None else u
+    scan_cap = p.fwd_max_regs if p.fwd_max_regs is not None else (
+        0 if store_tiles or packing else SCAN_PASS_MAX_REGS)
     kernel = _fwd_scan_kernel[p.grid(chunks)](
         *_act(u), *_act(delta), *_act(zz), *_act(out), bias, A, bc,
         D if D is not None else A, h0, h0_rows, tiles, final, **varlen, junk_ptr=A,
         **p.sizes(chunks), n_tiles=p.n_tiles, HAS_H0=chunks > 1 or batch_init is not None,
         HAS_D=D is not None, HAS_Z=z is not None, STORE_TILES=store_tiles, **flags,
-        **p.blocks(p.fwd_max_regs))
+        **p.blocks(scan_cap))
     _note_occupancy("fwd", kernel)
     return out, final, (tiles if store_tiles else None)
 

@@ -90,7 +90,7 @@ def test_guard_stops_packed_bf16_run_on_the_gpu(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err.strip()
     print(err)
     assert len(err.splitlines()) == 1 and "global step 5: the loss is nan" in err
-    assert "model.backbone.layers.3.mixer.in_proj (Linear)" in err
+    assert "model.backbone.layers.3.mixer.in_proj (IntoChannels)" in err     # an nn.Linear
     run = tmp_path / "pretrain-varlen"
     assert f"the last good checkpoint is {run / 'checkpoints' / 'last.ckpt'}" in err
     assert_last_checkpoint_is_step(run, 4)
