@@ -679,8 +679,8 @@ class ScanConfig:
     vector of u's dtype), chunks along the length for the forward and the backward (0: chosen
     so that the programs fill the GPU), and the most registers a thread of the forward's and
     the backward's kernels may use (0: the compiler's choice; for the forward, None:
-    SCAN_PASS_MAX_REGS on the scan pass of an unpacked forward that saves no states, else
-    the compiler's choice; ``benchmarks/scan.py --regcaps`` times them)."""
+    SCAN_PASS_MAX_REGS for its tile on the scan pass of an unpacked forward that saves no
+    states, else the compiler's choice; ``benchmarks/scan.py --regcaps`` times them)."""
     num_warps: int = 1
     block_t: int = 0
     fwd_chunks: int = 0
@@ -699,11 +699,13 @@ def _interpreted() -> bool:
 _RESIDENT = {"fwd": 12, "bwd": 8}
 MIN_TILES_PER_CHUNK = 8
 # Registers a thread of the forward's scan pass when it saves no states (inference, and the
-# first forward of a recomputed mixer) and no sequences are packed: compiled under this cap it
-# ran 12-20% faster than with the compiler's 90 on an H100 (bf16, B1 D256 2^20, B8 D1536 2K,
-# B1 D1024 64K; benchmarks/results/h100-2026-12-06), at the same residency; the pass that saves
-# states and the backward ran slower capped; packed sequences need 138-148 (not measured).
-SCAN_PASS_MAX_REGS = 96
+# first forward of a recomputed mixer) and no sequences are packed, by steps a tile. With
+# 16-bit u and delta (8-step tiles) the pass compiled under 96 ran 9-18% faster than with the
+# compiler's 90 on an H100 (B1 D256 2^20, B8 D1536 2K, B1 D1024 64K), at the same residency.
+# With a float32 delta (4-step tiles, as the mixer's) capping it at 96 made whole-model
+# training 3-4% slower, and the pass that saves states and the backward ran slower capped.
+# benchmarks/results/h100-2026-12-06, `benchmarks/scan.py --regcaps`.
+SCAN_PASS_MAX_REGS = {8: 96}
 
 
 def _resident_warps(n_regs: int) -> int:
@@ -915,7 +917,7 @@ def _forward(p: _Plan, u, delta, A, bc, D, z, delta_bias, softplus, initial_stat
         h0, h0_rows = (batch_init if batch_init is not None else final), 1
     zz = z if z is not None else u
     scan_cap = p.fwd_max_regs if p.fwd_max_regs is not None else (
-        0 if store_tiles or packing else SCAN_PASS_MAX_REGS)
+        0 if store_tiles or packing else SCAN_PASS_MAX_REGS.get(p.block_t, 0))
     kernel = _fwd_scan_kernel[p.grid(chunks)](
         *_act(u), *_act(delta), *_act(zz), *_act(out), bias, A, bc,
         D if D is not None else A, h0, h0_rows, tiles, final, **varlen, junk_ptr=A,
