@@ -43,9 +43,10 @@ Backward, with the adjoint g_t = dL/dh_t = C_t * dy_t + exp(delta_{t+1} A) * g_{
      tile-start state and kept in registers, then the adjoint walked backwards and every
      gradient formed. With a state saved every n tiles, each group of n tiles is first
      scanned forward once from its saved state, its tile starts written to a small scratch
-     (one group's per program) and read back tile by tile. dB and dC (sums over channels, reduced across the program's lanes) are
-     added with float32 atomics every step; dA, dD, d(delta_bias) (sums over batch and time)
-     are accumulated in registers and added atomically once per program.
+     (one group's per program) and read back tile by tile. dB and dC (sums over channels,
+     reduced across the program's lanes) are added with float32 atomics every step; dA, dD,
+     d(delta_bias) (sums over batch and time) are accumulated in registers and added
+     atomically once per program.
 
 Packed sequences (``cu_seqlens``, batch 1): every step reads its sequence index and whether
 it starts or ends a sequence. At a start the state is replaced by the sequence's initial
@@ -518,8 +519,10 @@ def _group_states(tiles_ptr, scratch_ptr, saved_row, slot_row, first, n_tiles, d
     """The states at the starts of tiles first .. first + n_tiles of a group, scanned from
     its saved state tiles[saved_row], to scratch rows slot_row .. slot_row + n_tiles (rows of
     (dim, state)); with SPLIT both halves of the states (offs_n, A2 and mask_nd are the first
-    half's, A2_2 the second's). Ends with a barrier: any lane may read back any lane's rows."""
+    half's, A2_2 the second's). Between barriers: a lane may read back, or overwrite, rows
+    another lane wrote or has still to read."""
     HALF: tl.constexpr = BLOCK_N // SPLIT
+    tl.debug_barrier()
     mask_n = offs_n < state
     saved = tiles_ptr + _state_offsets(saved_row, dim, state, offs_d, offs_n)
     h = tl.load(saved, mask=mask_nd, other=0.0)
@@ -761,15 +764,17 @@ def _bwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
 
 @dataclass(frozen=True)
 class ScanConfig:
-    """Tiling of one call: warps per program (32 channels each), steps per tile (0: one 16-byte
-    vector of u's dtype), chunks along the length for the forward and the backward (0: chosen
-    so that the programs fill the GPU), and the most registers a thread of the forward's and
-    the backward's kernels may use (0: the compiler's choice; for the forward, None:
-    SCAN_PASS_MAX_REGS for its tile on the scan pass of an unpacked forward that saves no
-    states, else the compiler's choice; ``benchmarks/scan.py --regcaps`` times them), and how
-    often the forward saves the state for the backward: at every ``tiles_per_state``-th tile
-    start (1: every tile; n: 1/n of the memory, the states between recomputed inside the
-    backward; chunks along the length are then whole groups of n tiles)."""
+    """Tiling and launch options of one call.
+
+    num_warps: warps per program (32 channels each). block_t: steps per tile (0: one 16-byte
+    vector of u's dtype). fwd_chunks, bwd_chunks: chunks along the length (0: as many as
+    fill the GPU). fwd_max_regs, bwd_max_regs: the most registers a thread of the forward's
+    and the backward's kernels may use (0: the compiler's choice; fwd_max_regs None:
+    SCAN_PASS_MAX_REGS on the scan pass of an unpacked forward that saves no states, the
+    compiler's choice elsewhere); ``benchmarks/scan.py --regcaps`` times them.
+    tiles_per_state: the forward saves the state for the backward at every n-th tile start
+    (1: every tile; n: 1/n of the memory, the others recomputed inside the backward, and
+    chunks are whole groups of n tiles); ``benchmarks/scan.py --saved-states`` times it."""
     num_warps: int = 1
     block_t: int = 0
     fwd_chunks: int = 0
