@@ -166,6 +166,13 @@ def _dt_tile(delta_ptr, rows, t0, s_t, mask_d, length, bias, SOFTPLUS: tl.conste
 
 
 @triton.jit
+def _scaled_A(A_ptr, offs_d, offs_n, mask_nd, state):
+    """A * log2(e) of the states ``offs_n`` of channels ``offs_d``: (BLOCK_N, BLOCK_D) float32."""
+    A = tl.load(A_ptr + offs_d[None, :] * state + offs_n[:, None], mask=mask_nd, other=0.0)
+    return A.to(tl.float32) * _LOG2E
+
+
+@triton.jit
 def _setup(A_ptr, bias_ptr, dim, state, HAS_BIAS: tl.constexpr, BLOCK_D: tl.constexpr,
            BLOCK_N: tl.constexpr):
     """This program's channels (lanes) and states, their masks, A * log2(e) as (BLOCK_N,
@@ -175,8 +182,7 @@ def _setup(A_ptr, bias_ptr, dim, state, HAS_BIAS: tl.constexpr, BLOCK_D: tl.cons
     offs_n = tl.arange(0, BLOCK_N)
     mask_d = offs_d < dim
     mask_nd = (offs_n[:, None] < state) & mask_d[None, :]
-    A = tl.load(A_ptr + offs_d[None, :] * state + offs_n[:, None], mask=mask_nd, other=0.0)
-    A2 = A.to(tl.float32) * _LOG2E
+    A2 = _scaled_A(A_ptr, offs_d, offs_n, mask_nd, state)
     if HAS_BIAS:
         bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0).to(tl.float32)
     else:
@@ -511,25 +517,27 @@ def _advance(h, A2, t0, offs_t, offs_n, mask_n, dt, dtu, length, state, BC_ptr, 
 
 @triton.jit
 def _group_states(tiles_ptr, scratch_ptr, saved_row, slot_row, first, n_tiles, delta_ptr,
-                  rows_dl, sdl_t, u_ptr, rows_u, su_t, bias, A2, A2_2, offs_t, offs_n, mask_nd,
+                  rows_dl, sdl_t, u_ptr, rows_u, su_t, bias, A_ptr, offs_t, offs_n, mask_nd,
                   length, state, BC_ptr, bc_base, meta_ptr, init_ptr, dim, offs_d, mask_d,
                   SOFTPLUS: tl.constexpr, FAST: tl.constexpr, SPLIT: tl.constexpr,
                   BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr, VARLEN: tl.constexpr,
                   HAS_INIT: tl.constexpr):
     """The states at the starts of tiles first .. first + n_tiles of a group, scanned from
     its saved state tiles[saved_row], to scratch rows slot_row .. slot_row + n_tiles (rows of
-    (dim, state)); with SPLIT both halves of the states (offs_n, A2 and mask_nd are the first
-    half's, A2_2 the second's). Between barriers: a lane may read back, or overwrite, rows
-    another lane wrote or has still to read."""
+    (dim, state)); with SPLIT both halves of the states (offs_n and mask_nd are the first
+    half's). Between barriers: a lane may read back, or overwrite, rows another lane wrote or
+    has still to read."""
     HALF: tl.constexpr = BLOCK_N // SPLIT
     tl.debug_barrier()
     mask_n = offs_n < state
+    A2 = _scaled_A(A_ptr, offs_d, offs_n, mask_nd, state)
     saved = tiles_ptr + _state_offsets(saved_row, dim, state, offs_d, offs_n)
     h = tl.load(saved, mask=mask_nd, other=0.0)
     if SPLIT == 2:
         offs_n2 = HALF + offs_n
         mask_n2 = offs_n2 < state
         mask_nd2 = mask_n2[:, None] & mask_d[None, :]
+        A2_2 = _scaled_A(A_ptr, offs_d, offs_n2, mask_nd2, state)
         h2 = tl.load(saved + HALF, mask=mask_nd2, other=0.0)
     for k in range(n_tiles + 1):
         row = scratch_ptr + _state_offsets(slot_row + k, dim, state, offs_d, offs_n)
@@ -665,15 +673,11 @@ def _bwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
         offs_n2 = HALF + offs_n
         mask_n2 = offs_n2 < state
         mask_nd2 = mask_n2[:, None] & mask_d[None, :]
-        A2_2 = tl.load(A_ptr + offs_d[None, :] * state + offs_n2[:, None], mask=mask_nd2,
-                       other=0.0) * _LOG2E
         if HAS_CARRY:
             gn2 = tl.load(carry_ptr + carry_off + HALF, mask=mask_nd2, other=0.0)
         else:
             gn2 = tl.zeros([HALF, BLOCK_D], dtype=tl.float32)
         dA2 = tl.zeros([HALF, BLOCK_D], dtype=tl.float32)
-    else:
-        A2_2 = A2
     dD = tl.zeros([BLOCK_D], dtype=tl.float32)
     dbias = tl.zeros([BLOCK_D], dtype=tl.float32)
     junk = tl.zeros([BLOCK_D], dtype=tl.float32)
@@ -707,22 +711,24 @@ def _bwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
             if (i == 0) | (slot == TILES_PER_STATE - 1):          # entering a group
                 _group_states(tiles_ptr, scratch_ptr, pid_b * n_saved + tile // TILES_PER_STATE,
                               slot_row, tile - slot, slot, delta_ptr, rows_dl, sdl_t, u_ptr,
-                              rows_u, su_t, bias, A2, A2_2, offs_t, offs_n, mask_nd, length,
+                              rows_u, su_t, bias, A_ptr, offs_t, offs_n, mask_nd, length,
                               state, BC_ptr, bc_base, meta_ptr, init_ptr, dim, offs_d, mask_d,
                               SOFTPLUS, FAST, SPLIT, BLOCK_N, BLOCK_T, VARLEN, HAS_INIT)
             tile_ptr = scratch_ptr + _state_offsets(slot_row + slot, dim, state, offs_d, offs_n)
+        # A * log2(e) read again every tile (an L1 hit) rather than held: fewer spills
         h = tl.load(tile_ptr, mask=mask_nd, other=0.0)
         _, gn, dA, gB, gkA, y = _bwd_tile_part(
-            h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, length, state, BC_ptr,
-            dBC_ptr, bc_base, gB, gkA, y, meta_ptr, init_ptr, dfinal_ptr, dh0_ptr,
-            dim, offs_d, mask_d, BLOCK_T, BLOCK_N, VARLEN, HAS_INIT, HAS_DFINAL)
+            h, gn, _scaled_A(A_ptr, offs_d, offs_n, mask_nd, state), dA, t0, offs_t, offs_n,
+            mask_n, dt, dtu, dy, length, state, BC_ptr, dBC_ptr, bc_base, gB, gkA, y, meta_ptr,
+            init_ptr, dfinal_ptr, dh0_ptr, dim, offs_d, mask_d, BLOCK_T, BLOCK_N, VARLEN,
+            HAS_INIT, HAS_DFINAL)
         if SPLIT == 2:
             h2 = tl.load(tile_ptr + HALF, mask=mask_nd2, other=0.0)
             _, gn2, dA2, gB, gkA, y = _bwd_tile_part(
-                h2, gn2, A2_2, dA2, t0, offs_t, offs_n2, mask_n2, dt, dtu, dy, length,
-                state, BC_ptr, dBC_ptr, bc_base, gB, gkA, y, meta_ptr, init_ptr,
-                dfinal_ptr, dh0_ptr, dim, offs_d, mask_d, BLOCK_T, BLOCK_N, VARLEN, HAS_INIT,
-                HAS_DFINAL)
+                h2, gn2, _scaled_A(A_ptr, offs_d, offs_n2, mask_nd2, state), dA2, t0, offs_t,
+                offs_n2, mask_n2, dt, dtu, dy, length, state, BC_ptr, dBC_ptr, bc_base, gB, gkA,
+                y, meta_ptr, init_ptr, dfinal_ptr, dh0_ptr, dim, offs_d, mask_d, BLOCK_T,
+                BLOCK_N, VARLEN, HAS_INIT, HAS_DFINAL)
         # epilogue: the per-step inputs are read again (cache hits) to keep registers free
         u = _load_act(u_ptr, rows_u, t0, su_t, mask_d, length, BLOCK_T, False)
         dout = _load_act(dout_ptr, rows_g, t0, sg_t, mask_d, length, BLOCK_T, ROWS_G)
