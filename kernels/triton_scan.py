@@ -44,9 +44,10 @@ Backward, with the adjoint g_t = dL/dh_t = C_t * dy_t + exp(delta_{t+1} A) * g_{
      gradient formed. With a state saved every n tiles, each group of n tiles is first
      scanned forward once from its saved state, its tile starts written to a small scratch
      (one group's per program) and read back tile by tile. dB and dC (sums over channels,
-     reduced across the program's lanes) are added with float32 atomics every step; dA, dD,
-     d(delta_bias) (sums over batch and time) are accumulated in registers and added
-     atomically once per program.
+     reduced across the program's lanes) are added with float32 atomics every step; dD and
+     d(delta_bias) (sums over batch and time) are accumulated in registers, dA in the
+     program's own row of memory (registers are short in this kernel), and all three are
+     added atomically once per program.
 
 Packed sequences (``cu_seqlens``, batch 1): every step reads its sequence index and whether
 it starts or ends a sequence. At a start the state is replaced by the sequence's initial
@@ -623,7 +624,8 @@ def _bwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
                      dz_ptr, sdz_b, sdz_d, sdz_t,
                      bias_ptr, A_ptr, BC_ptr, D_ptr, tiles_ptr, carry_ptr, carry_rows_per_batch,
                      dA_ptr, dBC_ptr, dD_ptr, dbias_ptr, dh0_ptr, meta_ptr, init_ptr, dfinal_ptr,
-                     junk_ptr, scratch_ptr, dim, length, length_pad, state, dim_per_group,
+                     junk_ptr, scratch_ptr, dA_part_ptr, dim, length, length_pad, state,
+                     dim_per_group,
                      chunk_len, n_saved, HAS_CARRY: tl.constexpr, HAS_D: tl.constexpr,
                      HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
                      HAS_DH0: tl.constexpr, VARLEN: tl.constexpr, HAS_INIT: tl.constexpr,
@@ -635,9 +637,10 @@ def _bwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
     after the chunk. Writes du, ddelta, dz (batch, dim, length, their own strides) in their
     tensors' dtypes and, from chunk 0, dh0 (batch, dim, state); adds into the float32
     accumulators dA (dim, state), dBC (the padded [dB | dC] layout of the [B | C] copy), dD,
-    dbias (dim,). With SPLIT the states are handled in two halves of BLOCK_N // 2, so that a
-    tile's states fit in registers. VARLEN: see ``_bwd_tile_part``; dh0 (n_seqs, dim, state)
-    is then written by the program holding each sequence's first step.
+    dbias (dim,), dA through the program's row of dA_part (batch, chunks, dim, state) float32.
+    With SPLIT the states are handled in two halves of BLOCK_N // 2, so that a tile's states
+    fit in registers. VARLEN: see ``_bwd_tile_part``; dh0 (n_seqs, dim, state) is then
+    written by the program holding each sequence's first step.
 
     The state at each tile start comes from tiles (batch, n_saved, dim, state), which the
     forward filled at every TILES_PER_STATE-th tile start (a chunk is a whole number of such
@@ -668,7 +671,11 @@ def _bwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
         gn = tl.load(carry_ptr + carry_off, mask=mask_nd, other=0.0)
     else:
         gn = tl.zeros([HALF, BLOCK_D], dtype=tl.float32)
-    dA = tl.zeros([HALF, BLOCK_D], dtype=tl.float32)
+    # dA summed over the chunk's steps in the program's own row of dA_part (batch, chunks,
+    # dim, state) float32, not in registers (fewer spills), and added into dA_ptr at the end
+    dA_row = dA_part_ptr + _state_offsets(pid_b * tl.num_programs(1) + pid_c, dim, state,
+                                          offs_d, offs_n)
+    tl.store(dA_row, tl.zeros([HALF, BLOCK_D], dtype=tl.float32), mask=mask_nd)
     if SPLIT == 2:
         offs_n2 = HALF + offs_n
         mask_n2 = offs_n2 < state
@@ -677,7 +684,7 @@ def _bwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
             gn2 = tl.load(carry_ptr + carry_off + HALF, mask=mask_nd2, other=0.0)
         else:
             gn2 = tl.zeros([HALF, BLOCK_D], dtype=tl.float32)
-        dA2 = tl.zeros([HALF, BLOCK_D], dtype=tl.float32)
+        tl.store(dA_row + HALF, tl.zeros([HALF, BLOCK_D], dtype=tl.float32), mask=mask_nd2)
     dD = tl.zeros([BLOCK_D], dtype=tl.float32)
     dbias = tl.zeros([BLOCK_D], dtype=tl.float32)
     junk = tl.zeros([BLOCK_D], dtype=tl.float32)
@@ -718,17 +725,22 @@ def _bwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
         # A * log2(e) read again every tile (an L1 hit) rather than held: fewer spills
         h = tl.load(tile_ptr, mask=mask_nd, other=0.0)
         _, gn, dA, gB, gkA, y = _bwd_tile_part(
-            h, gn, _scaled_A(A_ptr, offs_d, offs_n, mask_nd, state), dA, t0, offs_t, offs_n,
+            h, gn, _scaled_A(A_ptr, offs_d, offs_n, mask_nd, state),
+            tl.zeros([HALF, BLOCK_D], dtype=tl.float32), t0, offs_t, offs_n,
             mask_n, dt, dtu, dy, length, state, BC_ptr, dBC_ptr, bc_base, gB, gkA, y, meta_ptr,
             init_ptr, dfinal_ptr, dh0_ptr, dim, offs_d, mask_d, BLOCK_T, BLOCK_N, VARLEN,
             HAS_INIT, HAS_DFINAL)
+        tl.store(dA_row, tl.load(dA_row, mask=mask_nd, other=0.0) + dA, mask=mask_nd)
         if SPLIT == 2:
             h2 = tl.load(tile_ptr + HALF, mask=mask_nd2, other=0.0)
             _, gn2, dA2, gB, gkA, y = _bwd_tile_part(
-                h2, gn2, _scaled_A(A_ptr, offs_d, offs_n2, mask_nd2, state), dA2, t0, offs_t,
+                h2, gn2, _scaled_A(A_ptr, offs_d, offs_n2, mask_nd2, state),
+                tl.zeros([HALF, BLOCK_D], dtype=tl.float32), t0, offs_t,
                 offs_n2, mask_n2, dt, dtu, dy, length, state, BC_ptr, dBC_ptr, bc_base, gB, gkA,
                 y, meta_ptr, init_ptr, dfinal_ptr, dh0_ptr, dim, offs_d, mask_d, BLOCK_T,
                 BLOCK_N, VARLEN, HAS_INIT, HAS_DFINAL)
+            tl.store(dA_row + HALF, tl.load(dA_row + HALF, mask=mask_nd2, other=0.0) + dA2,
+                     mask=mask_nd2)
         # epilogue: the per-step inputs are read again (cache hits) to keep registers free
         u = _load_act(u_ptr, rows_u, t0, su_t, mask_d, length, BLOCK_T, False)
         dout = _load_act(dout_ptr, rows_g, t0, sg_t, mask_d, length, BLOCK_T, ROWS_G)
@@ -749,9 +761,11 @@ def _bwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
         dD += tl.sum(dy * u, axis=0)
         dbias += tl.sum(ddt, axis=0)
     state_off = _state_offsets(0, dim, state, offs_d, offs_n)
-    tl.atomic_add(dA_ptr + state_off, dA, mask=mask_nd, sem="relaxed")
+    tl.atomic_add(dA_ptr + state_off, tl.load(dA_row, mask=mask_nd, other=0.0), mask=mask_nd,
+                  sem="relaxed")
     if SPLIT == 2:
-        tl.atomic_add(dA_ptr + state_off + HALF, dA2, mask=mask_nd2, sem="relaxed")
+        tl.atomic_add(dA_ptr + state_off + HALF, tl.load(dA_row + HALF, mask=mask_nd2, other=0.0),
+                      mask=mask_nd2, sem="relaxed")
     if HAS_D:
         tl.atomic_add(dD_ptr + offs_d, dD, mask=mask_d, sem="relaxed")
     if HAS_BIAS:
@@ -1081,13 +1095,14 @@ def _backward(p: _Plan, dout, dfinal, tiles, u, delta, A, bc, D, z, delta_bias, 
     dh0 = torch.empty_like(initial_state) if want_dh0 else None
     scratch = (torch.empty(p.batch, chunks, p.tiles_per_state, p.dim, p.state, **f32)
                if p.tiles_per_state > 1 else dA)
+    dA_part = torch.empty(p.batch, chunks, p.dim, p.state, **f32)
     kernel = _bwd_scan_kernel[p.grid(chunks)](
         *_act(u), *_act(delta), *_act(zz), *_act(dout), *_act(du), *_act(ddelta),
         *_act(dz if dz is not None else du), bias, A, bc, D if D is not None else A, tiles,
         carry, carry_rows, dA, dbc, dD if dD is not None else dA,
         dbias if dbias is not None else dA, dh0 if dh0 is not None else dA,
         init_ptr=initial_state, **varlen,
-        junk_ptr=A, scratch_ptr=scratch,
+        junk_ptr=A, scratch_ptr=scratch, dA_part_ptr=dA_part,
         **p.sizes(chunks), n_saved=p.n_saved, HAS_CARRY=chunks > 1 or batch_dfinal is not None,
         HAS_D=D is not None, HAS_DH0=want_dh0 and packing is None,
         HAS_INIT=want_dh0 and packing is not None, SPLIT=p.split,
