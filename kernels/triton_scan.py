@@ -500,19 +500,28 @@ def _chunk_adjoint_kernel(delta_ptr, sdl_b, sdl_d, sdl_t, z_ptr, sz_b, sz_d, sz_
 
 
 @triton.jit
+def _recompute_step(h, t, sel, Bs, dt, dtu, A2, length, state, meta_ptr, init_ptr, dim, offs_d,
+                    offs_n, mask_n, mask_d, VARLEN: tl.constexpr, HAS_INIT: tl.constexpr):
+    """h (the states ``offs_n``) after step t, the tile's column ``sel``, from h before it:
+    the restart of a packed sequence that starts there, then the recurrence."""
+    if VARLEN:
+        seq, start, _ = _position(meta_ptr, t, length)
+        h = _restart(h, start, seq, init_ptr, dim, state, offs_d, offs_n,
+                     mask_n[:, None] & mask_d[None, :], HAS_INIT)
+    return tl.exp2(_col(dt, sel)[None, :] * A2) * h + _col(dtu, sel)[None, :] * Bs[:, None]
+
+
+@triton.jit
 def _advance(h, A2, t0, offs_t, offs_n, mask_n, dt, dtu, length, state, BC_ptr, bc_base,
              meta_ptr, init_ptr, dim, offs_d, mask_d, BLOCK_N: tl.constexpr,
              BLOCK_T: tl.constexpr, VARLEN: tl.constexpr, HAS_INIT: tl.constexpr):
     """h (the states ``offs_n``) at the start of the tile t0 -> at its end: the forward
     recurrence alone, with the restarts of packed sequences."""
     for s in tl.static_range(BLOCK_T):
-        sel = (offs_t == s)[:, None]
         Bs, _ = _bc(BC_ptr, bc_base, t0 + s, offs_n, BLOCK_N)
-        if VARLEN:
-            seq, start, _ = _position(meta_ptr, t0 + s, length)
-            h = _restart(h, start, seq, init_ptr, dim, state, offs_d, offs_n,
-                         mask_n[:, None] & mask_d[None, :], HAS_INIT)
-        h = tl.exp2(_col(dt, sel)[None, :] * A2) * h + _col(dtu, sel)[None, :] * Bs[:, None]
+        h = _recompute_step(h, t0 + s, (offs_t == s)[:, None], Bs, dt, dtu, A2, length, state,
+                            meta_ptr, init_ptr, dim, offs_d, offs_n, mask_n, mask_d, VARLEN,
+                            HAS_INIT)
     return h
 
 
@@ -579,11 +588,8 @@ def _bwd_tile_part(h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, lengt
     for s in tl.static_range(BLOCK_T):
         sel = (offs_t == s)[:, None]
         Bs, Cs = _bc(BC_ptr, bc_base, t0 + s, offs_n, BLOCK_N)
-        if VARLEN:
-            seq, start, _ = _position(meta_ptr, t0 + s, length)
-            h = _restart(h, start, seq, init_ptr, dim, state, offs_d, offs_n,
-                         mask_n[:, None] & mask_d[None, :], HAS_INIT)
-        h = tl.exp2(_col(dt, sel)[None, :] * A2) * h + _col(dtu, sel)[None, :] * Bs[:, None]
+        h = _recompute_step(h, t0 + s, sel, Bs, dt, dtu, A2, length, state, meta_ptr, init_ptr,
+                            dim, offs_d, offs_n, mask_n, mask_d, VARLEN, HAS_INIT)
         hs = tl.where(sel[:, :, None], h[None, :, :], hs)
         y_sum += tl.where(sel, tl.sum(h * Cs[:, None], axis=0)[None, :], -0.0)
         tl.atomic_add(dBC_ptr + bc_base + (t0 + s) * (2 * BLOCK_N) + BLOCK_N + offs_n,
