@@ -32,7 +32,8 @@ import torch.nn.functional as F
 
 from benchmarks.peer import load_selective_scan_fn
 from mambaseq.kernels.scan_reference import selective_scan_ref
-from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+from mambaseq.kernels.triton_scan import (MAX_REGS_RANGE, ScanConfig, check_max_regs,
+                                           selective_scan_triton)
 
 REF_MAX_LOG2 = 16              # the un-fused scan beyond 2^16 takes seconds per call
 ATTN_MAX_LEN = 1 << 17         # quadratic attention beyond this takes seconds per call
@@ -229,12 +230,18 @@ def regcap_sweep(caps: list[tuple[int, int]], out: str) -> None:
 
 def parse_caps(texts: list[str]) -> list[tuple[int, int]]:
     """"F:B" register caps (forward, backward; 0 uncapped) -> pairs; ValueError on others."""
+    low, high = MAX_REGS_RANGE
     caps = []
     for text in texts:
         f, sep, b = text.partition(":")
-        if not sep or not f.isdigit() or not b.isdigit() or any(
-                0 < int(c) < 24 or int(c) > 255 for c in (f, b)):
-            raise ValueError(f"--regcaps takes FWD:BWD register caps, 0 or 24 .. 255, got {text!r}")
+        try:
+            if not sep or not f.isdigit() or not b.isdigit():
+                raise ValueError(text)
+            for cap in (f, b):
+                check_max_regs("a register cap", int(cap))
+        except ValueError:
+            raise ValueError(f"--regcaps takes FWD:BWD register caps, 0 or {low} .. {high}, "
+                             f"got {text!r}") from None
         caps.append((int(f), int(b)))
     return caps
 

@@ -797,9 +797,22 @@ def _chunk_count(length: int, chunks: int, block_t: int) -> int:
     return triton.cdiv(length, _chunk_len(length, chunks, block_t))
 
 
+MAX_REGS_RANGE = (24, 255)     # the register caps ptxas takes for a thread
+
+
+def check_max_regs(name: str, value: int) -> None:
+    """ValueError unless ``value`` is 0 (no cap) or within MAX_REGS_RANGE."""
+    low, high = MAX_REGS_RANGE
+    if value != 0 and not low <= value <= high:
+        raise ValueError(f"{name} must be 0 (no cap) or {low} .. {high}, got {value}")
+
+
 def _make_plan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, groups: int,
                config: ScanConfig | None) -> _Plan:
     config = config or ScanConfig()
+    if config.fwd_max_regs is not None:
+        check_max_regs("ScanConfig.fwd_max_regs", config.fwd_max_regs)
+    check_max_regs("ScanConfig.bwd_max_regs", config.bwd_max_regs)
     batch, dim, length = u.shape
     state = A.shape[1]
     widest = max(u.element_size(), delta.element_size())

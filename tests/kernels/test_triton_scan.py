@@ -11,6 +11,7 @@ the same checks at real sizes on CUDA.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -181,6 +182,18 @@ def test_scan_under_triton_interpreter():
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     assert " passed" in proc.stdout and " failed" not in proc.stdout, proc.stdout[-3000:]
+
+
+@pytest.mark.parametrize("config, message", [
+    (dict(fwd_max_regs=300), "ScanConfig.fwd_max_regs must be 0 (no cap) or 24 .. 255, got 300"),
+    (dict(bwd_max_regs=16), "ScanConfig.bwd_max_regs must be 0 (no cap) or 24 .. 255, got 16"),
+])
+def test_register_caps_outside_what_ptxas_takes_are_refused(config, message):
+    """A register cap is checked before anything is allocated or launched."""
+    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+    args = make_inputs(1, 32, 8, 4, torch.float32, "cpu")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        selective_scan_triton(**args, config=ScanConfig(**config))
 
 
 def test_reference_dispatch_without_triton(monkeypatch):
