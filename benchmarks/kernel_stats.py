@@ -39,7 +39,7 @@ POINTERS.update({name: I32 for name in ("meta_ptr", "reset_ptr", "start_ptr")})
 FLOAT_SCALARS = ("eps",)
 SCAN_BLOCKS = dict(BLOCK_D=32, BLOCK_N=16, BLOCK_T=8)
 SCAN_FLAGS = dict(HAS_BIAS=True, SOFTPLUS=True, HAS_D=True, HAS_Z=True, HAS_H0=True,
-                  STORE_TILES=True, HAS_CARRY=True, SPLIT=2, FAST=True)
+                  STORE_TILES=True, HAS_CARRY=True, SPLIT=2, TILES_PER_STATE=1, FAST=True)
 # the prefixes of the activations' (batch, dim, length) stride arguments, whose length stride
 # is 1 at a real launch (Triton then makes it a constant); the output's gradient (sg) may have
 # its channel stride 1 instead (channels-last, ROWS_G)
@@ -52,8 +52,9 @@ CONV_WINDOW = {"init_ptr": BF, "dinit_ptr": BF}   # the conv's initial window is
 def variants() -> list[tuple[str, object, dict, int]]:
     """(label, kernel, constexpr values, num_warps) of every kernel variant to compile: the
     scan and conv kernels unpacked and packed (VARLEN), with and without per-sequence
-    initial states, and the scan's backward reading a channels-last output gradient; the
-    small ops at their launch settings. Pointer types come from POINTERS (the conv kernels'
+    initial states, the scan's backward reading a channels-last output gradient, and the
+    scan's forward and backward with a state saved every 8 tiles; the small ops at their
+    launch settings. Pointer types come from POINTERS (the conv kernels'
     from CONV_WINDOW first)."""
     out = []
     for varlen, init, rows in ((False, False, False), (False, False, True),
@@ -77,6 +78,12 @@ def variants() -> list[tuple[str, object, dict, int]]:
                 (f"scan forward {tag}", scan._fwd_scan_kernel, flags, 1), *backward,
                 (f"scan combine {tag}", scan._chunk_combine_kernel,
                  dict(HAS_INIT=not varlen, REVERSE=True, VARLEN=varlen, BLOCK_D=32, BLOCK_N=16), 1)]
+    # the forward saving a state every 8 tiles, and the backward recomputing the others
+    sparse = dict(SCAN_FLAGS, VARLEN=False, HAS_INIT=False, HAS_DFINAL=False, HAS_DH0=True,
+                  ROWS_G=False, TILES_PER_STATE=8, **SCAN_BLOCKS,
+                  **{prefix + "_t": 1 for prefix in SCAN_STRIDES})
+    out += [("scan forward plain, a state every 8 tiles", scan._fwd_scan_kernel, sparse, 1),
+            ("scan backward plain, a state every 8 tiles", scan._bwd_scan_kernel, sparse, 1)]
     for varlen in (False, True):
         tag = "packed" if varlen else "plain"
         flags = dict(W=4, HAS_INIT=not varlen, HAS_BIAS=True, SILU=True, VARLEN=varlen)

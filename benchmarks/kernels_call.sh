@@ -10,8 +10,9 @@
 #     the peer builds on the same CPUs (so a pessimistic time)                          <= 200 s
 #  2. whole-model training beside mamba_ssm with each step's top kernels
 #     (benchmarks/training.py --preset all --profile 15)                                <= 150 s
-#  3. the scan table beside mamba_ssm, then our scan by chunk count at 2^9 .. 2^13
-#     (benchmarks/scan.py --ref-max-log2 11 --plans)                                     the rest
+#  3. the scan table beside mamba_ssm, then our scan by chunk count at 2^9 .. 2^13 and by
+#     tiles per saved state with its peak memory
+#     (benchmarks/scan.py --ref-max-log2 11 --plans --saved-states)                      the rest
 # Writes OUT/gpu_tests.log, OUT/training/, OUT/scan/ and OUT/peer_build.log, and tars them
 # into OUT/kernels_call.tgz (a device call returns at most 8 files). END (s, default 550)
 # is when the last stage must be done.
@@ -40,7 +41,7 @@ timeout -k 10 "$(( $(left) < 150 ? $(left) : 150 ))" python3 -m benchmarks.train
 echo "2. training: rc $? in $((SECONDS - t)) s"; cat "$OUT/training/training.md" 2>/dev/null
 
 t=$SECONDS
-timeout -k 10 "$(left)" python3 -m benchmarks.scan --ref-max-log2 11 --plans \
+timeout -k 10 "$(left)" python3 -m benchmarks.scan --ref-max-log2 11 --plans --saved-states \
   --out "$OUT/scan" > "$OUT/scan/scan.log" 2>&1
 echo "3. scan: rc $? in $((SECONDS - t)) s"; grep -v "^#" "$OUT/scan/scan.log" | tail -30
 

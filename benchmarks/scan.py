@@ -11,6 +11,7 @@ output's gradient included for forward+backward) over the measured device-copy b
     python -m benchmarks.scan [--out DIR] [--min-log2 9] [--max-log2 20] [--no-training-shape]
         [--plans [CHUNKS ...]] [--plans-only]     # ours by chunk count at 2^9 .. 2^13
         [--regcaps [FWD:BWD ...]] [--regcaps-only]  # ours by registers a thread
+        [--saved-states [N ...]] [--saved-states-only]  # ours by tiles per saved state
 
 mamba_ssm is used only when importable: set MAMBASEQ_PEER_DIR to its unpacked source
 distribution (benchmarks/peer.py builds and imports it). Prints a table, writes scan.csv and
@@ -43,6 +44,9 @@ DEFAULT_PLANS = [1, 2, 4, 8, 0]                 # chunk counts; 0: the automatic
 # of the 1.4M DNA model's mixer at 2^20 and the 130M LM's at 2K, and the table's B1 D1024 64K
 DEFAULT_REGCAPS = ["0:0", "96:0", "80:0", "0:168", "0:128", "80:168"]
 REGCAP_SHAPES = [(1, 256, 1 << 20), (8, 1536, 2048), (1, 1024, 1 << 16)]
+# --saved-states: tiles per saved state, at the table's longest row and the training shape
+DEFAULT_SAVED_STATES = [1, 4, 8, 16]
+SAVED_STATES_SHAPES = [(1, 1024, 1 << 20), (8, 1536, 8192)]
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -179,10 +183,10 @@ def bench_row(batch: int, dim: int, length: int, bandwidth: float, peer: Callabl
 def config_sweep(shapes: list[tuple[int, int, int]], configs: dict[str, ScanConfig],
                  title: str, out_csv: str) -> None:
     """Our scan at each (batch, dim, length) of ``shapes`` under each of ``configs`` (label ->
-    ScanConfig): forward and forward+backward ms, one table line per shape. Prints the
-    table, writes ``out_csv``."""
+    ScanConfig): forward and forward+backward ms and the peak GiB of forward+backward, one
+    table line per shape. Prints the table, writes ``out_csv``."""
     rows = []
-    print(f"\n### {title}, ms fwd / fwd+bwd\n")
+    print(f"\n### {title}: ms fwd / fwd+bwd, peak GiB\n")
     print("| B, D, L | " + " | ".join(configs) + " |")
     print("|---|" + "---|" * len(configs), flush=True)
     for batch, dim, length in shapes:
@@ -195,14 +199,16 @@ def config_sweep(shapes: list[tuple[int, int, int]], configs: dict[str, ScanConf
             cell = guarded(lambda: time_and_memory(
                 lambda: selective_scan_triton(*core, **kw, config=config), inputs))
             cells.append(cell)
-            rows.append([batch, dim, length, label, cell.fwd_ms, cell.fwdbwd_ms, cell.note])
+            rows.append([batch, dim, length, label, cell.fwd_ms, cell.fwdbwd_ms, cell.peak_gib,
+                         cell.note])
         print(f"| {batch}, {dim}, {length} | "
-              + " | ".join(f"{c.fwd_ms:.3f} / {c.fwdbwd_ms:.3f}" for c in cells) + " |",
-              flush=True)
+              + " | ".join(f"{c.fwd_ms:.3f} / {c.fwdbwd_ms:.3f}, {c.peak_gib:.2f}"
+                           for c in cells) + " |", flush=True)
         del args, inputs, core, kw
     with open(out_csv, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["batch", "dim", "length", "config", "fwd_ms", "fwdbwd_ms", "note"])
+        writer.writerow(["batch", "dim", "length", "config", "fwd_ms", "fwdbwd_ms", "peak_gib",
+                         "note"])
         writer.writerows(rows)
 
 
@@ -226,6 +232,15 @@ def regcap_sweep(caps: list[tuple[int, int]], out: str) -> None:
                     for f, b in caps})
     config_sweep(REGCAP_SHAPES, configs, "our scan by register caps a thread (N16, bf16)",
                  os.path.join(out, "scan_regcaps.csv"))
+
+
+def saved_states_sweep(every: list[int], out: str) -> None:
+    """Our scan at SAVED_STATES_SHAPES with the forward saving the state for the backward
+    at every n-th tile start, for each n of ``every`` (the backward recomputes the others):
+    time against memory. Writes scan_saved_states.csv."""
+    configs = {f"every {n} tiles": ScanConfig(tiles_per_state=n) for n in every}
+    config_sweep(SAVED_STATES_SHAPES, configs, "our scan by how often it saves states",
+                 os.path.join(out, "scan_saved_states.csv"))
 
 
 def parse_caps(texts: list[str]) -> list[tuple[int, int]]:
@@ -366,9 +381,19 @@ def main() -> None:
                         "thread (0: uncapped; default "
                         f"{' '.join(DEFAULT_REGCAPS)}) at B, D, L = {REGCAP_SHAPES}")
     parser.add_argument("--regcaps-only", action="store_true", help="only the --regcaps table")
+    parser.add_argument("--saved-states", type=int, nargs="*", metavar="N",
+                        help="then time our scan with the state saved for the backward at every "
+                        f"N-th tile start (default {' '.join(map(str, DEFAULT_SAVED_STATES))}) "
+                        f"at B, D, L = {SAVED_STATES_SHAPES}, with the peak memory")
+    parser.add_argument("--saved-states-only", action="store_true",
+                        help="only the --saved-states table")
     opts = parser.parse_args()
     if any(c < 0 for c in opts.plans or []):
         parser.error(f"--plans takes chunk counts >= 0, got {opts.plans}")
+    if any(n < 1 for n in opts.saved_states or []):
+        parser.error(f"--saved-states takes tile counts >= 1, got {opts.saved_states}")
+    saved = ((opts.saved_states or DEFAULT_SAVED_STATES)
+             if opts.saved_states is not None or opts.saved_states_only else None)
     wants_caps = opts.regcaps is not None or opts.regcaps_only
     try:
         caps = parse_caps(opts.regcaps or DEFAULT_REGCAPS) if wants_caps else None
@@ -383,11 +408,13 @@ def main() -> None:
           f"mamba_ssm {peer_note}", flush=True)
     os.makedirs(opts.out, exist_ok=True)
     plans = (opts.plans or DEFAULT_PLANS) if opts.plans is not None or opts.plans_only else None
-    if opts.plans_only or opts.regcaps_only:
+    if opts.plans_only or opts.regcaps_only or opts.saved_states_only:
         if opts.plans_only:
             plan_sweep(plans, opts.out)
         if opts.regcaps_only:
             regcap_sweep(caps, opts.out)
+        if opts.saved_states_only:
+            saved_states_sweep(saved, opts.out)
         return
     shapes = [(1, 1024, 1 << k) for k in range(opts.min_log2, opts.max_log2 + 1)]
     if not opts.no_training_shape:
@@ -407,6 +434,8 @@ def main() -> None:
         plan_sweep(plans, opts.out)
     if caps is not None:
         regcap_sweep(caps, opts.out)
+    if saved is not None:
+        saved_states_sweep(saved, opts.out)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ Forward (three launches when the length is split into several chunks, one otherw
   2. ``_chunk_combine_kernel``: walks the chunks in order; the state carried into each chunk;
   3. ``_fwd_scan_kernel``: rescans every chunk from its carried-in state and writes y (with
      the D * u term and the silu(z) gate), the final state and, when a backward will follow,
-     the state at every tile start (batch, length / BLOCK_T, dim, state) float32.
+     the state at every tile start, or at every n-th (``ScanConfig.tiles_per_state``; 1/n of
+     the memory), (batch, length / (n BLOCK_T), dim, state) float32.
 The number of chunks fills the GPU in one wave of resident programs, counted from the
 registers of the compiled kernels (``_RESIDENT``).
 
@@ -40,9 +41,13 @@ Backward, with the adjoint g_t = dL/dh_t = C_t * dy_t + exp(delta_{t+1} A) * g_{
      starting from the final state's gradient;
   3. ``_bwd_scan_kernel``: each tile, last to first: states recomputed forward from the saved
      tile-start state and kept in registers, then the adjoint walked backwards and every
-     gradient formed. dB and dC (sums over channels, reduced across the program's lanes) are
-     added with float32 atomics every step; dA, dD, d(delta_bias) (sums over batch and time)
-     are accumulated in registers and added atomically once per program.
+     gradient formed. With a state saved every n tiles, each group of n tiles is first
+     scanned forward once from its saved state, its tile starts written to a small scratch
+     (one group's per program) and read back tile by tile. dB and dC (sums over channels,
+     reduced across the program's lanes) are added with float32 atomics every step; dD and
+     d(delta_bias) (sums over batch and time) are accumulated in registers, dA in the
+     program's own row of memory (registers are short in this kernel), and all three are
+     added atomically once per program.
 
 Packed sequences (``cu_seqlens``, batch 1): every step reads its sequence index and whether
 it starts or ends a sequence. At a start the state is replaced by the sequence's initial
@@ -162,6 +167,13 @@ def _dt_tile(delta_ptr, rows, t0, s_t, mask_d, length, bias, SOFTPLUS: tl.conste
 
 
 @triton.jit
+def _scaled_A(A_ptr, offs_d, offs_n, mask_nd, state):
+    """A * log2(e) of the states ``offs_n`` of channels ``offs_d``: (BLOCK_N, BLOCK_D) float32."""
+    A = tl.load(A_ptr + offs_d[None, :] * state + offs_n[:, None], mask=mask_nd, other=0.0)
+    return A.to(tl.float32) * _LOG2E
+
+
+@triton.jit
 def _setup(A_ptr, bias_ptr, dim, state, HAS_BIAS: tl.constexpr, BLOCK_D: tl.constexpr,
            BLOCK_N: tl.constexpr):
     """This program's channels (lanes) and states, their masks, A * log2(e) as (BLOCK_N,
@@ -171,8 +183,7 @@ def _setup(A_ptr, bias_ptr, dim, state, HAS_BIAS: tl.constexpr, BLOCK_D: tl.cons
     offs_n = tl.arange(0, BLOCK_N)
     mask_d = offs_d < dim
     mask_nd = (offs_n[:, None] < state) & mask_d[None, :]
-    A = tl.load(A_ptr + offs_d[None, :] * state + offs_n[:, None], mask=mask_nd, other=0.0)
-    A2 = A.to(tl.float32) * _LOG2E
+    A2 = _scaled_A(A_ptr, offs_d, offs_n, mask_nd, state)
     if HAS_BIAS:
         bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0).to(tl.float32)
     else:
@@ -337,18 +348,19 @@ def _fwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
                      z_ptr, sz_b, sz_d, sz_t, out_ptr, so_b, so_d, so_t,
                      bias_ptr, A_ptr, BC_ptr, D_ptr, h0_ptr, h0_rows_per_batch, tiles_ptr,
                      final_ptr, meta_ptr, init_ptr, junk_ptr,
-                     dim, length, length_pad, state, dim_per_group, chunk_len, n_tiles,
+                     dim, length, length_pad, state, dim_per_group, chunk_len, n_saved,
                      HAS_H0: tl.constexpr, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
                      HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, STORE_TILES: tl.constexpr,
-                     VARLEN: tl.constexpr, HAS_INIT: tl.constexpr, FAST: tl.constexpr,
+                     TILES_PER_STATE: tl.constexpr, VARLEN: tl.constexpr,
+                     HAS_INIT: tl.constexpr, FAST: tl.constexpr,
                      BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr):
     """Grid (dim blocks, chunks, batch). Scans chunk c from h0[b * h0_rows_per_batch + c]
     (rows of (dim, state); h0_rows_per_batch is 1 for initial_state, n_chunks for carries) and
     writes out (batch, dim, length, its own strides) in out's dtype; the last chunk writes
-    final (batch, dim, state) float32; STORE_TILES writes the state at every tile start to
-    tiles (batch, n_tiles, dim, state) float32. VARLEN (batch 1): the state restarts at every
-    sequence start from init[seq] (HAS_INIT) or zero, and each sequence's last state goes to
-    final[seq]."""
+    final (batch, dim, state) float32; STORE_TILES writes the state at the start of every
+    TILES_PER_STATE-th tile to tiles (batch, n_saved, dim, state) float32. VARLEN (batch 1):
+    the state restarts at every sequence start from init[seq] (HAS_INIT) or zero, and each
+    sequence's last state goes to final[seq]."""
     pid_c = tl.program_id(1)
     pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias = _setup(
         A_ptr, bias_ptr, dim, state, HAS_BIAS, BLOCK_D, BLOCK_N)
@@ -377,8 +389,10 @@ def _fwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
             junk = _touch_bc(junk, BC_ptr, bc_base, t0 + BLOCK_T, length_pad, BLOCK_D, BLOCK_N,
                              BLOCK_T)
         if STORE_TILES:
-            tl.store(tiles_ptr + _state_offsets(pid_b * n_tiles + t0 // BLOCK_T, dim, state,
-                                                offs_d, offs_n), h, mask=mask_nd)
+            tile = t0 // BLOCK_T
+            tl.store(tiles_ptr + _state_offsets(pid_b * n_saved + tile // TILES_PER_STATE, dim,
+                                                state, offs_d, offs_n), h,
+                     mask=mask_nd & (tile % TILES_PER_STATE == 0))
         dt = _dt_tile(delta_ptr, rows_dl, t0, sdl_t, mask_d, length, bias, SOFTPLUS, FAST,
                          BLOCK_T)
         u = _load_act(u_ptr, rows_u, t0, su_t, mask_d, length, BLOCK_T, False)
@@ -486,6 +500,76 @@ def _chunk_adjoint_kernel(delta_ptr, sdl_b, sdl_d, sdl_t, z_ptr, sz_b, sz_d, sz_
 
 
 @triton.jit
+def _recompute_step(h, t, sel, Bs, dt, dtu, A2, length, state, meta_ptr, init_ptr, dim, offs_d,
+                    offs_n, mask_n, mask_d, VARLEN: tl.constexpr, HAS_INIT: tl.constexpr):
+    """h (the states ``offs_n``) after step t, the tile's column ``sel``, from h before it:
+    the restart of a packed sequence that starts there, then the recurrence."""
+    if VARLEN:
+        seq, start, _ = _position(meta_ptr, t, length)
+        h = _restart(h, start, seq, init_ptr, dim, state, offs_d, offs_n,
+                     mask_n[:, None] & mask_d[None, :], HAS_INIT)
+    return tl.exp2(_col(dt, sel)[None, :] * A2) * h + _col(dtu, sel)[None, :] * Bs[:, None]
+
+
+@triton.jit
+def _advance(h, A2, t0, offs_t, offs_n, mask_n, dt, dtu, length, state, BC_ptr, bc_base,
+             meta_ptr, init_ptr, dim, offs_d, mask_d, BLOCK_N: tl.constexpr,
+             BLOCK_T: tl.constexpr, VARLEN: tl.constexpr, HAS_INIT: tl.constexpr):
+    """h (the states ``offs_n``) at the start of the tile t0 -> at its end: the forward
+    recurrence alone, with the restarts of packed sequences."""
+    for s in tl.static_range(BLOCK_T):
+        Bs, _ = _bc(BC_ptr, bc_base, t0 + s, offs_n, BLOCK_N)
+        h = _recompute_step(h, t0 + s, (offs_t == s)[:, None], Bs, dt, dtu, A2, length, state,
+                            meta_ptr, init_ptr, dim, offs_d, offs_n, mask_n, mask_d, VARLEN,
+                            HAS_INIT)
+    return h
+
+
+@triton.jit
+def _group_states(tiles_ptr, scratch_ptr, saved_row, slot_row, first, n_tiles, delta_ptr,
+                  rows_dl, sdl_t, u_ptr, rows_u, su_t, bias, A_ptr, offs_t, offs_n, mask_nd,
+                  length, state, BC_ptr, bc_base, meta_ptr, init_ptr, dim, offs_d, mask_d,
+                  SOFTPLUS: tl.constexpr, FAST: tl.constexpr, SPLIT: tl.constexpr,
+                  BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr, VARLEN: tl.constexpr,
+                  HAS_INIT: tl.constexpr):
+    """The states at the starts of tiles first .. first + n_tiles of a group, scanned from
+    its saved state tiles[saved_row], to scratch rows slot_row .. slot_row + n_tiles (rows of
+    (dim, state)); with SPLIT both halves of the states (offs_n and mask_nd are the first
+    half's). Between barriers: a lane may read back, or overwrite, rows another lane wrote or
+    has still to read."""
+    HALF: tl.constexpr = BLOCK_N // SPLIT
+    tl.debug_barrier()
+    mask_n = offs_n < state
+    A2 = _scaled_A(A_ptr, offs_d, offs_n, mask_nd, state)
+    saved = tiles_ptr + _state_offsets(saved_row, dim, state, offs_d, offs_n)
+    h = tl.load(saved, mask=mask_nd, other=0.0)
+    if SPLIT == 2:
+        offs_n2 = HALF + offs_n
+        mask_n2 = offs_n2 < state
+        mask_nd2 = mask_n2[:, None] & mask_d[None, :]
+        A2_2 = _scaled_A(A_ptr, offs_d, offs_n2, mask_nd2, state)
+        h2 = tl.load(saved + HALF, mask=mask_nd2, other=0.0)
+    for k in range(n_tiles + 1):
+        row = scratch_ptr + _state_offsets(slot_row + k, dim, state, offs_d, offs_n)
+        tl.store(row, h, mask=mask_nd)
+        if SPLIT == 2:
+            tl.store(row + HALF, h2, mask=mask_nd2)
+        if k < n_tiles:
+            t0 = (first + k) * BLOCK_T
+            dt = _dt_tile(delta_ptr, rows_dl, t0, sdl_t, mask_d, length, bias, SOFTPLUS, FAST,
+                          BLOCK_T)
+            dtu = dt * _load_act(u_ptr, rows_u, t0, su_t, mask_d, length, BLOCK_T, False)
+            h = _advance(h, A2, t0, offs_t, offs_n, mask_n, dt, dtu, length, state, BC_ptr,
+                         bc_base, meta_ptr, init_ptr, dim, offs_d, mask_d, BLOCK_N, BLOCK_T,
+                         VARLEN, HAS_INIT)
+            if SPLIT == 2:
+                h2 = _advance(h2, A2_2, t0, offs_t, offs_n2, mask_n2, dt, dtu, length, state,
+                              BC_ptr, bc_base, meta_ptr, init_ptr, dim, offs_d, mask_d, BLOCK_N,
+                              BLOCK_T, VARLEN, HAS_INIT)
+    tl.debug_barrier()
+
+
+@triton.jit
 def _bwd_tile_part(h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, length, state,
                    BC_ptr, dBC_ptr, bc_base,
                    gB_sum, gkA_sum, y_sum, meta_ptr, init_ptr, dfinal_ptr, dh0_ptr, dim, offs_d,
@@ -504,11 +588,8 @@ def _bwd_tile_part(h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, lengt
     for s in tl.static_range(BLOCK_T):
         sel = (offs_t == s)[:, None]
         Bs, Cs = _bc(BC_ptr, bc_base, t0 + s, offs_n, BLOCK_N)
-        if VARLEN:
-            seq, start, _ = _position(meta_ptr, t0 + s, length)
-            h = _restart(h, start, seq, init_ptr, dim, state, offs_d, offs_n,
-                         mask_n[:, None] & mask_d[None, :], HAS_INIT)
-        h = tl.exp2(_col(dt, sel)[None, :] * A2) * h + _col(dtu, sel)[None, :] * Bs[:, None]
+        h = _recompute_step(h, t0 + s, sel, Bs, dt, dtu, A2, length, state, meta_ptr, init_ptr,
+                            dim, offs_d, offs_n, mask_n, mask_d, VARLEN, HAS_INIT)
         hs = tl.where(sel[:, :, None], h[None, :, :], hs)
         y_sum += tl.where(sel, tl.sum(h * Cs[:, None], axis=0)[None, :], -0.0)
         tl.atomic_add(dBC_ptr + bc_base + (t0 + s) * (2 * BLOCK_N) + BLOCK_N + offs_n,
@@ -549,20 +630,30 @@ def _bwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
                      dz_ptr, sdz_b, sdz_d, sdz_t,
                      bias_ptr, A_ptr, BC_ptr, D_ptr, tiles_ptr, carry_ptr, carry_rows_per_batch,
                      dA_ptr, dBC_ptr, dD_ptr, dbias_ptr, dh0_ptr, meta_ptr, init_ptr, dfinal_ptr,
-                     junk_ptr, dim, length, length_pad, state, dim_per_group, chunk_len,
-                     n_tiles, HAS_CARRY: tl.constexpr, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
-                     HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_DH0: tl.constexpr,
-                     VARLEN: tl.constexpr, HAS_INIT: tl.constexpr, HAS_DFINAL: tl.constexpr,
-                     SPLIT: tl.constexpr, FAST: tl.constexpr, ROWS_G: tl.constexpr,
+                     junk_ptr, scratch_ptr, dA_part_ptr, dim, length, length_pad, state,
+                     dim_per_group,
+                     chunk_len, n_saved, HAS_CARRY: tl.constexpr, HAS_D: tl.constexpr,
+                     HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
+                     HAS_DH0: tl.constexpr, VARLEN: tl.constexpr, HAS_INIT: tl.constexpr,
+                     HAS_DFINAL: tl.constexpr, SPLIT: tl.constexpr,
+                     TILES_PER_STATE: tl.constexpr, FAST: tl.constexpr, ROWS_G: tl.constexpr,
                      BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr):
     """Grid (dim blocks, chunks, batch). Walks chunk c's tiles last to first, starting from the
     adjoint carry[b * carry_rows_per_batch + c] (dim, state) = exp(delta A) * g of the step
     after the chunk. Writes du, ddelta, dz (batch, dim, length, their own strides) in their
     tensors' dtypes and, from chunk 0, dh0 (batch, dim, state); adds into the float32
     accumulators dA (dim, state), dBC (the padded [dB | dC] layout of the [B | C] copy), dD,
-    dbias (dim,). With SPLIT the states are handled in two halves of BLOCK_N // 2, so that a
-    tile's states fit in registers. VARLEN: see ``_bwd_tile_part``; dh0 (n_seqs, dim, state)
-    is then written by the program holding each sequence's first step."""
+    dbias (dim,), dA through the program's row of dA_part (batch, chunks, dim, state) float32.
+    With SPLIT the states are handled in two halves of BLOCK_N // 2, so that a tile's states
+    fit in registers. VARLEN: see ``_bwd_tile_part``; dh0 (n_seqs, dim, state) is then
+    written by the program holding each sequence's first step.
+
+    The state at each tile start comes from tiles (batch, n_saved, dim, state), which the
+    forward filled at every TILES_PER_STATE-th tile start (a chunk is a whole number of such
+    groups of tiles). With TILES_PER_STATE > 1, on entering a group (at its end) the program
+    scans the group forward from its saved state once (``_group_states``), writing its tile
+    starts to the program's own rows of scratch (batch, chunks, TILES_PER_STATE, dim, state)
+    float32, and reads them back while it walks the group backwards."""
     pid_c = tl.program_id(1)
     HALF: tl.constexpr = BLOCK_N // SPLIT
     pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias = _setup(
@@ -586,18 +677,20 @@ def _bwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
         gn = tl.load(carry_ptr + carry_off, mask=mask_nd, other=0.0)
     else:
         gn = tl.zeros([HALF, BLOCK_D], dtype=tl.float32)
-    dA = tl.zeros([HALF, BLOCK_D], dtype=tl.float32)
+    # dA summed over the chunk's steps in the program's own row of dA_part (batch, chunks,
+    # dim, state) float32, not in registers (fewer spills), and added into dA_ptr at the end
+    dA_row = dA_part_ptr + _state_offsets(pid_b * tl.num_programs(1) + pid_c, dim, state,
+                                          offs_d, offs_n)
+    tl.store(dA_row, tl.zeros([HALF, BLOCK_D], dtype=tl.float32), mask=mask_nd)
     if SPLIT == 2:
         offs_n2 = HALF + offs_n
         mask_n2 = offs_n2 < state
         mask_nd2 = mask_n2[:, None] & mask_d[None, :]
-        A2_2 = tl.load(A_ptr + offs_d[None, :] * state + offs_n2[:, None], mask=mask_nd2,
-                       other=0.0) * _LOG2E
         if HAS_CARRY:
             gn2 = tl.load(carry_ptr + carry_off + HALF, mask=mask_nd2, other=0.0)
         else:
             gn2 = tl.zeros([HALF, BLOCK_D], dtype=tl.float32)
-        dA2 = tl.zeros([HALF, BLOCK_D], dtype=tl.float32)
+        tl.store(dA_row + HALF, tl.zeros([HALF, BLOCK_D], dtype=tl.float32), mask=mask_nd2)
     dD = tl.zeros([BLOCK_D], dtype=tl.float32)
     dbias = tl.zeros([BLOCK_D], dtype=tl.float32)
     junk = tl.zeros([BLOCK_D], dtype=tl.float32)
@@ -621,19 +714,39 @@ def _bwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
         gB = tl.zeros([BLOCK_T, BLOCK_D], dtype=tl.float32)
         gkA = tl.zeros([BLOCK_T, BLOCK_D], dtype=tl.float32)
         y = tl.zeros([BLOCK_T, BLOCK_D], dtype=tl.float32)
-        tile_off = _state_offsets(pid_b * n_tiles + t0 // BLOCK_T, dim, state, offs_d, offs_n)
-        h = tl.load(tiles_ptr + tile_off, mask=mask_nd, other=0.0)
+        tile = t0 // BLOCK_T
+        if TILES_PER_STATE == 1:
+            tile_ptr = tiles_ptr + _state_offsets(pid_b * n_saved + tile, dim, state, offs_d,
+                                                  offs_n)
+        else:
+            slot = tile % TILES_PER_STATE
+            slot_row = (pid_b * tl.num_programs(1) + pid_c) * TILES_PER_STATE
+            if (i == 0) | (slot == TILES_PER_STATE - 1):          # entering a group
+                _group_states(tiles_ptr, scratch_ptr, pid_b * n_saved + tile // TILES_PER_STATE,
+                              slot_row, tile - slot, slot, delta_ptr, rows_dl, sdl_t, u_ptr,
+                              rows_u, su_t, bias, A_ptr, offs_t, offs_n, mask_nd, length,
+                              state, BC_ptr, bc_base, meta_ptr, init_ptr, dim, offs_d, mask_d,
+                              SOFTPLUS, FAST, SPLIT, BLOCK_N, BLOCK_T, VARLEN, HAS_INIT)
+            tile_ptr = scratch_ptr + _state_offsets(slot_row + slot, dim, state, offs_d, offs_n)
+        # A * log2(e) read again every tile (an L1 hit) rather than held: fewer spills
+        h = tl.load(tile_ptr, mask=mask_nd, other=0.0)
         _, gn, dA, gB, gkA, y = _bwd_tile_part(
-            h, gn, A2, dA, t0, offs_t, offs_n, mask_n, dt, dtu, dy, length, state, BC_ptr,
-            dBC_ptr, bc_base, gB, gkA, y, meta_ptr, init_ptr, dfinal_ptr, dh0_ptr,
-            dim, offs_d, mask_d, BLOCK_T, BLOCK_N, VARLEN, HAS_INIT, HAS_DFINAL)
+            h, gn, _scaled_A(A_ptr, offs_d, offs_n, mask_nd, state),
+            tl.zeros([HALF, BLOCK_D], dtype=tl.float32), t0, offs_t, offs_n,
+            mask_n, dt, dtu, dy, length, state, BC_ptr, dBC_ptr, bc_base, gB, gkA, y, meta_ptr,
+            init_ptr, dfinal_ptr, dh0_ptr, dim, offs_d, mask_d, BLOCK_T, BLOCK_N, VARLEN,
+            HAS_INIT, HAS_DFINAL)
+        tl.store(dA_row, tl.load(dA_row, mask=mask_nd, other=0.0) + dA, mask=mask_nd)
         if SPLIT == 2:
-            h2 = tl.load(tiles_ptr + tile_off + HALF, mask=mask_nd2, other=0.0)
+            h2 = tl.load(tile_ptr + HALF, mask=mask_nd2, other=0.0)
             _, gn2, dA2, gB, gkA, y = _bwd_tile_part(
-                h2, gn2, A2_2, dA2, t0, offs_t, offs_n2, mask_n2, dt, dtu, dy, length,
-                state, BC_ptr, dBC_ptr, bc_base, gB, gkA, y, meta_ptr, init_ptr,
-                dfinal_ptr, dh0_ptr, dim, offs_d, mask_d, BLOCK_T, BLOCK_N, VARLEN, HAS_INIT,
-                HAS_DFINAL)
+                h2, gn2, _scaled_A(A_ptr, offs_d, offs_n2, mask_nd2, state),
+                tl.zeros([HALF, BLOCK_D], dtype=tl.float32), t0, offs_t,
+                offs_n2, mask_n2, dt, dtu, dy, length, state, BC_ptr, dBC_ptr, bc_base, gB, gkA,
+                y, meta_ptr, init_ptr, dfinal_ptr, dh0_ptr, dim, offs_d, mask_d, BLOCK_T,
+                BLOCK_N, VARLEN, HAS_INIT, HAS_DFINAL)
+            tl.store(dA_row + HALF, tl.load(dA_row + HALF, mask=mask_nd2, other=0.0) + dA2,
+                     mask=mask_nd2)
         # epilogue: the per-step inputs are read again (cache hits) to keep registers free
         u = _load_act(u_ptr, rows_u, t0, su_t, mask_d, length, BLOCK_T, False)
         dout = _load_act(dout_ptr, rows_g, t0, sg_t, mask_d, length, BLOCK_T, ROWS_G)
@@ -654,9 +767,11 @@ def _bwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
         dD += tl.sum(dy * u, axis=0)
         dbias += tl.sum(ddt, axis=0)
     state_off = _state_offsets(0, dim, state, offs_d, offs_n)
-    tl.atomic_add(dA_ptr + state_off, dA, mask=mask_nd, sem="relaxed")
+    tl.atomic_add(dA_ptr + state_off, tl.load(dA_row, mask=mask_nd, other=0.0), mask=mask_nd,
+                  sem="relaxed")
     if SPLIT == 2:
-        tl.atomic_add(dA_ptr + state_off + HALF, dA2, mask=mask_nd2, sem="relaxed")
+        tl.atomic_add(dA_ptr + state_off + HALF, tl.load(dA_row + HALF, mask=mask_nd2, other=0.0),
+                      mask=mask_nd2, sem="relaxed")
     if HAS_D:
         tl.atomic_add(dD_ptr + offs_d, dD, mask=mask_d, sem="relaxed")
     if HAS_BIAS:
@@ -675,18 +790,24 @@ def _bwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
 
 @dataclass(frozen=True)
 class ScanConfig:
-    """Tiling of one call: warps per program (32 channels each), steps per tile (0: one 16-byte
-    vector of u's dtype), chunks along the length for the forward and the backward (0: chosen
-    so that the programs fill the GPU), and the most registers a thread of the forward's and
-    the backward's kernels may use (0: the compiler's choice; for the forward, None:
-    SCAN_PASS_MAX_REGS for its tile on the scan pass of an unpacked forward that saves no
-    states, else the compiler's choice; ``benchmarks/scan.py --regcaps`` times them)."""
+    """Tiling and launch options of one call.
+
+    num_warps: warps per program (32 channels each). block_t: steps per tile (0: one 16-byte
+    vector of u's dtype). fwd_chunks, bwd_chunks: chunks along the length (0: as many as
+    fill the GPU). fwd_max_regs, bwd_max_regs: the most registers a thread of the forward's
+    and the backward's kernels may use (0: the compiler's choice; fwd_max_regs None:
+    SCAN_PASS_MAX_REGS on the scan pass of an unpacked forward that saves no states, the
+    compiler's choice elsewhere); ``benchmarks/scan.py --regcaps`` times them.
+    tiles_per_state: the forward saves the state for the backward at every n-th tile start
+    (1: every tile; n: 1/n of the memory, the others recomputed inside the backward, and
+    chunks are whole groups of n tiles); ``benchmarks/scan.py --saved-states`` times it."""
     num_warps: int = 1
     block_t: int = 0
     fwd_chunks: int = 0
     bwd_chunks: int = 0
     fwd_max_regs: int | None = None
     bwd_max_regs: int = 0
+    tiles_per_state: int = 1
 
 
 def _interpreted() -> bool:
@@ -740,10 +861,16 @@ class _Plan:
     bwd_chunks: int
     fwd_max_regs: int | None = None
     bwd_max_regs: int = 0
+    tiles_per_state: int = 1
 
     @property
     def length_pad(self) -> int:
         return self.n_tiles * self.block_t
+
+    @property
+    def n_saved(self) -> int:
+        """Tile-start states the forward saves for the backward, per batch row."""
+        return triton.cdiv(self.n_tiles, self.tiles_per_state)
 
     @property
     def split(self) -> int:
@@ -753,7 +880,7 @@ class _Plan:
     def chunk_len(self, chunks: int) -> int:
         """Steps per chunk when the length is cut into ``chunks`` (an effective count from
         ``_chunk_count``): a multiple of ``_chunk_align`` steps."""
-        return _chunk_len(self.length, chunks, self.block_t)
+        return _chunk_len(self.length, chunks, self.block_t * self.tiles_per_state)
 
     def grid(self, chunks: int) -> tuple[int, int, int]:
         return (triton.cdiv(self.dim, self.block_d), chunks, self.batch)
@@ -781,20 +908,21 @@ def _auto_chunks(programs: int, n_tiles: int, kernel: str, device: torch.device)
     return max(1, min(slots // programs, n_tiles // MIN_TILES_PER_CHUNK))
 
 
-def _chunk_align(block_t: int) -> int:
-    """Steps a chunk length is a multiple of: whole tiles, and on the GPU 16 (see the module
-    notes; the interpreter keeps chunks of whole tiles, so small tests cut where they mean to)."""
-    return block_t if _interpreted() else block_t * 16 // math.gcd(block_t, 16)
+def _chunk_align(unit: int) -> int:
+    """Steps a chunk length is a multiple of: whole units (tiles, or the groups of tiles that
+    share a saved state), and on the GPU 16 (see the module notes; the interpreter keeps
+    chunks of whole units, so small tests cut where they mean to)."""
+    return unit if _interpreted() else unit * 16 // math.gcd(unit, 16)
 
 
-def _chunk_len(length: int, chunks: int, block_t: int) -> int:
-    align = _chunk_align(block_t)
+def _chunk_len(length: int, chunks: int, unit: int) -> int:
+    align = _chunk_align(unit)
     return triton.cdiv(triton.cdiv(length, chunks), align) * align
 
 
-def _chunk_count(length: int, chunks: int, block_t: int) -> int:
+def _chunk_count(length: int, chunks: int, unit: int) -> int:
     """The chunks that ``chunks`` requested ones of aligned length make (none empty)."""
-    return triton.cdiv(length, _chunk_len(length, chunks, block_t))
+    return triton.cdiv(length, _chunk_len(length, chunks, unit))
 
 
 MAX_REGS_RANGE = (24, 255)     # the register caps ptxas takes for a thread
@@ -826,11 +954,15 @@ def _make_plan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, groups: in
     programs = batch * triton.cdiv(dim, block_d) * config.num_warps
     fwd = config.fwd_chunks or _auto_chunks(programs, n_tiles, "fwd", u.device)
     bwd = config.bwd_chunks or _auto_chunks(programs, n_tiles, "bwd", u.device)
+    if config.tiles_per_state < 1:
+        raise ValueError(f"selective_scan_triton: tiles_per_state must be >= 1, got "
+                         f"{config.tiles_per_state}")
+    unit = block_t * config.tiles_per_state
     return _Plan(batch, dim, length, state, dim_per_group, block_d,
                  triton.next_power_of_2(state), block_t, n_tiles, config.num_warps,
-                 _chunk_count(length, min(fwd, n_tiles), block_t),
-                 _chunk_count(length, min(bwd, n_tiles), block_t),
-                 config.fwd_max_regs, config.bwd_max_regs)
+                 _chunk_count(length, min(fwd, n_tiles), unit),
+                 _chunk_count(length, min(bwd, n_tiles), unit),
+                 config.fwd_max_regs, config.bwd_max_regs, config.tiles_per_state)
 
 
 def _bc_copy(B: torch.Tensor, C: torch.Tensor, p: _Plan) -> torch.Tensor:
@@ -899,12 +1031,12 @@ def _forward(p: _Plan, u, delta, A, bc, D, z, delta_bias, softplus, initial_stat
              store_tiles: bool, packing: _Packing | None):
     """Returns out (u's shape, dtype and strides where u is dense), final state float32
     ((batch, dim, state), or (n_seqs, dim, state) with ``packing``) and, with ``store_tiles``, the
-    tile-start states (batch, n_tiles, dim, state) float32. With ``packing``, initial_state
+    saved tile-start states (batch, n_saved, dim, state) float32. With ``packing``, initial_state
     is per sequence."""
     f32 = dict(device=u.device, dtype=torch.float32)
     out = torch.empty_like(u)
     final = torch.empty(packing.n_seqs if packing else p.batch, p.dim, p.state, **f32)
-    tiles = torch.empty(p.batch, p.n_tiles, p.dim, p.state, **f32) if store_tiles else final
+    tiles = torch.empty(p.batch, p.n_saved, p.dim, p.state, **f32) if store_tiles else final
     flags = dict(HAS_BIAS=delta_bias is not None, SOFTPLUS=softplus)
     varlen = dict(meta_ptr=packing.meta if packing else u, init_ptr=initial_state,
                   VARLEN=packing is not None,
@@ -934,8 +1066,9 @@ def _forward(p: _Plan, u, delta, A, bc, D, z, delta_bias, softplus, initial_stat
     kernel = _fwd_scan_kernel[p.grid(chunks)](
         *_act(u), *_act(delta), *_act(zz), *_act(out), bias, A, bc,
         D if D is not None else A, h0, h0_rows, tiles, final, **varlen, junk_ptr=A,
-        **p.sizes(chunks), n_tiles=p.n_tiles, HAS_H0=chunks > 1 or batch_init is not None,
-        HAS_D=D is not None, HAS_Z=z is not None, STORE_TILES=store_tiles, **flags,
+        **p.sizes(chunks), n_saved=p.n_saved, HAS_H0=chunks > 1 or batch_init is not None,
+        HAS_D=D is not None, HAS_Z=z is not None, STORE_TILES=store_tiles,
+        TILES_PER_STATE=p.tiles_per_state, **flags,
         **p.blocks(scan_cap))
     _note_occupancy("fwd", kernel)
     return out, final, (tiles if store_tiles else None)
@@ -979,16 +1112,20 @@ def _backward(p: _Plan, dout, dfinal, tiles, u, delta, A, bc, D, z, delta_bias, 
     dD = torch.zeros(p.dim, **f32) if D is not None else None
     dbias = torch.zeros(p.dim, **f32) if delta_bias is not None else None
     dh0 = torch.empty_like(initial_state) if want_dh0 else None
+    scratch = (torch.empty(p.batch, chunks, p.tiles_per_state, p.dim, p.state, **f32)
+               if p.tiles_per_state > 1 else dA)
+    dA_part = torch.empty(p.batch, chunks, p.dim, p.state, **f32)
     kernel = _bwd_scan_kernel[p.grid(chunks)](
         *_act(u), *_act(delta), *_act(zz), *_act(dout), *_act(du), *_act(ddelta),
         *_act(dz if dz is not None else du), bias, A, bc, D if D is not None else A, tiles,
         carry, carry_rows, dA, dbc, dD if dD is not None else dA,
         dbias if dbias is not None else dA, dh0 if dh0 is not None else dA,
         init_ptr=initial_state, **varlen,
-        junk_ptr=A,
-        **p.sizes(chunks), n_tiles=p.n_tiles, HAS_CARRY=chunks > 1 or batch_dfinal is not None,
+        junk_ptr=A, scratch_ptr=scratch, dA_part_ptr=dA_part,
+        **p.sizes(chunks), n_saved=p.n_saved, HAS_CARRY=chunks > 1 or batch_dfinal is not None,
         HAS_D=D is not None, HAS_DH0=want_dh0 and packing is None,
-        HAS_INIT=want_dh0 and packing is not None, SPLIT=p.split, ROWS_G=rows_g, **flags,
+        HAS_INIT=want_dh0 and packing is not None, SPLIT=p.split,
+        TILES_PER_STATE=p.tiles_per_state, ROWS_G=rows_g, **flags,
         **p.blocks(p.bwd_max_regs))
     _note_occupancy("bwd", kernel)
     return du, ddelta, dz, dA, dbc, dD, dbias, dh0

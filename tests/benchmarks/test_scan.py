@@ -1,5 +1,5 @@
-"""benchmarks/scan.py's arguments: the register caps of ``--regcaps`` (the timing itself
-needs a GPU)."""
+"""benchmarks/scan.py's arguments: the register caps of ``--regcaps`` and the tiles per saved
+state of ``--saved-states`` (the timing itself needs a GPU)."""
 import subprocess
 import sys
 
@@ -24,3 +24,10 @@ def test_bad_caps_exit_2_with_one_line_before_anything_runs() -> None:
                          capture_output=True, text=True)
     assert run.returncode == 2
     assert "'0:300'" in run.stderr.strip().splitlines()[-1] and not run.stdout
+
+
+def test_saved_states_below_one_exit_2_with_one_line() -> None:
+    run = subprocess.run([sys.executable, "-m", "benchmarks.scan", "--saved-states", "8", "0"],
+                         capture_output=True, text=True)
+    assert run.returncode == 2
+    assert "[8, 0]" in run.stderr.strip().splitlines()[-1] and not run.stdout

@@ -75,16 +75,16 @@ def as_layout(t: torch.Tensor, layout: str) -> torch.Tensor:
 
 
 def check_scan(args: dict, softplus: bool, tol: float, layout: str = "contiguous",
-               grad_layout: str = "contiguous", **kwargs) -> None:
-    """ops.selective_scan (Triton) vs the float64 reference: y, final state, every gradient.
-    ``layout``: the memory of u, delta and z; ``grad_layout``: that of the output's
-    gradient (see ``as_layout``)."""
+               grad_layout: str = "contiguous", scan=ops.selective_scan, **kwargs) -> None:
+    """``scan`` (default ops.selective_scan, Triton) vs the float64 reference: y, final state,
+    every gradient. ``layout``: the memory of u, delta and z; ``grad_layout``: that of the
+    output's gradient (see ``as_layout``)."""
     ours = {k: (as_layout(v.detach(), layout) if k in ("u", "delta", "z") else
                 v.detach().clone()).requires_grad_() if v is not None else None
             for k, v in args.items()}
     ref = {k: v.detach().double().requires_grad_() if v is not None else None
            for k, v in args.items()}
-    y, h = ops.selective_scan(**ours, delta_softplus=softplus, return_final_state=True, **kwargs)
+    y, h = scan(**ours, delta_softplus=softplus, return_final_state=True, **kwargs)
     y_ref, h_ref = selective_scan_ref(**ref, delta_softplus=softplus, return_final_state=True)
     assert y.dtype == args["u"].dtype and h.dtype == torch.float32
     errors = {"y": rel_err(y, y_ref), "final_state": rel_err(h, h_ref)}
@@ -133,6 +133,39 @@ def test_scan_matches_float64_interpreted(case, dtype):
     y_ref = selective_scan_ref(**{k: v.double() if v is not None else None
                                   for k, v in args.items()}, delta_softplus=softplus)
     assert rel_err(y, y_ref) <= TOL[dtype]
+
+
+# (batch, dim, length, state, dtype, fwd/bwd chunks, tiles per saved state): groups whole and
+# partial, several to a chunk and one chunk, split and unsplit states, 4- and 8-step tiles
+SPARSE_STATES_INTERPRETED = [
+    (2, 40, 61, 16, torch.float32, (3, 2), 3),
+    (1, 33, 61, 4, torch.float32, (1, 1), 8),
+    (1, 33, 70, 12, torch.bfloat16, (0, 3), 2),
+]
+
+
+@interpreted
+@pytest.mark.parametrize("case", SPARSE_STATES_INTERPRETED,
+                         ids=lambda c: "b{}d{}l{}n{}-{}-every{}".format(*c[:4], str(c[4])[6:],
+                                                                        c[6]))
+def test_scan_with_sparse_saved_states_interpreted(case):
+    """States saved every few tiles, the others recomputed in the backward: the same output,
+    final state and gradients as the float64 reference."""
+    from functools import partial
+    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+    batch, dim, length, state, dtype, (fc, bc), every = case
+    config = ScanConfig(fwd_chunks=fc, bwd_chunks=bc, tiles_per_state=every)
+    args = make_inputs(batch, dim, length, state, dtype, "cpu")
+    check_scan(args, True, TOL[dtype], scan=partial(selective_scan_triton, config=config))
+
+
+@interpreted
+def test_packed_scan_with_sparse_saved_states_interpreted():
+    """Sequences that start inside a group of tiles restart there when the backward
+    recomputes the group's states."""
+    from mambaseq.kernels.triton_scan import ScanConfig
+    check_packed([5, 17, 1, 9, 30], 33, 4, torch.float32, "cpu", True,
+                 config=ScanConfig(fwd_chunks=2, bwd_chunks=2, tiles_per_state=3))
 
 
 @interpreted
@@ -295,6 +328,19 @@ def test_scan_deterministic_output_gpu(monkeypatch):
     y1 = ops.selective_scan(**args, delta_softplus=True)
     y2 = ops.selective_scan(**args, delta_softplus=True)
     assert torch.isfinite(y1).all() and torch.equal(y1, y2)
+
+
+@pytest.mark.gpu
+def test_scan_with_sparse_saved_states_gpu():
+    """A state saved every 8 tiles, the others recomputed inside the backward (scratch rows
+    and a barrier between the lanes), several chunks; the first float32 case's shape and
+    flags, so that only the two kernels that differ compile (partial groups: the interpreted
+    cases)."""
+    from functools import partial
+    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+    args = make_inputs(2, 1536, 2048, 16, torch.float32, "cuda", with_h0=False)
+    check_scan(args, True, TOL[torch.float32], scan=partial(
+        selective_scan_triton, config=ScanConfig(bwd_chunks=4, tiles_per_state=8)))
 
 
 @pytest.mark.gpu
