@@ -21,6 +21,7 @@ import importlib.util
 import os
 import sys
 import types
+from typing import Callable
 
 import torch
 
@@ -34,7 +35,7 @@ SHAPES = [(1, 1024, 1 << k) for k in (9, 11, 13, 16, 20)] + [(8, 1536, 2048), (8
 
 def load_baseline(path: str) -> types.ModuleType:
     """The scan module in ``path`` (a ``kernels/triton_scan.py`` of another commit), imported as
-    BASELINE_MODULE. ValueError naming the file when it is missing or has no
+    BASELINE_MODULE. ValueError naming the file when it is missing, fails to import or has no
     ``selective_scan_triton``."""
     if not os.path.isfile(path):
         raise ValueError(f"{path}: no such file (a kernels/triton_scan.py of another commit)")
@@ -63,8 +64,8 @@ def cell_text(cell: Cell) -> str:
     return cell.note or f"{cell.fwd_ms:.3f} / {cell.fwdbwd_ms:.3f}, {cell.peak_gib:.2f}"
 
 
-def measure_shape(batch: int, dim: int, length: int, versions: dict, rounds: int,
-                  peer) -> dict[str, list[Cell]]:
+def measure_shape(batch: int, dim: int, length: int, versions: dict[str, Callable],
+                  rounds: int, peer: Callable | None) -> dict[str, list[Cell]]:
     """Every round of every version at one shape: version label -> cells."""
     args = mamba_inputs(batch, dim, length)
     inputs = list(args.values())
