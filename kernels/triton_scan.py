@@ -656,7 +656,8 @@ def _bwd_scan_kernel(u_ptr, su_b, su_d, su_t, delta_ptr, sdl_b, sdl_d, sdl_t,
     float32, and reads them back while it walks the group backwards."""
     pid_c = tl.program_id(1)
     HALF: tl.constexpr = BLOCK_N // SPLIT
-    pid_b, offs_d, offs_n, mask_d, mask_nd, A2, bias = _setup(
+    # A * log2(e) is not kept from _setup: every tile reads it again (see below)
+    pid_b, offs_d, offs_n, mask_d, mask_nd, _, bias = _setup(
         A_ptr, bias_ptr, dim, state, HAS_BIAS, BLOCK_D, HALF)
     bc_base = _bc_base(pid_b, dim, dim_per_group, length_pad, BLOCK_D, BLOCK_N)
     rows_u = _rows(pid_b, offs_d, su_b, su_d)
