@@ -92,6 +92,13 @@ def mamba_inputs(batch: int, dim: int, length: int, state: int = 16) -> dict:
     return {k: v.requires_grad_() for k, v in args.items()}
 
 
+def scan_arguments(args: dict) -> tuple[tuple, dict]:
+    """``mamba_inputs``' tensors as a selective scan takes them: the positional (u, delta, A,
+    B, C) and the keywords D, z, delta_bias, with softplus on."""
+    return ((args["u"], args["delta"], args["A"], args["B"], args["C"]),
+            dict(D=args["D"], z=args["z"], delta_bias=args["delta_bias"], delta_softplus=True))
+
+
 def nbytes(*tensors: torch.Tensor) -> int:
     return sum(t.numel() * t.element_size() for t in tensors)
 
@@ -154,8 +161,7 @@ def bench_row(batch: int, dim: int, length: int, bandwidth: float, peer: Callabl
     io_bwd = io_fwd + nbytes(args["u"]) + nbytes(*inputs)            # + dy, + gradients
     row = Row(batch, dim, length, io_fwd / bandwidth * 1e3, (io_fwd + io_bwd) / bandwidth * 1e3,
               io_bwd / 2**30)
-    scan_kw = dict(D=args["D"], z=args["z"], delta_bias=args["delta_bias"], delta_softplus=True)
-    core = (args["u"], args["delta"], args["A"], args["B"], args["C"])
+    core, scan_kw = scan_arguments(args)
     row.cells["ours"] = guarded(lambda: time_and_memory(
         lambda: selective_scan_triton(*core, **scan_kw), inputs))
     if peer is not None:
@@ -192,8 +198,7 @@ def config_sweep(shapes: list[tuple[int, int, int]], configs: dict[str, ScanConf
     for batch, dim, length in shapes:
         args = mamba_inputs(batch, dim, length)
         inputs = list(args.values())
-        core = (args["u"], args["delta"], args["A"], args["B"], args["C"])
-        kw = dict(D=args["D"], z=args["z"], delta_bias=args["delta_bias"], delta_softplus=True)
+        core, kw = scan_arguments(args)
         cells = []
         for label, config in configs.items():
             cell = guarded(lambda: time_and_memory(

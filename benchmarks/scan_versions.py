@@ -26,7 +26,7 @@ from typing import Callable
 import torch
 
 from benchmarks.peer import load_selective_scan_fn
-from benchmarks.scan import Cell, guarded, mamba_inputs, time_and_memory
+from benchmarks.scan import Cell, guarded, mamba_inputs, scan_arguments, time_and_memory
 from mambaseq.kernels.triton_scan import selective_scan_triton
 
 BASELINE_MODULE = "mambaseq.kernels.triton_scan_baseline"
@@ -69,8 +69,7 @@ def measure_shape(batch: int, dim: int, length: int, versions: dict[str, Callabl
     """Every round of every version at one shape: version label -> cells."""
     args = mamba_inputs(batch, dim, length)
     inputs = list(args.values())
-    core = (args["u"], args["delta"], args["A"], args["B"], args["C"])
-    kw = dict(D=args["D"], z=args["z"], delta_bias=args["delta_bias"], delta_softplus=True)
+    core, kw = scan_arguments(args)
     cells: dict[str, list[Cell]] = {label: [] for label in versions}
     if peer is not None:
         cells["mamba_ssm"] = [guarded(lambda: time_and_memory(lambda: peer(*core, **kw), inputs))]

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from benchmarks.scan import DEFAULT_REGCAPS, parse_caps
+from benchmarks.scan import DEFAULT_REGCAPS, parse_caps, scan_arguments
 
 
 def test_parse_caps_reads_forward_and_backward_caps() -> None:
@@ -31,3 +31,10 @@ def test_saved_states_below_one_exit_2_with_one_line() -> None:
                          capture_output=True, text=True)
     assert run.returncode == 2
     assert "[8, 0]" in run.stderr.strip().splitlines()[-1] and not run.stdout
+
+
+def test_scan_arguments_put_each_input_where_the_scan_takes_it() -> None:
+    names = ["u", "delta", "A", "B", "C", "D", "z", "delta_bias"]
+    core, kw = scan_arguments({name: f"<{name}>" for name in names})
+    assert core == ("<u>", "<delta>", "<A>", "<B>", "<C>")
+    assert kw == dict(D="<D>", z="<z>", delta_bias="<delta_bias>", delta_softplus=True)
