@@ -51,3 +51,10 @@ def test_best_takes_each_time_at_its_fastest_round_and_the_largest_peak() -> Non
     cells = [Cell(2.0, 9.0, 1.0), Cell(3.0, 8.0, 1.5), Cell(note="out of memory")]
     assert best(cells) == Cell(2.0, 8.0, 1.5)
     assert math.isnan(best([Cell(note="out of memory")]).fwd_ms)
+
+
+def test_rounds_below_one_exit_2_with_one_line_before_anything_runs() -> None:
+    run = subprocess.run([sys.executable, "-m", "benchmarks.scan_versions", str(SCAN_FILE),
+                          "--rounds", "0"], capture_output=True, text=True)
+    assert run.returncode == 2 and not run.stdout
+    assert "--rounds takes 1 or more, got 0" in run.stderr.strip().splitlines()[-1]
