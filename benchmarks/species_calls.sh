@@ -109,6 +109,7 @@ done
 python3 - "$CSV" > "$OUT/species.md" <<'PY'
 import csv, sys
 from mambaseq.pipelines.evaluation.reports import markdown_table
-print(markdown_table(list(csv.DictReader(open(sys.argv[1])))))
+rows = list(csv.DictReader(open(sys.argv[1])))
+print(markdown_table(rows) if rows else f"{sys.argv[1]}: no finished run yet")
 PY
 cat "$OUT/species.md"

@@ -58,3 +58,11 @@ def test_a_pooling_that_does_not_fit_the_architecture_is_refused(tmp_path):
         done = species_calls(tmp_path / "out", RUNS=runs)
         assert done.returncode == 2 and done.stderr.startswith(f"RUNS: pooling {bad} in "), done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_call_that_finishes_no_run_says_so_in_its_table(tmp_path):
+    done = species_calls(tmp_path / "out", RUNS="16k:rc", END="0")
+    assert done.returncode == 0, done.stderr
+    assert "stop before 16k rc_equivariant mean scratch:" in done.stdout
+    assert (tmp_path / "out" / "species.csv").read_text() == f"{HEADER}\n"
+    assert "no finished run yet" in (tmp_path / "out" / "species.md").read_text()
