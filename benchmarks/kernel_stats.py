@@ -25,6 +25,7 @@ from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 
 import mambaseq.kernels.triton_conv as conv
+import mambaseq.kernels.triton_linear as linear
 import mambaseq.kernels.triton_norm as norm
 import mambaseq.kernels.triton_scan as scan
 import mambaseq.kernels.triton_step as step
@@ -47,6 +48,8 @@ SCAN_STRIDES = ("su", "sdl", "sz", "so", "sg", "sdu", "sdd", "sdz")
 
 
 CONV_WINDOW = {"init_ptr": BF, "dinit_ptr": BF}   # the conv's initial window is an activation
+LINEAR_WEIGHTS = {"w_ptr": BF, "bias_ptr": BF}     # the decode linear's bf16 parameters
+STEP_CODE = {"code_ptr": BF, "w_ptr": BF}          # the decode step's Δ code and projection
 
 
 def variants() -> list[tuple[str, object, dict, int]]:
@@ -54,8 +57,9 @@ def variants() -> list[tuple[str, object, dict, int]]:
     scan and conv kernels unpacked and packed (VARLEN), with and without per-sequence
     initial states, the scan's backward reading a channels-last output gradient, and the
     scan's forward and backward with a state saved every 8 tiles; the small ops at their
-    launch settings. Pointer types come from POINTERS (the conv kernels'
-    from CONV_WINDOW first)."""
+    launch settings; the decode linear in each autotune config (bf16, 64 rows). Pointer
+    types come from POINTERS (the conv kernels' from CONV_WINDOW first, the decode
+    linear's from LINEAR_WEIGHTS, the decode step's from STEP_CODE)."""
     out = []
     for varlen, init, rows in ((False, False, False), (False, False, True),
                                (True, False, False), (True, True, False)):
@@ -92,9 +96,17 @@ def variants() -> list[tuple[str, object, dict, int]]:
     out += [("conv step", conv._conv_update_kernel, dict(W=4, HAS_BIAS=True, SILU=True, BLOCK_D=256), 4),
             ("decode step", step._state_update_kernel,
              dict(HAS_D=True, HAS_Z=True, HAS_DTB=True, SOFTPLUS=True, BLOCK_D=64, BLOCK_N=16), 4),
+            ("decode step from Δ's code", step._state_update_code_kernel,
+             dict(HAS_D=True, HAS_Z=True, HAS_DTB=True, SOFTPLUS=True, PRECISION=0, BLOCK_M=16,
+                  BLOCK_D=16, BLOCK_N=16, BLOCK_R=64, sqr=1, ssn=1, sxd=1, szd=1, syd=1, san=1,
+                  sbn=1, scn=1), 8),
             ("rmsnorm forward", norm._rms_fwd_kernel, dict(HAS_RES=True, STORE_RES=True, BLOCK_N=2048), 4),
             ("rmsnorm backward", norm._rms_bwd_kernel,
              dict(HAS_DRES=True, STORE_DRES_IN=True, ROWS=32, BLOCK_N=2048), 4)]
+    for config in linear._decode_linear_kernel.configs:     # bf16 on tensor cores, 64 rows
+        blocks = dict(config.kwargs, BLOCK_M=64, HAS_BIAS=True, PRECISION=0, sxk=1)
+        out.append((f"decode linear {config.kwargs['BLOCK_N']}x{config.kwargs['BLOCK_K']}",
+                    linear._decode_linear_kernel, blocks, config.num_warps))
     return out
 
 
@@ -111,7 +123,8 @@ def compile_stats(kernel, constexprs: dict, num_warps: int, arch: int) -> dict:
     each of OPS}. Raises whatever Triton or ptxas raise on a kernel that does not compile."""
     fn = jit_function(kernel)
     constexprs = {n: v for n, v in constexprs.items() if n in fn.arg_names}
-    pointers = {**POINTERS, **(CONV_WINDOW if fn.__module__ == conv.__name__ else {})}
+    pointers = {**POINTERS, **{conv.__name__: CONV_WINDOW, linear.__name__: LINEAR_WEIGHTS,
+                               step.__name__: STEP_CODE}.get(fn.__module__, {})}
     signature = {n: "constexpr" if n in constexprs else pointers.get(
         n, F32 if n.endswith("_ptr") else "fp32" if n in FLOAT_SCALARS else "i32")
         for n in fn.arg_names}

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import torch
 
-from .backend import use_triton
+from .backend import kernel_choice, use_triton
 from .conv_reference import causal_conv1d_ref, causal_conv1d_update_ref
 from .norm_reference import add_rms_norm_ref, rms_norm_ref
 from .scan_reference import check_scan_shapes, selective_scan_ref
-from .step_reference import selective_state_update_ref
+from .step_reference import (STREAMING_MAX_ROWS, STREAMING_MIN_COLS, decode_linear_ref,
+                             selective_state_update_ref)
 
 
 def selective_scan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor,
@@ -40,13 +41,35 @@ def selective_state_update(state: torch.Tensor, x: torch.Tensor, delta: torch.Te
                            A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
                            D: torch.Tensor | None = None, z: torch.Tensor | None = None,
                            delta_bias: torch.Tensor | None = None,
-                           delta_softplus: bool = False) -> torch.Tensor:
-    """One decoding step of the scan, state updated in place; see ``selective_state_update_ref``."""
-    if use_triton(state, x, delta, A, B, C, D, z, delta_bias):
+                           delta_softplus: bool = False,
+                           dt_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """One decoding step of the scan, state updated in place; see ``selective_state_update_ref``
+    (with ``dt_weight``, ``delta`` is Δ's low-rank code, multiplied inside the Triton kernel)."""
+    if use_triton(state, x, delta, A, B, C, D, z, delta_bias, dt_weight):
         from .triton_step import selective_state_update_triton
         return selective_state_update_triton(state, x, delta, A, B, C, D, z, delta_bias,
-                                             delta_softplus)
-    return selective_state_update_ref(state, x, delta, A, B, C, D, z, delta_bias, delta_softplus)
+                                             delta_softplus, dt_weight)
+    return selective_state_update_ref(state, x, delta, A, B, C, D, z, delta_bias, delta_softplus,
+                                      dt_weight)
+
+
+def decode_linear(x: torch.Tensor, weight: torch.Tensor,
+                  bias: torch.Tensor | None = None) -> torch.Tensor:
+    """A decoding step's linear layer, x (rows, K) -> (rows, N) in x's dtype; see
+    ``decode_linear_ref``. The weight-streaming Triton kernel (``kernels.triton_linear``,
+    forward only) for the shapes where it was measured faster than cuBLAS (see
+    ``step_reference.STREAMING_MAX_ROWS``; every shape with MAMBASEQ_KERNELS=triton), when
+    ``use_triton`` holds, x and weight share a dtype, autocast is off and no gradient is
+    asked for; ``F.linear`` otherwise (autocast applies to it as to any linear layer)."""
+    faster = kernel_choice() == "triton" or (
+        x.shape[0] <= STREAMING_MAX_ROWS and weight.shape[0] >= STREAMING_MIN_COLS)
+    wants_grad = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (x, weight, bias))
+    if (faster and x.dim() == 2 and x.dtype == weight.dtype and not wants_grad
+            and use_triton(x, weight, bias) and not torch.is_autocast_enabled(x.device.type)):
+        from .triton_linear import decode_linear_triton
+        return decode_linear_triton(x, weight, bias)
+    return decode_linear_ref(x, weight, bias)
 
 
 def causal_conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,

@@ -1,8 +1,19 @@
-"""One step of the selective scan for recurrent decoding, in plain PyTorch."""
+"""One step of recurrent decoding in plain PyTorch: the selective scan's state update and the
+linear layers' products for a few rows."""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+
+# The weight-streaming kernel (``kernels.triton_linear``) against cuBLAS on an H100
+# (benchmarks/decode_linear.py; results/h100-2026-12-06, session 4): same-dtype products of
+# at most STREAMING_MAX_ROWS rows and at least STREAMING_MIN_COLS output columns are faster
+# (the 1.4B LM's in_proj and out_proj: 1.02-1.12x); with fewer columns it has too few
+# programs to fill the GPU (x_proj's 160: 0.75x), and at 128 rows cuBLAS's split-K kernels
+# win (0.5-0.98x). ``kernels.ops.decode_linear`` sends it those shapes.
+STREAMING_MAX_ROWS = 64
+STREAMING_MIN_COLS = 2048
 
 
 def as_dtype(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -15,16 +26,20 @@ def selective_state_update_ref(state: torch.Tensor, x: torch.Tensor, delta: torc
                                A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
                                D: torch.Tensor | None = None, z: torch.Tensor | None = None,
                                delta_bias: torch.Tensor | None = None,
-                               delta_softplus: bool = False) -> torch.Tensor:
+                               delta_softplus: bool = False,
+                               dt_weight: torch.Tensor | None = None) -> torch.Tensor:
     """Advance the scan state by one time step, in place, and return that step's output.
 
     state (batch, dim, state_size) float32, overwritten with h_t; x, delta, z (batch, dim);
     A (dim, state_size); B, C (batch, state_size) or (batch, groups, state_size);
-    D, delta_bias (dim,). Returns y_t (batch, dim) in x's dtype. Same arithmetic as one
-    column of ``selective_scan``.
+    D, delta_bias (dim,). With ``dt_weight`` (dim, R), ``delta`` is Δ's low-rank code
+    (batch, R) and Δ = code @ dt_weight^T, computed in the state's dtype. Returns y_t
+    (batch, dim) in x's dtype. Same arithmetic as one column of ``selective_scan``.
     """
     dim = x.shape[1]
     compute = state.dtype
+    if dt_weight is not None:
+        delta = decode_linear_ref(delta, dt_weight, out_dtype=compute)
     dt = as_dtype(delta, compute)
     if delta_bias is not None:
         dt = dt + as_dtype(delta_bias, compute)
@@ -45,3 +60,16 @@ def selective_state_update_ref(state: torch.Tensor, x: torch.Tensor, delta: torc
     if z is not None:
         y = y * F.silu(as_dtype(z, compute))
     return as_dtype(y, x.dtype)
+
+
+def decode_linear_ref(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+                      out_dtype: torch.dtype | None = None) -> torch.Tensor:
+    """x (rows, K) @ weight (N, K)^T + bias (N,) -> (rows, N) in ``out_dtype`` (x's dtype
+    when None), summed in float32 (as ``F.linear``). With another ``out_dtype``, x, weight
+    and bias are cast to it first (autocast off): a float32 product of 16-bit values is
+    exact, so only the summation order can differ from a kernel's float32 sums."""
+    if out_dtype is None or out_dtype == x.dtype:
+        return F.linear(x, weight, bias)
+    with torch.autocast(device_type=x.device.type, enabled=False):    # it would narrow them
+        return F.linear(as_dtype(x, out_dtype), as_dtype(weight, out_dtype),
+                        None if bias is None else as_dtype(bias, out_dtype))

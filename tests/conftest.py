@@ -11,7 +11,7 @@ import pytest
 import torch
 
 # the Triton modules whose autotuned kernels the ``gpu`` tests pin to one config
-TRITON_MODULES = ("triton_conv", "triton_norm", "triton_scan", "triton_step")
+TRITON_MODULES = ("triton_conv", "triton_linear", "triton_norm", "triton_scan", "triton_step")
 
 # ``python -m pytest`` puts the working directory, the repository root, first on sys.path.
 # The root's folder kernels/ (installed as mambaseq.kernels) would then shadow the Hugging Face

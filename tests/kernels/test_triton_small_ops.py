@@ -1,5 +1,5 @@
-"""Triton causal conv1d (+ update), decode-step state update and (add +) RMSNorm against
-float64 references: outputs and every gradient, relative error max|a-b| / max|b| per tensor.
+"""Triton causal conv1d (+ update), decode-step state update, the decode step's linear
+layers and (add +) RMSNorm against float64 references: outputs and every gradient, relative error max|a-b| / max|b| per tensor.
 
 On the CPU the kernels run under Triton's interpreter, which has to be switched on before
 triton is imported; ``test_kernels_under_triton_interpreter`` therefore runs this file again
@@ -236,15 +236,21 @@ def test_conv_chunks_and_steps_continue_one_call() -> None:
 # ---------------------------------------------------------------- selective state update
 
 def check_step(device: str, dtype: torch.dtype, batch: int, dim: int, nstate: int,
-               groups: int | None, extras: bool) -> None:
+               groups: int | None, extras: bool, rank: int | None = None) -> None:
     """groups None: B, C (batch, N); else (batch, groups, N). extras: D, z, delta_bias and
-    softplus on."""
+    softplus on. rank: Δ given as its low-rank code (batch, rank), a column slice of a wider
+    matrix as in the step, and its projection (dim, rank), multiplied in the kernel."""
     from mambaseq.kernels.triton_step import selective_state_update_triton
 
     def rand(*shape, dt=dtype):
         return torch.randn(*shape, device=device, dtype=dt)
     bc_shape = (batch, nstate) if groups is None else (batch, groups, nstate)
-    args = dict(x=rand(batch, dim), delta=rand(batch, dim).abs() * 0.5,
+    if rank is None:
+        delta = dict(delta=rand(batch, dim).abs() * 0.5)
+    else:
+        delta = dict(delta=rand(batch, rank + 7)[:, :rank],
+                     dt_weight=rand(dim, rank) * 0.5 / rank ** 0.5)
+    args = dict(x=rand(batch, dim), **delta,
                 A=-torch.rand(dim, nstate, device=device) - 0.1, B=rand(*bc_shape),
                 C=rand(*bc_shape), D=rand(dim, dt=torch.float32) if extras else None,
                 z=rand(batch, dim) if extras else None,
@@ -268,6 +274,14 @@ STEP_CASES = {
                          extras=True),
     "fp32-groups1-bare": dict(dtype=torch.float32, batch=1, dim=18, nstate=16, groups=1,
                               extras=False),
+    "fp32-code-two-row-blocks": dict(dtype=torch.float32, batch=17, dim=20, nstate=12,
+                                     groups=None, extras=True, rank=5),
+    "bf16-code-groups2": dict(dtype=torch.bfloat16, batch=3, dim=24, nstate=16, groups=2,
+                              extras=True, rank=40),
+    "fp32-code-bare": dict(dtype=torch.float32, batch=2, dim=7, nstate=5, groups=None,
+                           extras=False, rank=16),
+    "fp32-code-over-fused-rows": dict(dtype=torch.float32, batch=34, dim=20, nstate=8,
+                                      groups=None, extras=True, rank=5),
 }
 
 
@@ -282,6 +296,96 @@ def test_step_interpreted(case: str) -> None:
 @pytest.mark.parametrize("groups", [None, 4], ids=["no-groups", "groups4"])
 def test_step_gpu(dtype: torch.dtype, groups: int | None) -> None:
     check_step("cuda", dtype, 8, 3072, 16, groups, extras=True)
+
+
+@pytest.mark.gpu
+@pytest.mark.autotune_config(1)   # 40 rows of float32 go through triton_linear's product, and a
+# pinned config is not pruned: 64 x 256 float32 tiles of config 0 overflow shared memory
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+@pytest.mark.parametrize("batch", [1, 20, 40])
+def test_step_from_code_gpu(dtype: torch.dtype, batch: int) -> None:
+    """Δ from its code: rank 96 (two BLOCK_R passes, the second partial); 1 and 20 rows in
+    the state kernel (20: two row blocks, the second partial), 40 rows (over FUSED_MAX_ROWS)
+    through triton_linear's product first."""
+    check_step("cuda", dtype, batch, 4096, 16, None, extras=True, rank=96)
+
+
+# ---------------------------------------------------------------- decode-step linear layers
+
+def check_decode_linear(device: str, dtype: torch.dtype, rows: int, depth: int, cols: int,
+                        bias: bool, out_dtype: torch.dtype | None = None,
+                        row_stride: int | None = None) -> None:
+    """x (rows, depth) @ weight^T + bias against float64; ``row_stride`` > depth makes x a
+    column slice of a wider matrix (as the step's Δ code is a slice of x_proj's output)."""
+    from mambaseq.kernels.triton_linear import decode_linear_triton
+    x = torch.randn(rows, row_stride or depth, device=device, dtype=dtype)[:, :depth]
+    weight = torch.randn(cols, depth, device=device, dtype=dtype) / depth ** 0.5
+    b = torch.randn(cols, device=device, dtype=dtype) if bias else None
+    y = decode_linear_triton(x, weight, b, out_dtype)
+    want = torch.nn.functional.linear(x.double(), weight.double(),
+                                      None if b is None else b.double())
+    assert y.dtype == (out_dtype or dtype)
+    # a float32 result of 16-bit inputs is exact but for the summation order
+    tol = {torch.float64: 1e-12}.get(y.dtype, TOL.get(y.dtype))
+    assert_close("y", y, want, tol)
+
+
+LINEAR_CASES = {
+    "fp64-bias": dict(dtype=torch.float64, rows=3, depth=70, cols=50, bias=True),
+    "fp64-rows-over-one-block": dict(dtype=torch.float64, rows=130, depth=33, cols=17,
+                                     bias=False),
+    "fp32-ieee": dict(dtype=torch.float32, rows=1, depth=64, cols=40, bias=True),
+    "bf16-to-fp32-sliced": dict(dtype=torch.bfloat16, rows=5, depth=24, cols=48, bias=False,
+                                out_dtype=torch.float32, row_stride=40),
+    "bf16": dict(dtype=torch.bfloat16, rows=17, depth=96, cols=36, bias=True),
+}
+
+
+@interpreted
+@pytest.mark.parametrize("case", LINEAR_CASES)
+def test_decode_linear_interpreted(case: str) -> None:
+    check_decode_linear("cpu", **LINEAR_CASES[case])
+
+
+@pytest.mark.skipif(INTERPRETED, reason="the interpreter has one config")
+def test_decode_linear_tuner_keeps_the_configs_that_fit_shared_memory(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from mambaseq.kernels import triton_linear
+    configs = triton_linear._configs()
+    x = torch.empty(128, 8, dtype=torch.bfloat16)
+    props = SimpleNamespace(shared_memory_per_block_optin=232448)     # an H100's 227 KiB
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: props)
+
+    def kept(rows: int) -> set[tuple[int, int, int]]:
+        return {(c.kwargs["BLOCK_N"], c.kwargs["BLOCK_K"], c.num_stages)
+                for c in triton_linear._fitting(configs, {"x_ptr": x}, BLOCK_M=rows)}
+    # 128 rows: 3 x (128 + 32) x 256 x 2 bytes = 240 KiB, 4 x (128 + 16) x 256 x 2 = 288 KiB
+    assert kept(128) == {(32, 128, 4), (64, 128, 4), (64, 64, 5), (128, 64, 4)}
+    assert len(kept(16)) == len(configs)
+    props.shared_memory_per_block_optin = 1024                 # none fits: the smallest one
+    assert kept(16) == {(32, 128, 4)}
+
+
+LINEAR_GPU_SHAPES = {       # the 1.4B LM's step (d_model 2048, d_inner 4096, rank 128)
+    "in_proj-64": dict(dtype=torch.bfloat16, rows=64, depth=2048, cols=8192, bias=False),
+    "out_proj-1-bias": dict(dtype=torch.bfloat16, rows=1, depth=4096, cols=2048, bias=True),
+    "delta-128-fp32-out": dict(dtype=torch.bfloat16, rows=128, depth=128, cols=4096,
+                               bias=False, out_dtype=torch.float32, row_stride=160),
+    "x_proj-37-fp32": dict(dtype=torch.float32, rows=37, depth=4096, cols=160, bias=False),
+}
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("shape", [    # each of the six autotune configs, on a shape it fits
+    pytest.param(name, id=f"{name}-config{config}",          # (a pinned config is not pruned)
+                 marks=pytest.mark.autotune_config(config))
+    for config, name in enumerate(["in_proj-64", "x_proj-37-fp32", "out_proj-1-bias",
+                                   "delta-128-fp32-out", "x_proj-37-fp32",
+                                   "delta-128-fp32-out"])])
+def test_decode_linear_gpu(shape: str) -> None:
+    check_decode_linear("cuda", **LINEAR_GPU_SHAPES[shape])
 
 
 # ---------------------------------------------------------------- (add +) RMSNorm
@@ -343,6 +447,7 @@ def test_norm_gpu(dtype: torch.dtype, fused: bool) -> None:
 TRITON_MODULES = {"causal_conv1d": "mambaseq.kernels.triton_conv",
                   "causal_conv1d_update": "mambaseq.kernels.triton_conv",
                   "selective_state_update": "mambaseq.kernels.triton_step",
+                  "decode_linear": "mambaseq.kernels.triton_linear",
                   "rms_norm": "mambaseq.kernels.triton_norm",
                   "add_rms_norm": "mambaseq.kernels.triton_norm"}
 
@@ -366,6 +471,7 @@ def test_ops_dispatch_on_env(choice: str, expected: str, monkeypatch: pytest.Mon
         "selective_state_update": ops.selective_state_update(
             torch.randn(2, 6, 3), x[..., 0], x[..., 1], -torch.rand(6, 3), torch.randn(2, 3),
             torch.randn(2, 3)),
+        "decode_linear": ops.decode_linear(x[..., 0], torch.randn(3, 6)),
         "rms_norm": ops.rms_norm(x, torch.ones(5)),
         "add_rms_norm": ops.add_rms_norm(x, None, torch.ones(5)),
     }

@@ -1,0 +1,106 @@
+"""The linear layers of a decoding step: cuBLAS (``F.linear``) against the weight-streaming
+Triton kernel (``kernels.triton_linear``) at the shapes of the 130M and 1.4B LMs' steps.
+
+Each product runs once for each of 48 distinct weight matrices (as the 48 layers of a step
+do, so no weight is served from L2), captured in one CUDA graph; the table gives
+microseconds a product and the weight bytes read per second. The Δ row is a bf16 code
+times a bf16 matrix into float32: cuBLAS casts the code and multiplies in float32 (the
+step before the Triton kernel), Triton reads the 16-bit values and sums in float32.
+Prints a Markdown table; ``--out`` also writes decode_linear.csv. CUDA only.
+
+    python -m benchmarks.decode_linear [--batches 1 16 64 128] [--out DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+LAYERS = 48
+# name: (K, N) of y = x @ W^T, W (N, K); d_model 768 / 2048, d_inner 1536 / 4096
+SHAPES = {"130M in_proj": (768, 3072), "130M out_proj": (1536, 768),
+          "1.4B in_proj": (2048, 8192), "1.4B x_proj": (4096, 160),
+          "1.4B delta (fp32 out)": (128, 4096), "1.4B out_proj": (4096, 2048)}
+
+
+def graph_us(calls: list[Callable[[], object]], repeats: int = 20) -> float:
+    """Microseconds per call when ``calls`` replay as one CUDA graph (best of 3 timings)."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):             # compile and autotune before capture
+        for call in calls:
+            call()
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for call in calls:
+            call()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    best = float("inf")
+    for _ in range(3):
+        graph.replay()
+        start.record()
+        for _ in range(repeats):
+            graph.replay()
+        end.record()
+        torch.cuda.synchronize()
+        best = min(best, start.elapsed_time(end) * 1e3 / repeats / len(calls))
+    return best
+
+
+def measure(name: str, depth: int, cols: int, batch: int) -> dict:
+    from mambaseq.kernels.triton_linear import decode_linear_triton
+    weights = [torch.randn(cols, depth, device="cuda", dtype=torch.bfloat16) / depth ** 0.5
+               for _ in range(LAYERS)]
+    x = torch.randn(batch, depth, device="cuda", dtype=torch.bfloat16)
+    if "fp32 out" in name:
+        cublas = [lambda w=w: F.linear(x.float(), w.float()) for w in weights]
+        triton = [lambda w=w: decode_linear_triton(x, w, out_dtype=torch.float32)
+                  for w in weights]
+        err = (decode_linear_triton(x, weights[0], out_dtype=torch.float32)
+               - F.linear(x.double(), weights[0].double())).abs().max().item()
+    else:
+        cublas = [lambda w=w: F.linear(x, w) for w in weights]
+        triton = [lambda w=w: decode_linear_triton(x, w) for w in weights]
+        err = (decode_linear_triton(x, weights[0]).double()
+               - F.linear(x.double(), weights[0].double())).abs().max().item()
+    us_cublas, us_triton = graph_us(cublas), graph_us(triton)
+    gbytes = cols * depth * 2 / 1e9
+    return {"shape": name, "K": depth, "N": cols, "batch": batch,
+            "cublas_us": round(us_cublas, 2), "triton_us": round(us_triton, 2),
+            "cublas_TB_s": round(gbytes / us_cublas * 1e3, 2),
+            "triton_TB_s": round(gbytes / us_triton * 1e3, 2),
+            "speedup": round(us_cublas / us_triton, 2), "max_abs_err": f"{err:.1e}"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batches", nargs="+", type=int, default=[1, 16, 64, 128])
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    if not torch.cuda.is_available():
+        raise SystemExit("benchmarks/decode_linear.py: needs a CUDA GPU")
+    print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}", flush=True)
+    rows = []
+    for name, (depth, cols) in SHAPES.items():
+        for batch in args.batches:
+            rows.append(measure(name, depth, cols, batch))
+            print(" ".join(f"{k}={v}" for k, v in rows[-1].items()), flush=True)
+    header = list(rows[0])
+    print("\n| " + " | ".join(header) + " |\n|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(str(row[k]) for k in header) + " |")
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        with open(args.out / "decode_linear.csv", "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=header)
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""The linear layers of a decoding step in Triton: y = x @ W^T (+ bias) for a few rows.
+
+A decoding step multiplies a handful of rows (the batch) by each weight matrix once, so its
+time is the time to read the weights. cuBLAS picks split-K kernels for these shapes (a
+second, reducing kernel per product) and casts 16-bit inputs to float32 itself when asked
+for a float32 result; here one program owns ``BLOCK_N`` output columns for every row, so each
+weight element is read once, by one program, with no reduction pass, and 16-bit inputs
+multiply on tensor cores into float32 sums. ``kernels.ops.decode_linear`` sends it the
+shapes where it was measured faster (``step_reference.STREAMING_MAX_ROWS``);
+``kernels.triton_step`` uses it for Δ's float32 product from its 16-bit code, 3-4x faster
+than cuBLAS's cast-then-float32 product.
+
+Contract of ``step_reference.decode_linear_ref``: x (rows, K) with any strides, weight (N, K)
+of x's dtype with contiguous rows, bias (N,) or None; y (rows, N) in ``out_dtype`` (default
+x's dtype), accumulated in float32 (float64 for float64 inputs). Float32 inputs multiply in
+IEEE float32 (no TF32), as ``F.linear`` does by default.
+"""
+from __future__ import annotations
+
+import os
+
+import torch
+import triton
+import triton.language as tl
+
+# Rows a program multiplies at most; more rows take more programs along the rows.
+MAX_BLOCK_M = 128
+
+
+def _configs() -> list[triton.Config]:
+    """Column tiles (BLOCK_N) x depth tiles (BLOCK_K): narrow tiles give the small matrices
+    enough programs to fill the GPU, deep ones keep more bytes in flight."""
+    if os.environ.get("TRITON_INTERPRET") == "1":
+        return [triton.Config({"BLOCK_N": 16, "BLOCK_K": 32})]
+    return [triton.Config({"BLOCK_N": n, "BLOCK_K": k}, num_warps=4, num_stages=s)
+            for n, k, s in ((16, 256, 4), (32, 128, 4), (32, 256, 3), (64, 128, 4),
+                            (64, 64, 5), (128, 64, 4))]
+
+
+def dot_precision(*tensors: torch.Tensor) -> int:
+    """How ``dot_sum`` multiplies these tensors: 2, in float64 (any of them float64); 0, on
+    tensor cores (all of one 16-bit dtype, on a GPU); else 1, as float32 with IEEE products
+    (no TF32). Triton 3.6's interpreter multiplies 16-bit tl.dot inputs wrongly: 1 there."""
+    dtypes = {t.dtype for t in tensors}
+    if torch.float64 in dtypes:
+        return 2
+    sixteen = len(dtypes) == 1 and dtypes <= {torch.bfloat16, torch.float16}
+    return 0 if sixteen and os.environ.get("TRITON_INTERPRET") != "1" else 1
+
+
+@triton.jit
+def dot_sum(acc, a, w, PRECISION: tl.constexpr):
+    """acc + a @ w^T for a (M, K), w (N, K) tiles, acc (M, N) float32 (float64 when
+    PRECISION is 2); PRECISION from ``dot_precision``."""
+    if PRECISION == 0:
+        return acc + tl.dot(a, tl.trans(w))
+    return acc + tl.dot(a.to(acc.dtype), tl.trans(w.to(acc.dtype)), input_precision="ieee")
+
+
+def _fitting(configs: list[triton.Config], named_args: dict, **kwargs) -> list[triton.Config]:
+    """The configs whose pipelined tiles, stages x (BLOCK_M + BLOCK_N) x BLOCK_K elements,
+    fit the GPU's shared memory (3 x (128 + 32) x 256 bf16 = 240 KiB does not fit an H100's
+    227 KiB); the smallest one if none does."""
+    x = named_args["x_ptr"]
+    limit = torch.cuda.get_device_properties(x.device).shared_memory_per_block_optin
+    need = {c: c.num_stages * (kwargs["BLOCK_M"] + c.kwargs["BLOCK_N"]) * c.kwargs["BLOCK_K"]
+            * x.element_size() for c in configs}
+    return [c for c in configs if need[c] <= limit] or [min(configs, key=need.get)]
+
+
+@triton.autotune(configs=_configs(), key=["N", "K", "BLOCK_M", "PRECISION"],
+                 prune_configs_by={"early_config_prune": _fitting})
+@triton.jit
+def _decode_linear_kernel(x_ptr, w_ptr, bias_ptr, y_ptr, M, N, K, sxm, sxk, swn, sym,
+                          HAS_BIAS: tl.constexpr, PRECISION: tl.constexpr,
+                          BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+    """PRECISION: see ``dot_precision``."""
+    rows = tl.program_id(1) * BLOCK_M + tl.arange(0, BLOCK_M)
+    cols = tl.program_id(0) * BLOCK_N + tl.arange(0, BLOCK_N)
+    depth = tl.arange(0, BLOCK_K)
+    row_ok, col_ok = rows < M, cols < N
+    acc = tl.zeros((BLOCK_M, BLOCK_N), tl.float64 if PRECISION == 2 else tl.float32)
+    for k0 in range(0, K, BLOCK_K):
+        k = k0 + depth
+        k_ok = k < K
+        a = tl.load(x_ptr + rows[:, None] * sxm + k[None, :] * sxk,
+                    mask=row_ok[:, None] & k_ok[None, :], other=0.0)
+        w = tl.load(w_ptr + cols[:, None] * swn + k[None, :],
+                    mask=col_ok[:, None] & k_ok[None, :], other=0.0)
+        acc = dot_sum(acc, a, w, PRECISION)
+    if HAS_BIAS:
+        acc += tl.load(bias_ptr + cols, mask=col_ok, other=0.0).to(acc.dtype)[None, :]
+    tl.store(y_ptr + rows[:, None] * sym + cols[None, :], acc.to(y_ptr.dtype.element_ty),
+             mask=row_ok[:, None] & col_ok[None, :])
+
+
+def decode_linear_triton(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+                         out_dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Triton ``decode_linear_ref``: x (rows, K), weight (N, K) of x's dtype, bias (N,) or
+    None -> (rows, N) in ``out_dtype`` (x's dtype when None)."""
+    rows, depth = x.shape
+    if weight.dim() != 2 or weight.shape[1] != depth or weight.dtype != x.dtype \
+            or (bias is not None and bias.shape != (weight.shape[0],)):
+        raise ValueError(f"decode_linear: x {tuple(x.shape)} {x.dtype} does not fit weight "
+                         f"{tuple(weight.shape)} {weight.dtype}"
+                         + ("" if bias is None else f" and bias {tuple(bias.shape)}"))
+    weight = weight if weight.stride(1) == 1 else weight.contiguous()
+    out = torch.empty(rows, weight.shape[0], device=x.device, dtype=out_dtype or x.dtype)
+    block_m = max(16, triton.next_power_of_2(min(rows, MAX_BLOCK_M)))
+    grid = lambda meta: (triton.cdiv(weight.shape[0], meta["BLOCK_N"]),  # noqa: E731
+                         triton.cdiv(rows, block_m))
+    _decode_linear_kernel[grid](x, weight, bias, out, rows, weight.shape[0], depth,
+                                x.stride(0), x.stride(1), weight.stride(0), out.stride(0),
+                                HAS_BIAS=bias is not None, PRECISION=dot_precision(x, weight),
+                                BLOCK_M=block_m)
+    return out
