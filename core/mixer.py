@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mambaseq.kernels import (causal_conv1d, causal_conv1d_update, selective_scan,
+from mambaseq.kernels import (causal_conv1d, causal_conv1d_update, decode_linear, selective_scan,
                               selective_state_update)
 
 from .config import MambaConfig
@@ -21,11 +21,12 @@ from .recompute import recomputed
 
 @dataclass
 class StepConstants:
-    """A mixer's float32 tensors that a decoding step would otherwise recompute every token."""
+    """The tensors a decoding step would otherwise recompute every token: float32 A, D and
+    Δ's bias; Δ's projection as stored (the step computes Δ in float32 from it)."""
 
     A: torch.Tensor            # (d_inner, d_state), -exp(A_log)
     D: torch.Tensor            # (d_inner,)
-    dt_weight: torch.Tensor    # (d_inner, dt_rank), Δ's projection
+    dt_weight: torch.Tensor    # (d_inner, dt_rank), Δ's projection, the parameter's dtype
     dt_bias: torch.Tensor      # (d_inner,)
 
 
@@ -228,10 +229,10 @@ class MambaMixer(nn.Module):
         return y, conv_state, ssm_state
 
     def step_constants(self) -> StepConstants:
-        """The float32 tensors every decoding step needs, computed once: valid while the
-        weights do not change (a decoder computes them before its first token)."""
+        """The tensors every decoding step needs, computed once: valid while the weights do
+        not change (a decoder computes them before its first token)."""
         return StepConstants(A=-torch.exp(self.A_log.float()), D=self.D.float(),
-                             dt_weight=self.dt_proj.weight.float(),
+                             dt_weight=self.dt_proj.weight.detach(),
                              dt_bias=self.dt_proj.bias.float())
 
     def step(self, hidden: torch.Tensor, state: MixerState,
@@ -240,11 +241,10 @@ class MambaMixer(nn.Module):
         O(1) time and memory in the sequence length. ``constants`` (``step_constants()``)
         spare recomputing them every token; the arithmetic is the same."""
         const = constants if constants is not None else self.step_constants()
-        x, z = self.in_proj(hidden).chunk(2, dim=-1)                  # (b, d_inner) each
+        x, z = decode_linear(hidden, self.in_proj.weight, self.in_proj.bias).chunk(2, dim=-1)
         x = causal_conv1d_update(x, state.conv, self.conv_weight, self.conv_bias, "silu")
         dt_low, B, C = self.selection(x)
-        with torch.autocast(device_type=dt_low.device.type, enabled=False):
-            delta = F.linear(dt_low.float(), const.dt_weight)
-        y = selective_state_update(state.ssm, x, delta, const.A, B, C, const.D, z,
-                                   delta_bias=const.dt_bias, delta_softplus=True)
-        return self.out_proj(y)
+        y = selective_state_update(state.ssm, x, dt_low, const.A, B, C, const.D, z,
+                                   delta_bias=const.dt_bias, delta_softplus=True,
+                                   dt_weight=const.dt_weight)      # Δ in float32 from its code
+        return decode_linear(y, self.out_proj.weight, self.out_proj.bias)
