@@ -1,12 +1,17 @@
-"""The linear layers of a decoding step: cuBLAS (``F.linear``) against the weight-streaming
-Triton kernel (``kernels.triton_linear``) at the shapes of the 130M and 1.4B LMs' steps.
+"""The products of a decoding step: cuBLAS (``F.linear``) against the weight-streaming
+Triton kernel (``kernels.triton_linear``) at the shapes of the 130M and 1.4B LMs' steps, and
+Δ's product with the state update, separate or fused (``kernels.triton_step``).
 
 Each product runs once for each of 48 distinct weight matrices (as the 48 layers of a step
-do, so no weight is served from L2), captured in one CUDA graph; the table gives
+do, so no weight is served from L2), captured in one CUDA graph; the first table gives
 microseconds a product and the weight bytes read per second. The Δ row is a bf16 code
 times a bf16 matrix into float32: cuBLAS casts the code and multiplies in float32 (the
-step before the Triton kernel), Triton reads the 16-bit values and sums in float32.
-Prints a Markdown table; ``--out`` also writes decode_linear.csv. CUDA only.
+step before the Triton kernel), Triton reads the 16-bit values and sums in float32. The
+second table times Δ's product and the state update of the 1.4B LM (d_inner 4096, rank
+128, N 16) per layer, three ways: cast + float32 cuBLAS + the state kernel; Triton's product
++ the state kernel; the state kernel given the code (what sets ``FUSED_MAX_ROWS``).
+Prints Markdown tables; ``--out`` also writes decode_linear.csv and decode_state.csv. CUDA
+only.
 
     python -m benchmarks.decode_linear [--batches 1 16 64 128] [--out DIR]
 """
@@ -77,6 +82,53 @@ def measure(name: str, depth: int, cols: int, batch: int) -> dict:
             "speedup": round(us_cublas / us_triton, 2), "max_abs_err": f"{err:.1e}"}
 
 
+def measure_state(batch: int, dim: int = 4096, rank: int = 128, nstate: int = 16) -> dict:
+    """us per layer of Δ's product and the state update, three ways (see the module doc);
+    "fused" runs the state kernel with the code at every batch (FUSED_MAX_ROWS lifted)."""
+    from mambaseq.kernels import triton_step
+    from mambaseq.kernels.triton_linear import decode_linear_triton
+    step = triton_step.selective_state_update_triton
+    cuda = dict(device="cuda")
+    states = [torch.zeros(batch, dim, nstate, **cuda) for _ in range(LAYERS)]
+    weights = [torch.randn(dim, rank, **cuda, dtype=torch.bfloat16) / rank ** 0.5
+               for _ in range(LAYERS)]
+    proj = torch.randn(batch, rank + 2 * nstate, **cuda, dtype=torch.bfloat16)
+    code, B, C = proj.split([rank, nstate, nstate], dim=1)
+    x, z = (torch.randn(batch, dim, **cuda, dtype=torch.bfloat16) for _ in range(2))
+    rest = dict(A=-torch.rand(dim, nstate, **cuda), B=B, C=C, D=torch.randn(dim, **cuda), z=z,
+                delta_bias=torch.randn(dim, **cuda), delta_softplus=True)
+    ways = {
+        "cast + float32 cuBLAS + state":
+            lambda s, w: step(s, x, F.linear(code.float(), w.float()), **rest),
+        "Triton product + state":
+            lambda s, w: step(s, x, decode_linear_triton(code, w, out_dtype=torch.float32), **rest),
+        "fused": lambda s, w: step(s, x, code, dt_weight=w, **rest)}
+    row, threshold = {"batch": batch}, triton_step.FUSED_MAX_ROWS
+    try:
+        triton_step.FUSED_MAX_ROWS = batch
+        for name, way in ways.items():
+            row[f"{name} us"] = round(graph_us([lambda s=s, w=w: way(s, w)
+                                                for s, w in zip(states, weights)]), 2)
+    finally:
+        triton_step.FUSED_MAX_ROWS = threshold
+    return row
+
+
+def print_table(rows: list[dict]) -> list[str]:
+    header = list(rows[0])
+    print("\n| " + " | ".join(header) + " |\n|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(str(row[k]) for k in header) + " |")
+    return header
+
+
+def write_table(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 16, 64, 128])
@@ -90,16 +142,13 @@ def main() -> None:
         for batch in args.batches:
             rows.append(measure(name, depth, cols, batch))
             print(" ".join(f"{k}={v}" for k, v in rows[-1].items()), flush=True)
-    header = list(rows[0])
-    print("\n| " + " | ".join(header) + " |\n|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(str(row[k]) for k in header) + " |")
+    print_table(rows)
+    state_rows = [measure_state(batch) for batch in args.batches]
+    print_table(state_rows)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        with open(args.out / "decode_linear.csv", "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=header)
-            writer.writeheader()
-            writer.writerows(rows)
+        write_table(args.out / "decode_linear.csv", rows)
+        write_table(args.out / "decode_state.csv", state_rows)
 
 
 if __name__ == "__main__":

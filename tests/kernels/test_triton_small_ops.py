@@ -1,5 +1,6 @@
 """Triton causal conv1d (+ update), decode-step state update, the decode step's linear
-layers and (add +) RMSNorm against float64 references: outputs and every gradient, relative error max|a-b| / max|b| per tensor.
+layers and (add +) RMSNorm against float64 references: outputs and every gradient, relative
+error max|a-b| / max|b| per tensor.
 
 On the CPU the kernels run under Triton's interpreter, which has to be switched on before
 triton is imported; ``test_kernels_under_triton_interpreter`` therefore runs this file again
