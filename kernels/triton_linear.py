@@ -38,7 +38,7 @@ def _configs() -> list[triton.Config]:
 
 
 def dot_precision(*tensors: torch.Tensor) -> int:
-    """How ``dot_sum`` multiplies these tensors: 2, in float64 (any of them float64); 0, on
+    """How ``tile_product`` multiplies these tensors: 2, in float64 (any of them float64); 0, on
     tensor cores (all of one 16-bit dtype, on a GPU); else 1, as float32 with IEEE products
     (no TF32). Triton 3.6's interpreter multiplies 16-bit tl.dot inputs wrongly: 1 there."""
     dtypes = {t.dtype for t in tensors}
@@ -49,12 +49,28 @@ def dot_precision(*tensors: torch.Tensor) -> int:
 
 
 @triton.jit
-def dot_sum(acc, a, w, PRECISION: tl.constexpr):
-    """acc + a @ w^T for a (M, K), w (N, K) tiles, acc (M, N) float32 (float64 when
-    PRECISION is 2); PRECISION from ``dot_precision``."""
-    if PRECISION == 0:
-        return acc + tl.dot(a, tl.trans(w))
-    return acc + tl.dot(a.to(acc.dtype), tl.trans(w.to(acc.dtype)), input_precision="ieee")
+def tile_product(x_ptr, w_ptr, rows, cols, row_ok, col_ok, K, sxm, sxk, swn,
+                 BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
+                 PRECISION: tl.constexpr):
+    """x[rows, :K] @ w[cols, :K]^T as a (BLOCK_M, BLOCK_N) tile of float32 sums (float64 when
+    PRECISION is 2), BLOCK_K deep at a time; x's strides (sxm, sxk), w's rows (stride swn)
+    contiguous; rows, columns and depths out of range read as 0. PRECISION from
+    ``dot_precision``: 0 multiplies the 16-bit tiles on tensor cores, else they are cast to
+    the sums' dtype and multiplied in IEEE arithmetic."""
+    acc = tl.zeros((BLOCK_M, BLOCK_N), tl.float64 if PRECISION == 2 else tl.float32)
+    depth = tl.arange(0, BLOCK_K)
+    for k0 in range(0, K, BLOCK_K):
+        k = k0 + depth
+        k_ok = k < K
+        a = tl.load(x_ptr + rows[:, None] * sxm + k[None, :] * sxk,
+                    mask=row_ok[:, None] & k_ok[None, :], other=0.0)
+        w = tl.load(w_ptr + cols[:, None] * swn + k[None, :],
+                    mask=col_ok[:, None] & k_ok[None, :], other=0.0)
+        if PRECISION == 0:
+            acc += tl.dot(a, tl.trans(w))
+        else:
+            acc += tl.dot(a.to(acc.dtype), tl.trans(w.to(acc.dtype)), input_precision="ieee")
+    return acc
 
 
 def _fitting(configs: list[triton.Config], named_args: dict, **kwargs) -> list[triton.Config]:
@@ -77,17 +93,9 @@ def _decode_linear_kernel(x_ptr, w_ptr, bias_ptr, y_ptr, M, N, K, sxm, sxk, swn,
     """PRECISION: see ``dot_precision``."""
     rows = tl.program_id(1) * BLOCK_M + tl.arange(0, BLOCK_M)
     cols = tl.program_id(0) * BLOCK_N + tl.arange(0, BLOCK_N)
-    depth = tl.arange(0, BLOCK_K)
     row_ok, col_ok = rows < M, cols < N
-    acc = tl.zeros((BLOCK_M, BLOCK_N), tl.float64 if PRECISION == 2 else tl.float32)
-    for k0 in range(0, K, BLOCK_K):
-        k = k0 + depth
-        k_ok = k < K
-        a = tl.load(x_ptr + rows[:, None] * sxm + k[None, :] * sxk,
-                    mask=row_ok[:, None] & k_ok[None, :], other=0.0)
-        w = tl.load(w_ptr + cols[:, None] * swn + k[None, :],
-                    mask=col_ok[:, None] & k_ok[None, :], other=0.0)
-        acc = dot_sum(acc, a, w, PRECISION)
+    acc = tile_product(x_ptr, w_ptr, rows, cols, row_ok, col_ok, K, sxm, sxk, swn,
+                       BLOCK_M, BLOCK_N, BLOCK_K, PRECISION)
     if HAS_BIAS:
         acc += tl.load(bias_ptr + cols, mask=col_ok, other=0.0).to(acc.dtype)[None, :]
     tl.store(y_ptr + rows[:, None] * sym + cols[None, :], acc.to(y_ptr.dtype.element_ty),

@@ -6,7 +6,7 @@ Same contract as ``kernels.step_reference.selective_state_update_ref``: state
 Given Δ, each program owns BLOCK_D channels of one batch row and the whole state axis. Given
 Δ's low-rank code and projection (``dt_weight``) for at most ``FUSED_MAX_ROWS`` rows, each
 program owns BLOCK_D channels of BLOCK_M rows: it multiplies their codes by its BLOCK_D rows
-of the projection on tensor cores (``triton_linear.dot_sum``), so Δ never goes through memory
+of the projection on tensor cores (``triton_linear.tile_product``), so Δ never goes through memory
 and the projection is read once per BLOCK_M rows, not once per row; for more rows Δ is
 written by ``triton_linear``'s product first (faster there).
 """
@@ -18,7 +18,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .triton_linear import decode_linear_triton, dot_precision, dot_sum
+from .triton_linear import decode_linear_triton, dot_precision, tile_product
 
 # Up to this many rows Δ's product runs inside the state kernel; above, the weight-streaming
 # product (kernels.triton_linear) writes Δ and the one-row kernel reads it. Per layer of the
@@ -82,16 +82,8 @@ def _state_update_code_kernel(state_ptr, x_ptr, code_ptr, w_ptr, A_ptr, B_ptr, C
     m_ok, d_ok, n_ok = offs_m < batch, offs_d < dim, offs_n < nstate
     md_ok = m_ok[:, None] & d_ok[None, :]
 
-    dt = tl.zeros((BLOCK_M, BLOCK_D), tl.float64 if PRECISION == 2 else tl.float32)
-    for r0 in range(0, rank, BLOCK_R):
-        r = r0 + tl.arange(0, BLOCK_R)
-        r_ok = r < rank
-        code = tl.load(code_ptr + offs_m[:, None] * sqb + r[None, :] * sqr,
-                       mask=m_ok[:, None] & r_ok[None, :], other=0.0)
-        w = tl.load(w_ptr + offs_d[:, None] * swd + r[None, :],
-                    mask=d_ok[:, None] & r_ok[None, :], other=0.0)
-        dt = dot_sum(dt, code, w, PRECISION)
-    dt = dt.to(tl.float32)
+    dt = tile_product(code_ptr, w_ptr, offs_m, offs_d, m_ok, d_ok, rank, sqb, sqr, swd,
+                      BLOCK_M, BLOCK_D, BLOCK_R, PRECISION).to(tl.float32)
     if HAS_DTB:
         dt += tl.load(dtb_ptr + offs_d, mask=d_ok, other=0.0).to(tl.float32)[None, :]
     if SOFTPLUS:
