@@ -40,7 +40,8 @@ def _configs() -> list[triton.Config]:
 def dot_precision(*tensors: torch.Tensor) -> int:
     """How ``tile_product`` multiplies these tensors: 2, in float64 (any of them float64); 0, on
     tensor cores (all of one 16-bit dtype, on a GPU); else 1, as float32 with IEEE products
-    (no TF32). Triton 3.6's interpreter multiplies 16-bit tl.dot inputs wrongly: 1 there."""
+    (no TF32). Triton 3.6's interpreter multiplies the bit patterns of bf16 tl.dot inputs
+    (triton-lang/triton#11584, "not supported yet"): 1 there."""
     dtypes = {t.dtype for t in tensors}
     if torch.float64 in dtypes:
         return 2
