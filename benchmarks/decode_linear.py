@@ -18,12 +18,13 @@ only.
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
+
+from mambaseq.pipelines.evaluation.reports import markdown_table, write_csv
 
 LAYERS = 48
 # name: (K, N) of y = x @ W^T, W (N, K); d_model 768 / 2048, d_inner 1536 / 4096
@@ -62,17 +63,14 @@ def measure(name: str, depth: int, cols: int, batch: int) -> dict:
     weights = [torch.randn(cols, depth, device="cuda", dtype=torch.bfloat16) / depth ** 0.5
                for _ in range(LAYERS)]
     x = torch.randn(batch, depth, device="cuda", dtype=torch.bfloat16)
-    if "fp32 out" in name:
-        cublas = [lambda w=w: F.linear(x.float(), w.float()) for w in weights]
-        triton = [lambda w=w: decode_linear_triton(x, w, out_dtype=torch.float32)
-                  for w in weights]
-        err = (decode_linear_triton(x, weights[0], out_dtype=torch.float32)
-               - F.linear(x.double(), weights[0].double())).abs().max().item()
-    else:
+    out_dtype = torch.float32 if "fp32 out" in name else None
+    if out_dtype is None:
         cublas = [lambda w=w: F.linear(x, w) for w in weights]
-        triton = [lambda w=w: decode_linear_triton(x, w) for w in weights]
-        err = (decode_linear_triton(x, weights[0]).double()
-               - F.linear(x.double(), weights[0].double())).abs().max().item()
+    else:
+        cublas = [lambda w=w: F.linear(x.float(), w.float()) for w in weights]
+    triton = [lambda w=w: decode_linear_triton(x, w, out_dtype=out_dtype) for w in weights]
+    err = (decode_linear_triton(x, weights[0], out_dtype=out_dtype).double()
+           - F.linear(x.double(), weights[0].double())).abs().max().item()
     us_cublas, us_triton = graph_us(cublas), graph_us(triton)
     gbytes = cols * depth * 2 / 1e9
     return {"shape": name, "K": depth, "N": cols, "batch": batch,
@@ -114,21 +112,6 @@ def measure_state(batch: int, dim: int = 4096, rank: int = 128, nstate: int = 16
     return row
 
 
-def print_table(rows: list[dict]) -> list[str]:
-    header = list(rows[0])
-    print("\n| " + " | ".join(header) + " |\n|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(str(row[k]) for k in header) + " |")
-    return header
-
-
-def write_table(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 16, 64, 128])
@@ -142,13 +125,13 @@ def main() -> None:
         for batch in args.batches:
             rows.append(measure(name, depth, cols, batch))
             print(" ".join(f"{k}={v}" for k, v in rows[-1].items()), flush=True)
-    print_table(rows)
+    print("\n" + markdown_table(rows))
     state_rows = [measure_state(batch) for batch in args.batches]
-    print_table(state_rows)
+    print("\n" + markdown_table(state_rows))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        write_table(args.out / "decode_linear.csv", rows)
-        write_table(args.out / "decode_state.csv", state_rows)
+        write_csv(args.out / "decode_linear.csv", rows)
+        write_csv(args.out / "decode_state.csv", state_rows)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,12 @@ FUSED_MAX_ROWS = 32
 
 
 @triton.jit
+def _softplus(dt):
+    """log(1 + e^dt), and dt itself above 20 (where they agree in float32)."""
+    return tl.where(dt > 20.0, dt, tl.log(1.0 + tl.exp(dt)))
+
+
+@triton.jit
 def _state_update_kernel(state_ptr, x_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, dtb_ptr,
                          y_ptr, dim, nstate, dims_per_group,
                          ssb, ssd, ssn, sxb, sxd, stb, std, sad, san, sbb, sbg, sbn,
@@ -48,7 +54,7 @@ def _state_update_kernel(state_ptr, x_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z
     if HAS_DTB:
         dt += tl.load(dtb_ptr + offs_d, mask=d_ok, other=0.0).to(tl.float32)
     if SOFTPLUS:
-        dt = tl.where(dt > 20.0, dt, tl.log(1.0 + tl.exp(dt)))
+        dt = _softplus(dt)
     A = tl.load(A_ptr + d * sad + n * san, mask=mask, other=0.0).to(tl.float32)
     Bv = tl.load(B_ptr + b * sbb + group * sbg + n * sbn, mask=mask, other=0.0).to(tl.float32)
     Cv = tl.load(C_ptr + b * scb + group * scg + n * scn, mask=mask, other=0.0).to(tl.float32)
@@ -87,7 +93,7 @@ def _state_update_code_kernel(state_ptr, x_ptr, code_ptr, w_ptr, A_ptr, B_ptr, C
     if HAS_DTB:
         dt += tl.load(dtb_ptr + offs_d, mask=d_ok, other=0.0).to(tl.float32)[None, :]
     if SOFTPLUS:
-        dt = tl.where(dt > 20.0, dt, tl.log(1.0 + tl.exp(dt)))
+        dt = _softplus(dt)
 
     m = offs_m[:, None, None]
     d = offs_d[None, :, None]
