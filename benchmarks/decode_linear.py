@@ -117,6 +117,8 @@ def main() -> None:
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 16, 64, 128])
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    if any(batch < 1 for batch in args.batches):
+        parser.error(f"--batches takes row counts >= 1, got {args.batches}")
     if not torch.cuda.is_available():
         raise SystemExit("benchmarks/decode_linear.py: needs a CUDA GPU")
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}", flush=True)
