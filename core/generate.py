@@ -51,7 +51,7 @@ def generate(model: torch.nn.Module, prompt_ids: torch.Tensor, max_new_tokens: i
              seed: int | None = None, suppress_ids: list[int] | None = None,
              on_token: Callable[[int], None] | None = None, *, eos_id: int | None = None,
              pad_id: int | None = None, cuda_graph: bool = True,
-             prefill_tokens: int = 65536) -> torch.Tensor:
+             prefill_tokens: int = 65536, state_dtype: torch.dtype | None = None) -> torch.Tensor:
     """Sample ``max_new_tokens`` tokens after each prompt.
 
     model: a ``MambaLM`` or any module with ``forward(ids, cache)``, ``step(ids, cache)`` and
@@ -66,6 +66,9 @@ def generate(model: torch.nn.Module, prompt_ids: torch.Tensor, max_new_tokens: i
     ``cuda_graph``: replay each step from CUDA graphs on the GPU, for models that allow it
     (``core.decoding.graph_period``); False: eager.
     ``prefill_tokens``: at most this many prompt tokens (batch x chunk) per parallel pass.
+    ``state_dtype``: passed to ``allocate_cache`` when given (``MambaLM``: torch.bfloat16
+    keeps the scan states in bf16, as mamba_ssm's decoding does: half their memory and a
+    faster step at large batches; the default float32 state matches the parallel forward).
 
     Returns (batch, prompt_length + n) int64, prompt then samples: n = ``max_new_tokens``,
     or with ``eos_id`` the longest generated length (its end-of-sequence id included).
@@ -81,7 +84,7 @@ def generate(model: torch.nn.Module, prompt_ids: torch.Tensor, max_new_tokens: i
     try:
         return _generate(model, prompt_ids, max_new_tokens, temperature, top_k, top_p, seed,
                          suppress_ids, on_token, eos_id, eos_id if pad_id is None else pad_id,
-                         cuda_graph, prefill_tokens)
+                         cuda_graph, prefill_tokens, state_dtype)
     finally:
         model.train(was_training)
 
@@ -90,7 +93,7 @@ def _generate(model: torch.nn.Module, prompt_ids: torch.Tensor, max_new_tokens: 
               temperature: float, top_k: int | None, top_p: float | None, seed: int | None,
               suppress_ids: list[int] | None, on_token: Callable[[int], None] | None,
               eos_id: int | None, pad_id: int | None, cuda_graph: bool,
-              prefill_tokens: int) -> torch.Tensor:
+              prefill_tokens: int, state_dtype: torch.dtype | None) -> torch.Tensor:
     """``generate`` after its checks, with the model in eval mode."""
     batch, prompt_length = prompt_ids.shape
     device = prompt_ids.device
@@ -103,7 +106,8 @@ def _generate(model: torch.nn.Module, prompt_ids: torch.Tensor, max_new_tokens: 
     out[:, :prompt_length] = prompt_ids
     if max_new_tokens == 0:
         return out
-    cache = model.allocate_cache(batch)
+    cache = (model.allocate_cache(batch) if state_dtype is None
+             else model.allocate_cache(batch, state_dtype=state_dtype))
     # All but the last prompt token go through the parallel scan; the last one through the
     # step, whose logits predict the first new token (no (batch, length, vocab) logits).
     prefill(model, prompt_ids[:, :-1], cache, prefill_tokens)

@@ -35,7 +35,9 @@ class MixerState:
     """What one mixer carries between tokens (or between chunks of a long sequence).
 
     conv: (batch, d_inner, d_conv - 1), the last inputs of the causal conv, activation dtype.
-    ssm: (batch, d_inner, d_state) float32, the selective scan's state h.
+    ssm: (batch, d_inner, d_state), the selective scan's state h: float32, or bfloat16 for
+    decoding with half the state memory and traffic (the arithmetic stays float32; see
+    ``allocate_state``).
     """
 
     conv: torch.Tensor
@@ -124,11 +126,17 @@ class MambaMixer(nn.Module):
         params += [p for p in (self.conv_bias, self.in_proj.bias, self.out_proj.bias) if p is not None]
         return params
 
-    def allocate_state(self, batch_size: int, dtype: torch.dtype, device: torch.device) -> MixerState:
-        """Zero state for ``batch_size`` sequences: conv in ``dtype``, ssm in float32."""
+    def allocate_state(self, batch_size: int, dtype: torch.dtype, device: torch.device,
+                       state_dtype: torch.dtype = torch.float32) -> MixerState:
+        """Zero state for ``batch_size`` sequences: conv in ``dtype``, ssm in ``state_dtype``.
+        A bfloat16 ssm state (as mamba_ssm's decoding keeps it for a bf16 model) halves what a
+        decoding step reads and writes; each step still computes in float32 and rounds the new
+        state once, so long generations drift from the float32 state's by bf16 rounding."""
+        if state_dtype not in (torch.float32, torch.bfloat16):
+            raise ValueError(f"state_dtype must be float32 or bfloat16, got {state_dtype}")
         cfg = self.config
         return MixerState(conv=torch.zeros(batch_size, cfg.d_inner, cfg.d_conv - 1, dtype=dtype, device=device),
-                          ssm=torch.zeros(batch_size, cfg.d_inner, cfg.d_state, dtype=torch.float32,
+                          ssm=torch.zeros(batch_size, cfg.d_inner, cfg.d_state, dtype=state_dtype,
                                           device=device))
 
     def _delta(self, dt_low: torch.Tensor) -> torch.Tensor:
@@ -186,14 +194,14 @@ class MambaMixer(nn.Module):
             raise ValueError("MambaMixer: packed sequences (cu_seqlens) cannot continue a state")
         batch = hidden.shape[0]
         xz = self.in_proj(hidden)                                     # (b, 2 d_inner, l)
-        conv_in, ssm_in = (None, None) if state is None else (state.conv, state.ssm)
+        conv_in, ssm_in = (None, None) if state is None else (state.conv, state.ssm.float())
         if self.recompute_core and torch.is_grad_enabled():
             y, conv_out, ssm_out = recomputed(self._core, (xz, conv_in, ssm_in, cu_seqlens),
                                               self._core_params())
         else:
             y, conv_out, ssm_out = self._core(xz, conv_in, ssm_in, cu_seqlens)
         if state is not None:
-            state.conv, state.ssm = conv_out, ssm_out
+            state.conv, state.ssm = conv_out, ssm_out.to(state.ssm.dtype)
         out = self.out_proj(channel_matrix(y).t())          # reads the transposed view in place
         return out.view(batch, -1, out.shape[-1])
 

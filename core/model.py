@@ -111,11 +111,13 @@ class MambaBackbone(BackboneWeights):
         return x
 
     def allocate_cache(self, batch_size: int, dtype: torch.dtype | None = None,
-                       device: torch.device | None = None) -> InferenceCache:
-        """A zero cache for ``batch_size`` sequences (dtype/device default to the weights')."""
+                       device: torch.device | None = None,
+                       state_dtype: torch.dtype = torch.float32) -> InferenceCache:
+        """A zero cache for ``batch_size`` sequences (dtype/device default to the weights');
+        ``state_dtype``: the scan states' (``MambaMixer.allocate_state``)."""
         weight = self.embedding.weight
         return InferenceCache([layer.mixer.allocate_state(batch_size, dtype or weight.dtype,
-                                                          device or weight.device)
+                                                          device or weight.device, state_dtype)
                                for layer in self.layers])
 
 class MambaLM(nn.Module):
@@ -155,9 +157,11 @@ class MambaLM(nn.Module):
         return self.lm_head(hidden)[..., : self.config.vocab_size]
 
     def allocate_cache(self, batch_size: int, dtype: torch.dtype | None = None,
-                       device: torch.device | None = None) -> InferenceCache:
-        """A zero inference cache for ``batch_size`` sequences."""
-        return self.backbone.allocate_cache(batch_size, dtype, device)
+                       device: torch.device | None = None,
+                       state_dtype: torch.dtype = torch.float32) -> InferenceCache:
+        """A zero inference cache for ``batch_size`` sequences; ``state_dtype``: the scan
+        states' (float32, or bfloat16: half the memory and traffic a step)."""
+        return self.backbone.allocate_cache(batch_size, dtype, device, state_dtype)
 
     def model_kwargs(self) -> dict:
         """Constructor arguments beyond the config (none): what a checkpoint must store."""

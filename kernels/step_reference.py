@@ -30,14 +30,16 @@ def selective_state_update_ref(state: torch.Tensor, x: torch.Tensor, delta: torc
                                dt_weight: torch.Tensor | None = None) -> torch.Tensor:
     """Advance the scan state by one time step, in place, and return that step's output.
 
-    state (batch, dim, state_size) float32, overwritten with h_t; x, delta, z (batch, dim);
-    A (dim, state_size); B, C (batch, state_size) or (batch, groups, state_size);
-    D, delta_bias (dim,). With ``dt_weight`` (dim, R), ``delta`` is Δ's low-rank code
-    (batch, R) and Δ = code @ dt_weight^T, computed in the state's dtype. Returns y_t
-    (batch, dim) in x's dtype. Same arithmetic as one column of ``selective_scan``.
+    state (batch, dim, state_size), overwritten with h_t: float32 (float64 for checks), or a
+    16-bit copy (bfloat16 halves a decoding step's state traffic; h_t is computed in float32
+    from it and rounded once when stored). x, delta, z (batch, dim); A (dim, state_size);
+    B, C (batch, state_size) or (batch, groups, state_size); D, delta_bias (dim,). With
+    ``dt_weight`` (dim, R), ``delta`` is Δ's low-rank code (batch, R) and
+    Δ = code @ dt_weight^T, computed in the arithmetic's dtype. Returns y_t (batch, dim) in
+    x's dtype. Same arithmetic as one column of ``selective_scan``.
     """
     dim = x.shape[1]
-    compute = state.dtype
+    compute = torch.promote_types(state.dtype, torch.float32)
     if dt_weight is not None:
         delta = decode_linear_ref(delta, dt_weight, out_dtype=compute)
     dt = as_dtype(delta, compute)
@@ -52,9 +54,12 @@ def selective_state_update_ref(state: torch.Tensor, x: torch.Tensor, delta: torc
         B, C = B.unsqueeze(1), C.unsqueeze(1)
     xc = as_dtype(x, compute)
     # h = exp(dt A) * h + (dt x) B in place, y = C . h: few ops, since decoding pays per op
-    state.mul_(torch.exp(dt.unsqueeze(-1) * as_dtype(A, compute)))
-    state.addcmul_((dt * xc).unsqueeze(-1), as_dtype(B, compute))
-    y = torch.linalg.vecdot(state, as_dtype(C, compute))
+    h = as_dtype(state, compute)
+    h.mul_(torch.exp(dt.unsqueeze(-1) * as_dtype(A, compute)))
+    h.addcmul_((dt * xc).unsqueeze(-1), as_dtype(B, compute))
+    if h is not state:
+        state.copy_(h)
+    y = torch.linalg.vecdot(h, as_dtype(C, compute))
     if D is not None:
         y = torch.addcmul(y, as_dtype(D, compute), xc)
     if z is not None:

@@ -1,8 +1,9 @@
 """One decoding step of the selective scan in Triton (inference only, no backward).
 
 Same contract as ``kernels.step_reference.selective_state_update_ref``: state
-(batch, dim, N) updated in place; x, delta, z (batch, dim); A (dim, N); B, C (batch, N) or
-(batch, groups, N); D, delta_bias (dim,). Arithmetic is float32; y comes back in x's dtype.
+(batch, dim, N) updated in place, float32 or bfloat16 (loaded into float32, rounded once when
+stored); x, delta, z (batch, dim); A (dim, N); B, C (batch, N) or (batch, groups, N); D,
+delta_bias (dim,). Arithmetic is float32; y comes back in x's dtype.
 Given Δ, each program owns BLOCK_D channels of one batch row and the whole state axis. Given
 Δ's low-rank code and projection (``dt_weight``) for at most ``FUSED_MAX_ROWS`` rows, each
 program owns BLOCK_D channels of BLOCK_M rows: it multiplies their codes by its BLOCK_D rows

@@ -60,6 +60,39 @@ def test_mamba_decode_step_equals_model_step():
         assert torch.equal(a.conv, b.conv) and torch.equal(a.ssm, b.ssm)
 
 
+@pytest.mark.parametrize("device", ["cpu", CUDA])
+def test_bf16_state_cache_follows_the_float32_one(device):
+    """A bfloat16 scan state stays bfloat16 through prefill and steps, and its logits follow
+    the float32 state's within bf16 rounding (not equal: the state really is rounded)."""
+    torch.manual_seed(0)
+    model = MambaLM(MambaConfig(**TINY)).to(device).eval()
+    prompt = torch.randint(0, 10, (3, 25), device=device)
+    exact, rounded = model.allocate_cache(3), model.allocate_cache(3, state_dtype=torch.bfloat16)
+    with torch.no_grad():
+        prefill(model, prompt, exact)
+        prefill(model, prompt, rounded)
+        step = decode_step(model)
+        for token in torch.randint(0, 10, (16, 3), device=device):
+            want, got = step(token, exact), step(token, rounded)
+            torch.testing.assert_close(got, want, rtol=2e-2, atol=2e-2)
+    assert all(layer.ssm.dtype == torch.bfloat16 for layer in rounded.layers)
+    assert not torch.equal(got, want)
+    with pytest.raises(ValueError, match="state_dtype"):
+        model.allocate_cache(1, state_dtype=torch.float16)
+
+
+def test_generate_passes_state_dtype_to_the_cache(monkeypatch):
+    model = MambaLM(MambaConfig(**TINY))
+    made = []
+    allocate = model.allocate_cache
+    monkeypatch.setattr(model, "allocate_cache",
+                        lambda *a, **k: made.append(allocate(*a, **k)) or made[-1])
+    out = generate(model, torch.randint(0, 10, (2, 5)), 6, temperature=0,
+                   state_dtype=torch.bfloat16)
+    assert out.shape == (2, 11)
+    assert [layer.ssm.dtype for layer in made[0].layers] == [torch.bfloat16] * 2
+
+
 def test_generate_edge_cases():
     model = MambaLM(MambaConfig(**TINY))
     prompt = torch.randint(0, 10, (2, 4))

@@ -73,6 +73,21 @@ def test_state_update_steps_equal_scan(groups):
     torch.testing.assert_close(state, h_scan)
 
 
+def test_state_update_bf16_state_is_the_float32_step_rounded_once():
+    """A bfloat16 state steps in float32 and is rounded once when stored: the same y and the
+    same rounded state as the float32 state it was copied from."""
+    x = make_inputs(batch=3, dim=5, length=1, state=4, groups=None)
+    args = dict(x=x["u"][..., 0].float(), delta=x["delta"][..., 0].float(), A=x["A"].float(),
+                B=x["B"][..., 0].float(), C=x["C"][..., 0].float(), D=x["D"].float(),
+                z=x["z"][..., 0].float(), delta_bias=x["delta_bias"].float(), delta_softplus=True)
+    state16 = x["initial_state"].to(torch.bfloat16)
+    state32 = state16.float()
+    y16 = selective_state_update(state16, **args)
+    y32 = selective_state_update(state32, **args)
+    assert state16.dtype == torch.bfloat16
+    assert torch.equal(y16, y32) and torch.equal(state16, state32.to(torch.bfloat16))
+
+
 def test_rms_norm_formula_and_fused_add():
     x, w = torch.randn(4, 6, 10, dtype=F64), torch.randn(10, dtype=F64)
     expected = x / torch.sqrt((x ** 2).mean(-1, keepdim=True) + 1e-5) * w

@@ -237,10 +237,12 @@ def test_conv_chunks_and_steps_continue_one_call() -> None:
 # ---------------------------------------------------------------- selective state update
 
 def check_step(device: str, dtype: torch.dtype, batch: int, dim: int, nstate: int,
-               groups: int | None, extras: bool, rank: int | None = None) -> None:
+               groups: int | None, extras: bool, rank: int | None = None,
+               state_dtype: torch.dtype = torch.float32) -> None:
     """groups None: B, C (batch, N); else (batch, groups, N). extras: D, z, delta_bias and
     softplus on. rank: Δ given as its low-rank code (batch, rank), a column slice of a wider
-    matrix as in the step, and its projection (dim, rank), multiplied in the kernel."""
+    matrix as in the step, and its projection (dim, rank), multiplied in the kernel.
+    state_dtype bfloat16: y from the float32 h, the stored state within bf16's rounding."""
     from mambaseq.kernels.triton_step import selective_state_update_triton
 
     def rand(*shape, dt=dtype):
@@ -257,14 +259,14 @@ def check_step(device: str, dtype: torch.dtype, batch: int, dim: int, nstate: in
                 z=rand(batch, dim) if extras else None,
                 delta_bias=rand(dim, dt=torch.float32) if extras else None,
                 delta_softplus=extras)
-    state = rand(batch, dim, nstate, dt=torch.float32)
+    state = rand(batch, dim, nstate, dt=state_dtype)
     state_ref = state.double()
     y_ref = selective_state_update_ref(state_ref, **{
         k: v.double() if isinstance(v, torch.Tensor) else v for k, v in args.items()})
     y = selective_state_update_triton(state, **args)
-    assert y.dtype == dtype and state.dtype == torch.float32
+    assert y.dtype == dtype and state.dtype == state_dtype
     assert_close("y", y, y_ref, TOL[dtype])
-    assert_close("state", state, state_ref, TOL[torch.float32])
+    assert_close("state", state, state_ref, TOL[state_dtype])
 
 
 STEP_CASES = {
@@ -283,6 +285,10 @@ STEP_CASES = {
                            extras=False, rank=16),
     "fp32-code-over-fused-rows": dict(dtype=torch.float32, batch=34, dim=20, nstate=8,
                                       groups=None, extras=True, rank=5),
+    "bf16-state-fp32": dict(dtype=torch.float32, batch=2, dim=20, nstate=12, groups=None,
+                            extras=True, state_dtype=torch.bfloat16),
+    "bf16-state-code": dict(dtype=torch.bfloat16, batch=3, dim=24, nstate=16, groups=None,
+                            extras=True, rank=40, state_dtype=torch.bfloat16),
 }
 
 
@@ -309,6 +315,16 @@ def test_step_from_code_gpu(dtype: torch.dtype, batch: int) -> None:
     the state kernel (20: two row blocks, the second partial), 40 rows (over FUSED_MAX_ROWS)
     through triton_linear's product first."""
     check_step("cuda", dtype, batch, 4096, 16, None, extras=True, rank=96)
+
+
+@pytest.mark.gpu
+@pytest.mark.autotune_config(1)
+@pytest.mark.parametrize("batch", [20, 64])
+def test_step_bf16_state_gpu(batch: int) -> None:
+    """A bfloat16 state, as the 1.4B LM decodes with ``state_dtype=torch.bfloat16``: 20 rows
+    through the fused kernel, 64 through triton_linear's product and the one-row kernel."""
+    check_step("cuda", torch.bfloat16, batch, 4096, 16, None, extras=True, rank=128,
+               state_dtype=torch.bfloat16)
 
 
 # ---------------------------------------------------------------- decode-step linear layers
