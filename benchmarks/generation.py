@@ -19,11 +19,13 @@ Sections (untrained weights, bf16, vocabulary 50277 as in the Mamba paper's LMs)
 Per-token latency is the decode loop only (step + sampling), from new token SKIP_TOKENS + 1
 to the last (the first ones include the eager warm-up steps and the graph capture); time to
 first token is the prefill and the first step. ``--profile`` adds the kernels of one Mamba
-step. Prints Markdown tables; writes generation.csv and generation.png (when matplotlib
-imports) to ``--out``.
+step. ``--state-dtypes float32 bfloat16`` times our Mamba with each scan-state dtype in every
+section (bfloat16: half the state's memory and traffic a step, as mamba_ssm decodes; float32,
+the default, matches the parallel forward). Prints Markdown tables; writes generation.csv and
+generation.png (when matplotlib imports) to ``--out``.
 
     PYTHONUNBUFFERED=1 python -m benchmarks.generation --out runs/bench [--peer]
-        [--sections throughput long audio variants peer]
+        [--sections throughput long audio variants peer] [--state-dtypes float32 bfloat16]
     python -m benchmarks.generation --smoke     # tiny shapes, any device, seconds
 """
 from __future__ import annotations
@@ -165,6 +167,7 @@ SIZES = {  # name: (Mamba d_model, layers), (Transformer d_model, layers, heads)
 SMOKE_SIZES = {"tiny": ((64, 2), (64, 2, 4))}
 SECTIONS = {"throughput": "section 1", "long": "section 2", "audio": "section 3",
             "variants": "section 4", "peer": "section 5, with --peer"}
+STATE_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
 def build(kind: str, size: tuple, device: torch.device, max_len: int,
@@ -206,16 +209,17 @@ class Clock:
 
 
 def time_generate(model: nn.Module, batch: int, prompt: int, new_tokens: int, vocab: int,
-                  device: torch.device) -> dict:
-    """Greedy ``generate`` of new_tokens after random prompts: time to first token (ms),
-    ms per new token after the first SKIP_TOKENS, tokens/s over the batch, peak GPU memory
-    (GB)."""
+                  device: torch.device, state_dtype: torch.dtype | None = None) -> dict:
+    """Greedy ``generate`` of new_tokens after random prompts (``state_dtype``: a Mamba's
+    scan states): time to first token (ms), ms per new token after the first SKIP_TOKENS,
+    tokens/s over the batch, peak GPU memory (GB)."""
     ids = torch.randint(0, vocab, (batch, prompt), device=device)
     clock = Clock(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     clock.mark()
-    generate(model, ids, new_tokens, temperature=0, on_token=lambda i: clock.mark())
+    generate(model, ids, new_tokens, temperature=0, on_token=lambda i: clock.mark(),
+             state_dtype=state_dtype)
     per_token = clock.elapsed(1 + SKIP_TOKENS, new_tokens) / (new_tokens - 1 - SKIP_TOKENS)
     return {"ttft_ms": clock.elapsed(0, 1), "ms_per_token": per_token,
             "tokens_per_s": batch * 1e3 / per_token,
@@ -238,19 +242,23 @@ def fits(model: nn.Module, batch: int, length: int, device: torch.device) -> str
 
 
 def run_generation(rows: list[dict], section: str, models: dict, size: str, batches: list[int],
-                   prompt: int, new_tokens: int, device: torch.device) -> None:
-    """Time both models of one size at every batch; one row per (model, batch)."""
-    for kind, model in models.items():
+                   prompt: int, new_tokens: int, device: torch.device, states: list[str]) -> None:
+    """Time both models of one size at every batch, Mamba with each scan-state dtype named in
+    ``states``; one row per (model, state, batch)."""
+    runs = [(kind, model, state) for kind, model in models.items()
+            for state in (states if kind == "mamba" else [""])]
+    for kind, model, state in runs:
         if isinstance(model, GPT):
             model.cache_len = prompt + new_tokens
         for batch in batches:
-            row = {"section": section, "size": size, "model": kind,
+            row = {"section": section, "size": size, "model": kind, "state": state,
                    "params_M": round(n_params(model) / 1e6, 1), "batch": batch,
                    "prompt": prompt, "new_tokens": new_tokens,
                    "note": fits(model, batch, prompt + new_tokens, device)}
             if not row["note"]:
                 try:
-                    row.update(time_generate(model, batch, prompt, new_tokens, VOCAB, device))
+                    row.update(time_generate(model, batch, prompt, new_tokens, VOCAB, device,
+                                             STATE_DTYPES.get(state)))
                 except torch.cuda.OutOfMemoryError:
                     row["note"] = "out of GPU memory"
                 except Exception as error:      # keep the other configurations' numbers
@@ -259,15 +267,15 @@ def run_generation(rows: list[dict], section: str, models: dict, size: str, batc
                 if device.type == "cuda":
                     torch.cuda.empty_cache()
             rows.append(row)
-            print(f"  {section} {size} {kind} batch {batch} prompt {prompt}: "
+            print(f"  {section} {size} {kind} {state} batch {batch} prompt {prompt}: "
                   f"{row.get('ms_per_token', float('nan')):.3f} ms/token {row['note']}", flush=True)
 
 
 def time_steps(model: MambaLM, batch: int, fast: bool, graph: bool, steps: int,
-               device: torch.device) -> float:
+               device: torch.device, state_dtype: torch.dtype = torch.float32) -> float:
     """ms per decoding step (no sampling) after a 64-token prefill."""
     vocab = model.config.vocab_size
-    cache = model.allocate_cache(batch)
+    cache = model.allocate_cache(batch, state_dtype=state_dtype)
     with torch.no_grad():
         model(torch.randint(0, vocab, (batch, 64), device=device), cache)
         runner = StepRunner(decode_step(model) if fast else model.step, cache,
@@ -284,31 +292,34 @@ def time_steps(model: MambaLM, batch: int, fast: bool, graph: bool, steps: int,
 
 
 def run_step_variants(rows: list[dict], models: dict, batches: list[int], steps: int,
-                      device: torch.device) -> None:
+                      device: torch.device, states: list[str]) -> None:
     variants = [("MambaLM.step, eager", False, False), ("fast step, eager", True, False),
                 ("MambaLM.step, graph", False, True), ("fast step, graph", True, True)]
     for name, model in models.items():
         for batch in batches:
-            for variant, fast, graph in variants:
+            for (variant, fast, graph), state in ((v, s) for v in variants for s in states):
                 if graph and device.type != "cuda":
                     continue
-                ms = time_steps(model, batch, fast, graph, steps, device)
+                ms = time_steps(model, batch, fast, graph, steps, device, STATE_DTYPES[state])
                 rows.append({"section": "step variants", "size": name, "model": "mamba",
-                             "batch": batch, "note": variant, "ms_per_token": ms})
-                print(f"  step {name} batch {batch} {variant}: {ms:.3f} ms", flush=True)
+                             "state": state, "batch": batch, "note": variant,
+                             "ms_per_token": ms})
+                print(f"  step {name} batch {batch} {variant}, {state} state: {ms:.3f} ms",
+                      flush=True)
 
 
-def profile_step(model: MambaLM, batch: int, device: torch.device, steps: int = 5) -> None:
-    """Print the GPU kernels of the fast path's Mamba step (run eagerly), by GPU time: where
-    the time of a step goes, and how many kernels it launches."""
-    cache = model.allocate_cache(batch)
+def profile_step(model: MambaLM, batch: int, device: torch.device, state: str,
+                 steps: int = 5) -> None:
+    """Print the GPU kernels of the fast path's Mamba step (run eagerly, scan states in
+    ``state``), by GPU time: where the time of a step goes, and how many kernels it launches."""
+    cache = model.allocate_cache(batch, state_dtype=STATE_DTYPES[state])
     step = decode_step(model)
     ids = torch.randint(0, model.config.vocab_size, (batch,), device=device)
     with torch.no_grad():
         for _ in range(3):
             step(ids, cache)
         table = kernel_table(lambda: step(ids, cache), repeats=steps)
-    print(f"\n### kernels of one fast Mamba step, batch {batch}: {table}")
+    print(f"\n### kernels of one fast Mamba step, batch {batch}, {state} state: {table}")
 
 
 def fmt(value, digits: int = 2) -> str:
@@ -317,20 +328,22 @@ def fmt(value, digits: int = 2) -> str:
 
 
 def print_tables(rows: list[dict]) -> None:
-    by = {(r["section"], r["size"], r["model"], r["batch"], r.get("prompt")): r for r in rows}
+    by = {(r["section"], r["size"], r["model"], r.get("state", ""), r["batch"], r.get("prompt")): r
+          for r in rows}
     sel = [r for r in rows if r["section"] == "throughput" and r["model"] == "mamba"]
     if sel:
         print(f"\n### throughput: Mamba vs Transformer, greedy, {sel[0]['new_tokens']} new "
-              f"tokens (ratio: Mamba tok/s / Transformer tok/s)\n")
-        print("| size | batch | prompt | Mamba ms/token | Transformer ms/token | Mamba tok/s "
-              "| Transformer tok/s | ratio | Mamba TTFT ms | Transformer TTFT ms "
+              f"tokens (ratio: Mamba tok/s / Transformer tok/s; state: Mamba's scan state)\n")
+        print("| size | batch | state | prompt | Mamba ms/token | Transformer ms/token "
+              "| Mamba tok/s | Transformer tok/s | ratio | Mamba TTFT ms | Transformer TTFT ms "
               "| Mamba peak GB | Transformer peak GB | note |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-        for m in sel:
-            t = by.get(("throughput", m["size"], "transformer", m["batch"], m["prompt"]), {})
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for m in sorted(sel, key=lambda r: (r["size"], r["batch"])):
+            t = by.get(("throughput", m["size"], "transformer", "", m["batch"], m["prompt"]), {})
             ratio = (m["tokens_per_s"] / t["tokens_per_s"]
                      if "tokens_per_s" in m and "tokens_per_s" in t else None)
-            print(f"| {m['size']} | {m['batch']} | {m['prompt']} | {fmt(m.get('ms_per_token'), 3)} "
+            print(f"| {m['size']} | {m['batch']} | {m['state']} | {m['prompt']} "
+                  f"| {fmt(m.get('ms_per_token'), 3)} "
                   f"| {fmt(t.get('ms_per_token'), 3)} | {fmt(m.get('tokens_per_s'), 0)} "
                   f"| {fmt(t.get('tokens_per_s'), 0)} | {fmt(ratio)} | {fmt(m.get('ttft_ms'), 0)} "
                   f"| {fmt(t.get('ttft_ms'), 0)} | {fmt(m.get('peak_gb'), 1)} "
@@ -338,14 +351,16 @@ def print_tables(rows: list[dict]) -> None:
     long = [r for r in rows if r["section"] == "long prompt"]
     if long and sel:
         print("\n### per-token latency vs prompt length, batch 1, ms\n")
-        print(f"| size | model | prompt {sel[0]['prompt']} | prompt {long[0]['prompt']} "
+        print(f"| size | model | state | prompt {sel[0]['prompt']} | prompt {long[0]['prompt']} "
               f"| ratio | note |")
-        print("|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|")
         for r in long:
-            short = by.get(("throughput", r["size"], r["model"], 1, sel[0]["prompt"]), {})
+            short = by.get(("throughput", r["size"], r["model"], r["state"], 1, sel[0]["prompt"]),
+                           {})
             ratio = (r["ms_per_token"] / short["ms_per_token"]
                      if "ms_per_token" in r and "ms_per_token" in short else None)
-            print(f"| {r['size']} | {r['model']} | {fmt(short.get('ms_per_token'), 3)} "
+            print(f"| {r['size']} | {r['model']} | {r['state']} "
+                  f"| {fmt(short.get('ms_per_token'), 3)} "
                   f"| {fmt(r.get('ms_per_token'), 3)} | {fmt(ratio)} | {r['note']} |")
     audio = [r for r in rows if r["section"] == "audio"]
     if audio:
@@ -361,24 +376,25 @@ def print_tables(rows: list[dict]) -> None:
         print(f"\n### vs mamba_ssm's generate(cg=True), same weights, greedy, prompt "
               f"{peer[0]['prompt']}, {peer[0]['new_tokens']} new tokens (ratio: ours tok/s / "
               f"theirs)\n")
-        print("| size | batch | ours ms/token | mamba_ssm ms/token | ours tok/s | mamba_ssm tok/s "
-              "| ratio | note |")
-        print("|---|---|---|---|---|---|---|---|")
-        mine = {(r["size"], r["batch"]): r for r in peer if r["model"] == "mamba"}
-        for t in (r for r in peer if r["model"] == "mamba_ssm"):
-            m = mine.get((t["size"], t["batch"]), {})
+        print("| size | batch | our state | ours ms/token | mamba_ssm ms/token | ours tok/s "
+              "| mamba_ssm tok/s | ratio | note |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        theirs = {(r["size"], r["batch"]): r for r in peer if r["model"] == "mamba_ssm"}
+        for m in (r for r in peer if r["model"] != "mamba_ssm"):
+            t = theirs.get((m["size"], m["batch"]), {})
             ratio = (m["tokens_per_s"] / t["tokens_per_s"]
                      if "tokens_per_s" in m and "tokens_per_s" in t else None)
-            print(f"| {t['size']} | {t['batch']} | {fmt(m.get('ms_per_token'), 3)} "
+            print(f"| {m['size']} | {m['batch']} | {m['state']} | {fmt(m.get('ms_per_token'), 3)} "
                   f"| {fmt(t.get('ms_per_token'), 3)} | {fmt(m.get('tokens_per_s'), 0)} "
                   f"| {fmt(t.get('tokens_per_s'), 0)} | {fmt(ratio)} | {t['note']} |")
     steps = [r for r in rows if r["section"] == "step variants"]
     if steps:
         print("\n### step variants: one Mamba decoding step, ms (no sampling)\n")
-        print("| size | batch | variant | ms/step |")
-        print("|---|---|---|---|")
+        print("| size | batch | variant | state | ms/step |")
+        print("|---|---|---|---|---|")
         for r in steps:
-            print(f"| {r['size']} | {r['batch']} | {r['note']} | {fmt(r['ms_per_token'], 3)} |")
+            print(f"| {r['size']} | {r['batch']} | {r['note']} | {r['state']} "
+                  f"| {fmt(r['ms_per_token'], 3)} |")
 
 
 def run_audio(rows: list[dict], batches: list[int], tokens: int, smoke: bool,
@@ -399,7 +415,8 @@ def run_audio(rows: list[dict], batches: list[int], tokens: int, smoke: bool,
 
 def write_outputs(rows: list[dict], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    keys = ["section", "size", "model", "params_M", "batch", "prompt", "new_tokens", "ttft_ms",
+    keys = ["section", "size", "model", "state", "params_M", "batch", "prompt", "new_tokens",
+            "ttft_ms",
             "ms_per_token", "tokens_per_s", "s_per_audio_s", "peak_gb", "note"]
     with open(out / "generation.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, keys)
@@ -416,15 +433,19 @@ def write_outputs(rows: list[dict], out: Path) -> None:
     fig, axes = plt.subplots(1, len(sizes) + 1, figsize=(5 * (len(sizes) + 1), 4), squeeze=False)
     axes = axes[0]
     for ax, size in zip(axes, sizes):
-        for kind in ("mamba", "transformer"):
+        kinds = sorted({(r["model"], r.get("state", "")) for r in rows
+                        if r["section"] == "throughput" and r["size"] == size})
+        for kind, state in kinds:
             sel = [r for r in rows if r["section"] == "throughput" and r["size"] == size
-                   and r["model"] == kind and "tokens_per_s" in r]
-            ax.plot([r["batch"] for r in sel], [r["tokens_per_s"] for r in sel], "o-", label=kind)
+                   and r["model"] == kind and r.get("state", "") == state and "tokens_per_s" in r]
+            ax.plot([r["batch"] for r in sel], [r["tokens_per_s"] for r in sel], "o-",
+                    label=f"{kind}, {state} state" if state else kind)
         ax.set(xscale="log", yscale="log", xlabel="batch", ylabel="tokens/s",
                title=f"{size}: generation throughput")
         ax.legend()
     long = [r for r in rows if r["section"] == "long prompt" and "ms_per_token" in r]
-    labels = [f"{r['size']} {r['model'][:5]}\n{r['prompt'] // 1024}K" for r in long]
+    labels = [f"{r['size']} {r['model'][:5]} {r['state'][:4]}\n{r['prompt'] // 1024}K"
+              for r in long]
     axes[-1].bar(range(len(long)), [r["ms_per_token"] for r in long])
     axes[-1].set_xticks(range(len(long)), labels, fontsize=7)
     axes[-1].set(ylabel="ms per token (batch 1)", title="latency vs prompt length")
@@ -448,6 +469,9 @@ def main() -> None:
                         help="section 5: against mamba_ssm's generate(cg=True) (CUDA only)")
     parser.add_argument("--profile", action="store_true",
                         help="print the kernels of the largest Mamba's step at batch 1 and 64")
+    parser.add_argument("--state-dtypes", nargs="+", default=["float32"],
+                        choices=list(STATE_DTYPES),
+                        help="our Mamba's scan-state dtype(s), each timed in every section")
     parser.add_argument("--out", type=Path, default=Path("runs/bench-generation"))
     parser.add_argument("--smoke", action="store_true", help="tiny shapes: checks the script")
     args = parser.parse_args()
@@ -470,13 +494,13 @@ def main() -> None:
         generate(models["mamba"], torch.zeros(1, 8, dtype=torch.long, device=device), 4)
         if "throughput" in sections:
             run_generation(rows, "throughput", models, size, args.batches, args.prompt,
-                           args.new_tokens, device)
+                           args.new_tokens, device, args.state_dtypes)
         if "long" in sections:
             run_generation(rows, "long prompt", models, size, [1], args.long_prompt,
-                           args.new_tokens, device)
+                           args.new_tokens, device, args.state_dtypes)
         if args.peer and "peer" in sections and device.type == "cuda":
             compare_with_peer(rows, models["mamba"], size, args.batches, args.prompt,
-                              args.new_tokens)
+                              args.new_tokens, {s: STATE_DTYPES[s] for s in args.state_dtypes})
         if size == list(sizes)[-1]:
             variant_models[size] = models["mamba"]
         del models
@@ -487,11 +511,11 @@ def main() -> None:
                                            args.smoke, device)
     if "variants" in sections:
         run_step_variants(rows, variant_models, [1, 64] if not args.smoke else [1],
-                          args.variant_steps, device)
+                          args.variant_steps, device, args.state_dtypes)
     print_tables(rows)
     if args.profile and device.type == "cuda":
-        for batch in (1, 64):
-            profile_step(variant_models[list(sizes)[-1]], batch, device)
+        for batch, state in ((b, s) for b in (1, 64) for s in args.state_dtypes):
+            profile_step(variant_models[list(sizes)[-1]], batch, device, state)
     write_outputs(rows, args.out)
     print(f"\nwrote {args.out / 'generation.csv'}")
 

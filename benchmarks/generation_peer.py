@@ -68,9 +68,13 @@ def decode_ms_per_token(run: Callable[[int], object], new_tokens: int) -> float:
 
 
 def compare_with_peer(rows: list[dict], ours: MambaLM, size: str, batches: list[int],
-                      prompt: int, new_tokens: int) -> None:
+                      prompt: int, new_tokens: int,
+                      states: dict[str, torch.dtype] | None = None) -> None:
     """One row per (batch, decoder) in section "vs mamba_ssm": ms/token, tokens/s, and in
-    the note the logits check and the peer's conv path; a failing peer becomes a note."""
+    the note the logits check and the peer's conv path; a failing peer becomes a note.
+    ``states``: our decoder once per named scan-state dtype (default: float32 only; the peer
+    keeps its states in the model's dtype)."""
+    states = states or {"float32": torch.float32}
     theirs, note = peer_copy(ours)
     params_m = round(sum(p.numel() for p in ours.parameters()) / 1e6, 1)
     base = {"section": "vs mamba_ssm", "size": size, "params_M": params_m, "prompt": prompt,
@@ -84,13 +88,14 @@ def compare_with_peer(rows: list[dict], ours: MambaLM, size: str, batches: list[
     device = next(ours.parameters()).device
     for batch in batches:
         ids = torch.randint(0, vocab, (batch, prompt), device=device)
-        decoders = {
-            "mamba": lambda n: generate(ours, ids, n, temperature=0),
-            "mamba_ssm": lambda n: theirs.generate(ids, max_length=prompt + n, cg=True, top_k=1),
-        }
-        for name, run in decoders.items():
-            row = {**base, "model": name, "batch": batch, "note": check if name == "mamba"
-                   else f"{check}; {note}"}
+        decoders = [("mamba", state, lambda n, dtype=dtype: generate(
+                        ours, ids, n, temperature=0, state_dtype=dtype))
+                    for state, dtype in states.items()]
+        decoders.append(("mamba_ssm", "", lambda n: theirs.generate(
+            ids, max_length=prompt + n, cg=True, top_k=1)))
+        for name, state, run in decoders:
+            row = {**base, "model": name, "state": state, "batch": batch,
+                   "note": check if name == "mamba" else f"{check}; {note}"}
             try:
                 with torch.no_grad():
                     ms = decode_ms_per_token(run, new_tokens)
@@ -98,6 +103,6 @@ def compare_with_peer(rows: list[dict], ours: MambaLM, size: str, batches: list[
             except torch.cuda.OutOfMemoryError:
                 row["note"] = "out of GPU memory"
             rows.append(row)
-            print(f"  vs mamba_ssm {size} {name} batch {batch}: "
+            print(f"  vs mamba_ssm {size} {name} {state} batch {batch}: "
                   f"{row.get('ms_per_token', float('nan')):.3f} ms/token", flush=True)
         torch.cuda.empty_cache()
