@@ -18,6 +18,7 @@ import torch
 import triton
 import triton.language as tl
 
+from .triton_pdl import pdl_launch, wait_for_previous_kernel
 from .varlen import check_cu_seqlens, last_inputs, sequence_ids
 
 _ACTIVATIONS = (None, "silu")
@@ -284,7 +285,8 @@ def causal_conv1d_triton(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tens
 def _conv_update_kernel(x_ptr, state_ptr, w_ptr, bias_ptr, y_ptr, dim,
                         sxb, sxd, ssb, ssd, ssk, swd, swk, syb, syd,
                         W: tl.constexpr, HAS_BIAS: tl.constexpr, SILU: tl.constexpr,
-                        BLOCK_D: tl.constexpr):
+                        PDL: tl.constexpr, BLOCK_D: tl.constexpr):
+    wait_for_previous_kernel(PDL)
     b = tl.program_id(0).to(tl.int64)
     offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
     d_ok = offs_d < dim
@@ -323,8 +325,9 @@ def causal_conv1d_update_triton(x: torch.Tensor, conv_state: torch.Tensor, weigh
     bias = None if bias is None else bias.contiguous()
     y = torch.empty_like(x)
     block_d = 16 if os.environ.get("TRITON_INTERPRET") == "1" else 256
+    pdl = pdl_launch(x)
     _conv_update_kernel[(batch, triton.cdiv(dim, block_d))](
         x, conv_state, weight, bias, y, dim, *x.stride(), *conv_state.stride(), *weight.stride(),
-        *y.stride(), W=width, HAS_BIAS=bias is not None, SILU=activation == "silu",
-        BLOCK_D=block_d)
+        *y.stride(), W=width, HAS_BIAS=bias is not None, SILU=activation == "silu", PDL=pdl,
+        BLOCK_D=block_d, launch_pdl=pdl)
     return y

@@ -23,6 +23,8 @@ import torch
 import triton
 import triton.language as tl
 
+from .triton_pdl import pdl_launch, wait_for_previous_kernel
+
 # Rows a program multiplies at most; more rows take more programs along the rows.
 MAX_BLOCK_M = 128
 
@@ -89,9 +91,10 @@ def _fitting(configs: list[triton.Config], named_args: dict, **kwargs) -> list[t
                  prune_configs_by={"early_config_prune": _fitting})
 @triton.jit
 def _decode_linear_kernel(x_ptr, w_ptr, bias_ptr, y_ptr, M, N, K, sxm, sxk, swn, sym,
-                          HAS_BIAS: tl.constexpr, PRECISION: tl.constexpr,
+                          HAS_BIAS: tl.constexpr, PRECISION: tl.constexpr, PDL: tl.constexpr,
                           BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
-    """PRECISION: see ``dot_precision``."""
+    """PRECISION: see ``dot_precision``; PDL: see ``triton_pdl``."""
+    wait_for_previous_kernel(PDL)
     rows = tl.program_id(1) * BLOCK_M + tl.arange(0, BLOCK_M)
     cols = tl.program_id(0) * BLOCK_N + tl.arange(0, BLOCK_N)
     row_ok, col_ok = rows < M, cols < N
@@ -118,8 +121,9 @@ def decode_linear_triton(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tens
     block_m = max(16, triton.next_power_of_2(min(rows, MAX_BLOCK_M)))
     grid = lambda meta: (triton.cdiv(weight.shape[0], meta["BLOCK_N"]),  # noqa: E731
                          triton.cdiv(rows, block_m))
+    pdl = pdl_launch(x)
     _decode_linear_kernel[grid](x, weight, bias, out, rows, weight.shape[0], depth,
                                 x.stride(0), x.stride(1), weight.stride(0), out.stride(0),
                                 HAS_BIAS=bias is not None, PRECISION=dot_precision(x, weight),
-                                BLOCK_M=block_m)
+                                PDL=pdl, BLOCK_M=block_m, launch_pdl=pdl)
     return out

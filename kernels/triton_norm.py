@@ -15,6 +15,8 @@ import torch
 import triton
 import triton.language as tl
 
+from .triton_pdl import pdl_launch, wait_for_previous_kernel
+
 _MAX_BLOCK = 65536
 
 
@@ -37,7 +39,9 @@ def _num_warps(block: int) -> int:
 @triton.jit
 def _rms_fwd_kernel(x_ptr, res_ptr, res_out_ptr, y_ptr, w_ptr, rstd_ptr, n_cols, eps,
                     sx, sr, sro, sy,
-                    HAS_RES: tl.constexpr, STORE_RES: tl.constexpr, BLOCK_N: tl.constexpr):
+                    HAS_RES: tl.constexpr, STORE_RES: tl.constexpr, PDL: tl.constexpr,
+                    BLOCK_N: tl.constexpr):
+    wait_for_previous_kernel(PDL)
     row = tl.program_id(0).to(tl.int64)
     cols = tl.arange(0, BLOCK_N)
     mask = cols < n_cols
@@ -105,11 +109,12 @@ def _forward(x: torch.Tensor, residual: torch.Tensor | None, weight: torch.Tenso
     y = torch.empty_like(x)
     res_out = torch.empty(x.shape, dtype=torch.float32, device=x.device) if store_residual else None
     rstd = torch.empty(n_rows, dtype=torch.float32, device=x.device)
+    pdl = pdl_launch(x)
     _rms_fwd_kernel[(n_rows,)](
         x, residual, res_out, y, weight, rstd, n_cols, eps, x.stride(0),
         0 if residual is None else residual.stride(0), 0 if res_out is None else res_out.stride(0),
-        y.stride(0), HAS_RES=residual is not None, STORE_RES=store_residual, BLOCK_N=block,
-        num_warps=_num_warps(block))
+        y.stride(0), HAS_RES=residual is not None, STORE_RES=store_residual, PDL=pdl,
+        BLOCK_N=block, num_warps=_num_warps(block), launch_pdl=pdl)
     return y, res_out, rstd
 
 

@@ -20,6 +20,7 @@ import triton
 import triton.language as tl
 
 from .triton_linear import decode_linear_triton, dot_precision, tile_product
+from .triton_pdl import pdl_launch, wait_for_previous_kernel
 
 # Up to this many rows Δ's product runs inside the state kernel; above, the weight-streaming
 # product (kernels.triton_linear) writes Δ and the one-row kernel reads it. Per layer of the
@@ -40,7 +41,9 @@ def _state_update_kernel(state_ptr, x_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z
                          ssb, ssd, ssn, sxb, sxd, stb, std, sad, san, sbb, sbg, sbn,
                          scb, scg, scn, szb, szd, syb, syd,
                          HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DTB: tl.constexpr,
-                         SOFTPLUS: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr):
+                         SOFTPLUS: tl.constexpr, PDL: tl.constexpr, BLOCK_D: tl.constexpr,
+                         BLOCK_N: tl.constexpr):
+    wait_for_previous_kernel(PDL)
     b = tl.program_id(0).to(tl.int64)
     offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
     offs_n = tl.arange(0, BLOCK_N)
@@ -80,9 +83,10 @@ def _state_update_code_kernel(state_ptr, x_ptr, code_ptr, w_ptr, A_ptr, B_ptr, C
                               scb, scg, scn, szb, szd, syb, syd,
                               HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DTB: tl.constexpr,
                               SOFTPLUS: tl.constexpr, PRECISION: tl.constexpr,
-                              BLOCK_M: tl.constexpr, BLOCK_D: tl.constexpr,
+                              PDL: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_D: tl.constexpr,
                               BLOCK_N: tl.constexpr, BLOCK_R: tl.constexpr):
     """Tiles: rows m (BLOCK_M) x channels d (BLOCK_D) x states n (BLOCK_N)."""
+    wait_for_previous_kernel(PDL)
     offs_m = tl.program_id(1) * BLOCK_M + tl.arange(0, BLOCK_M)
     offs_d = tl.program_id(0) * BLOCK_D + tl.arange(0, BLOCK_D)
     offs_n = tl.arange(0, BLOCK_N)
@@ -158,8 +162,9 @@ def selective_state_update_triton(state: torch.Tensor, x: torch.Tensor, delta: t
     y = torch.empty_like(x)
     block_n = triton.next_power_of_2(nstate)
     interpreted = os.environ.get("TRITON_INTERPRET") == "1"
+    pdl = pdl_launch(x)
     flags = dict(HAS_D=D is not None, HAS_Z=z is not None, HAS_DTB=delta_bias is not None,
-                 SOFTPLUS=delta_softplus, BLOCK_N=block_n)
+                 SOFTPLUS=delta_softplus, BLOCK_N=block_n, PDL=pdl, launch_pdl=pdl)
     z_strides = z.stride() if z is not None else (0, 0)
     if dt_weight is not None and batch > FUSED_MAX_ROWS and delta.dtype == dt_weight.dtype:
         delta, dt_weight = decode_linear_triton(delta, dt_weight, out_dtype=torch.float32), None

@@ -469,6 +469,17 @@ TRITON_MODULES = {"causal_conv1d": "mambaseq.kernels.triton_conv",
                   "add_rms_norm": "mambaseq.kernels.triton_norm"}
 
 
+def test_pdl_launch_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mambaseq.kernels.triton_pdl import pdl_launch
+    cpu = torch.zeros(1)
+    assert not pdl_launch(cpu)                  # only CUDA tensors
+    monkeypatch.setenv("MAMBASEQ_PDL", "0")
+    assert not pdl_launch(cpu)
+    monkeypatch.setenv("MAMBASEQ_PDL", "yes")
+    with pytest.raises(ValueError, match="MAMBASEQ_PDL='yes'"):
+        pdl_launch(cpu)
+
+
 @interpreted
 @pytest.mark.parametrize("choice, expected", [("triton", "triton"), ("reference", "reference"),
                                               ("auto", "reference")])

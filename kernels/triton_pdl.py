@@ -1,0 +1,50 @@
+"""Programmatic dependent launch (PDL) for the decoding step's kernels.
+
+A decoding step is a chain of short kernels, about seven a layer and a few microseconds each,
+so the time between them (the next launch, its programs ramping up while the last wave of
+the previous kernel drains) is a large share of a step. On GPUs of compute capability 9.0
+and newer, a kernel launched with PDL may start while the kernel before it in the stream is
+still running. Each of ours then begins with ``wait_for_previous_kernel``: it waits until
+that kernel has completed and its writes are visible (``griddepcontrol.wait``), and lets the
+kernel after it launch as soon as all its own programs have started
+(``griddepcontrol.launch_dependents``). Nothing is read or written before the wait, and a
+kernel completes only after its own wait, so every kernel sees memory as in plain stream
+order; only the launches overlap. CUDA graphs keep the dependency.
+
+On with a CUDA tensor on such a GPU; off under Triton's interpreter, on older GPUs, and with
+``MAMBASEQ_PDL=0`` (to measure what it buys, or to rule it out).
+"""
+from __future__ import annotations
+
+import functools
+import os
+
+import torch
+import triton
+import triton.language as tl
+
+ENV_VAR = "MAMBASEQ_PDL"
+
+
+def pdl_launch(t: torch.Tensor) -> bool:
+    """Whether kernels working on ``t`` launch with programmatic dependent launch."""
+    value = os.environ.get(ENV_VAR, "1").strip() or "1"
+    if value not in ("0", "1"):
+        raise ValueError(f"{ENV_VAR}={value!r}: expected 0 or 1")
+    if value == "0" or not t.is_cuda or os.environ.get("TRITON_INTERPRET") == "1":
+        return False
+    return _compute_capability(t.device)[0] >= 9
+
+
+@functools.lru_cache(maxsize=None)
+def _compute_capability(device: torch.device) -> tuple[int, int]:
+    return torch.cuda.get_device_capability(device)
+
+
+@triton.jit
+def wait_for_previous_kernel(PDL: tl.constexpr):
+    """With PDL (a kernel launched with ``launch_pdl=True``): wait for the kernel before this
+    one to complete, then allow the one after it to launch. Call it before any load or store."""
+    if PDL:
+        tl.extra.cuda.gdc_wait()
+        tl.extra.cuda.gdc_launch_dependents()
