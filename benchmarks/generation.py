@@ -386,7 +386,7 @@ def print_tables(rows: list[dict]) -> None:
                      if "tokens_per_s" in m and "tokens_per_s" in t else None)
             print(f"| {m['size']} | {m['batch']} | {m['state']} | {fmt(m.get('ms_per_token'), 3)} "
                   f"| {fmt(t.get('ms_per_token'), 3)} | {fmt(m.get('tokens_per_s'), 0)} "
-                  f"| {fmt(t.get('tokens_per_s'), 0)} | {fmt(ratio)} | {t['note']} |")
+                  f"| {fmt(t.get('tokens_per_s'), 0)} | {fmt(ratio)} | {t.get('note', m['note'])} |")
     steps = [r for r in rows if r["section"] == "step variants"]
     if steps:
         print("\n### step variants: one Mamba decoding step, ms (no sampling)\n")
