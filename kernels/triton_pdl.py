@@ -5,11 +5,14 @@ so the time between them (the next launch, its programs ramping up while the las
 the previous kernel drains) is a large share of a step. On GPUs of compute capability 9.0
 and newer, a kernel launched with PDL may start while the kernel before it in the stream is
 still running. Each of ours then begins with ``wait_for_previous_kernel``: it waits until
-that kernel has completed and its writes are visible (``griddepcontrol.wait``), and lets the
-kernel after it launch as soon as all its own programs have started
-(``griddepcontrol.launch_dependents``). Nothing is read or written before the wait, and a
-kernel completes only after its own wait, so every kernel sees memory as in plain stream
-order; only the launches overlap. CUDA graphs keep the dependency.
+that kernel has completed and its writes are visible (``griddepcontrol.wait``). Nothing is
+read or written before the wait, and a kernel completes only after its own wait, so every
+kernel sees memory as in plain stream order; only the launches overlap. CUDA graphs keep the
+dependency. The kernels do not trigger their successor early
+(``griddepcontrol.launch_dependents``): on an H100 that made the 1.4B LM's step 17% slower
+at batch 1 (the next kernel's programs, launched while this one still ran, crowded onto the
+SMs it held), while the wait alone was faster at every batch (results/h100-2026-12-06,
+session 5).
 
 On with a CUDA tensor on such a GPU; off under Triton's interpreter, on older GPUs, and with
 ``MAMBASEQ_PDL=0`` (to measure what it buys, or to rule it out).
@@ -44,7 +47,6 @@ def _compute_capability(device: torch.device) -> tuple[int, int]:
 @triton.jit
 def wait_for_previous_kernel(PDL: tl.constexpr):
     """With PDL (a kernel launched with ``launch_pdl=True``): wait for the kernel before this
-    one to complete, then allow the one after it to launch. Call it before any load or store."""
+    one to complete. Call it before any load or store."""
     if PDL:
         tl.extra.cuda.gdc_wait()
-        tl.extra.cuda.gdc_launch_dependents()
