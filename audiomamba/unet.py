@@ -54,9 +54,10 @@ class MambaStack(nn.Module):
             x, residual = layer.step(x, residual, state, const)
         return residual + at_least_float32(x)
 
-    def allocate_state(self, batch_size: int, dtype: torch.dtype, device: torch.device
-                       ) -> list[MixerState]:
-        return [layer.mixer.allocate_state(batch_size, dtype, device) for layer in self.layers]
+    def allocate_state(self, batch_size: int, dtype: torch.dtype, device: torch.device,
+                       state_dtype: torch.dtype = torch.float32) -> list[MixerState]:
+        return [layer.mixer.allocate_state(batch_size, dtype, device, state_dtype)
+                for layer in self.layers]
 
 
 @dataclass
@@ -144,12 +145,13 @@ class UNetLevel(nn.Module):
         state.position += 1
         return out
 
-    def allocate_state(self, batch_size: int, dtype: torch.dtype, device: torch.device) -> LevelState:
+    def allocate_state(self, batch_size: int, dtype: torch.dtype, device: torch.device,
+                       state_dtype: torch.dtype = torch.float32) -> LevelState:
         d = self.down.layers[0].mixer.config.d_model
         buffer = lambda: torch.zeros(batch_size, self.pool_factor, d, device=device)  # noqa: E731
-        return LevelState(down=self.down.allocate_state(batch_size, dtype, device),
-                          up=self.up.allocate_state(batch_size, dtype, device),
-                          inner=self.inner.allocate_state(batch_size, dtype, device),
+        return LevelState(down=self.down.allocate_state(batch_size, dtype, device, state_dtype),
+                          up=self.up.allocate_state(batch_size, dtype, device, state_dtype),
+                          inner=self.inner.allocate_state(batch_size, dtype, device, state_dtype),
                           pooled=buffer(), unpooled=buffer())
 
 
@@ -227,11 +229,13 @@ class SaShiMiLM(nn.Module):
         return self._logits(out)
 
     def allocate_cache(self, batch_size: int, dtype: torch.dtype | None = None,
-                       device: torch.device | None = None) -> UNetCache:
-        """A zero cache for ``batch_size`` sequences (dtype/device default to the weights')."""
+                       device: torch.device | None = None,
+                       state_dtype: torch.dtype = torch.float32) -> UNetCache:
+        """A zero cache for ``batch_size`` sequences (dtype/device default to the weights');
+        ``state_dtype``: every mixer's scan state (``MambaMixer.allocate_state``)."""
         weight = self.embedding.weight
         return UNetCache(self.unet.allocate_state(batch_size, dtype or weight.dtype,
-                                                  device or weight.device))
+                                                  device or weight.device, state_dtype))
 
     def no_weight_decay(self) -> list[nn.Parameter]:
         """Norm weights, A_log, D and biases: parameters that weight decay must leave alone."""

@@ -51,6 +51,22 @@ def test_chunked_prefill_then_step_equals_parallel_forward():
     torch.testing.assert_close(torch.cat(parts, 1), parallel, rtol=1e-4, atol=1e-5)
 
 
+def test_bf16_state_cache_follows_the_parallel_forward():
+    """state_dtype reaches every level's mixers; prefill and steps with bf16 scan states stay
+    within bf16 rounding of the parallel forward."""
+    model = tiny(pool=(2, 3))
+    ids = torch.randint(0, 256, (2, 40))
+    with torch.no_grad():
+        parallel = model(ids)
+        cache = model.allocate_cache(2, state_dtype=torch.bfloat16)
+        parts = [model(ids[:, :13], cache)]
+        parts += [model.step(ids[:, t], cache)[:, None] for t in range(13, 40)]
+    states = [cache.top.down, cache.top.up, cache.top.inner.down, cache.top.inner.up,
+              cache.top.inner.inner]
+    assert {mixer.ssm.dtype for level in states for mixer in level} == {torch.bfloat16}
+    torch.testing.assert_close(torch.cat(parts, 1), parallel, rtol=2e-2, atol=2e-2)
+
+
 def test_step_with_constants_computed_once_equals_plain_step():
     model = tiny(pool=(2, 4))
     ids = torch.randint(0, 256, (2, 24))

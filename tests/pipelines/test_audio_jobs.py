@@ -58,6 +58,10 @@ def test_audio_pretrain_generate_evaluate(tmp_path, capsys):
                  str(tmp_path / "cont")]) == 0
     continued, _ = sf.read(tmp_path / "cont" / "clip_0000.wav")
     assert continued.shape == (52,)
+    assert main(["generate", "--checkpoint", str(run / "model.pt"), "--prompt-audio", str(prompt),
+                 "--num-tokens", "20", "--state-dtype", "bfloat16", "--out-dir",
+                 str(tmp_path / "bf16")]) == 0               # the U-Net's prefill and steps
+    assert sf.read(tmp_path / "bf16" / "clip_0000.wav")[0].shape == (52,)
     assert abs(continued[:32] - tone(400, 0.002).numpy()).max() < 0.03   # mu-law of the prompt
 
     assert main(["evaluate", "--checkpoint", str(run / "model.pt"), "--output",

@@ -41,6 +41,10 @@ def test_pretrain_resume_and_generate(tmp_path, capsys):
         records = [l for l in lines if l.startswith(">")]
         bases = "".join(l for l in lines if not l.startswith(">"))
         assert len(records) == 2 and len(bases) == 2 * 54 and set(bases) <= set("ACGTN")
+    assert main(["generate", "--checkpoint", str(run / "model.pt"), "--prompt", "ACGT",
+                 "--num-tokens", "50", "--state-dtype", "bfloat16"]) == 0
+    bases = "".join(l for l in capsys.readouterr().out.splitlines() if not l.startswith(">"))
+    assert len(bases) == 54 and set(bases) <= set("ACGTN")
 
 
 def test_user_errors_exit_2_with_one_line(tmp_path, capsys):
@@ -60,6 +64,8 @@ def test_bad_arguments_and_unservable_data_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err == ("mambaseq generate: error: argument --num-samples: must be a positive integer, "
                    "got 0 (see mambaseq generate --help)\n")
+    assert main(["generate", "--checkpoint", "x.pt", "--state-dtype", "float16"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
     assert main(["evaluate"]) == 2
     assert "give --checkpoint" in capsys.readouterr().err
     too_long = ["data.seq_len=300000", f"trainer.output_dir={tmp_path}", "trainer.progress_bar=false"]
