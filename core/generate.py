@@ -66,9 +66,10 @@ def generate(model: torch.nn.Module, prompt_ids: torch.Tensor, max_new_tokens: i
     ``cuda_graph``: replay each step from CUDA graphs on the GPU, for models that allow it
     (``core.decoding.graph_period``); False: eager.
     ``prefill_tokens``: at most this many prompt tokens (batch x chunk) per parallel pass.
-    ``state_dtype``: passed to ``allocate_cache`` when given (``MambaLM``: torch.bfloat16
-    keeps the scan states in bf16, as mamba_ssm's decoding does: half their memory and a
-    faster step at large batches; the default float32 state matches the parallel forward).
+    ``state_dtype``: passed to ``allocate_cache`` when given (``MambaLM`` and ``SaShiMiLM``:
+    torch.bfloat16 keeps the scan states in bf16, as mamba_ssm's decoding does: half their
+    memory and a faster step at large batches; the default float32 state matches the parallel
+    forward).
 
     Returns (batch, prompt_length + n) int64, prompt then samples: n = ``max_new_tokens``,
     or with ``eos_id`` the longest generated length (its end-of-sequence id included).
