@@ -416,8 +416,7 @@ def run_audio(rows: list[dict], batches: list[int], tokens: int, smoke: bool,
 def write_outputs(rows: list[dict], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     keys = ["section", "size", "model", "state", "params_M", "batch", "prompt", "new_tokens",
-            "ttft_ms",
-            "ms_per_token", "tokens_per_s", "s_per_audio_s", "peak_gb", "note"]
+            "ttft_ms", "ms_per_token", "tokens_per_s", "s_per_audio_s", "peak_gb", "note"]
     with open(out / "generation.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, keys)
         writer.writeheader()
