@@ -10,8 +10,8 @@ read or written before the wait, and a kernel completes only after its own wait,
 kernel sees memory as in plain stream order; only the launches overlap. CUDA graphs keep the
 dependency. The kernels do not trigger their successor early
 (``griddepcontrol.launch_dependents``): on an H100 that made the 1.4B LM's step 17% slower
-at batch 1 and 13% at batch 16, while the wait alone was faster at every batch
-(results/h100-2026-12-06, session 5). A likely cause, not measured: the next kernel's
+at batch 1 and 13% at batch 16, while the wait alone was faster at every batch (0.3-3%;
+the 130M LM within 1.5% either way; results/h100-2026-12-06, session 5). A likely cause, not measured: the next kernel's
 programs, placed while this one still held the SMs, share them unevenly, and its one wave
 of weight-streaming programs then ends later.
 
