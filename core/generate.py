@@ -3,6 +3,7 @@ then every new token costs one O(1) step, replayed from a CUDA graph on the GPU 
 ``core.decoding``). Sequences of a batch stop one by one at an end-of-sequence id."""
 from __future__ import annotations
 
+import inspect
 from typing import Callable
 
 import torch
@@ -80,6 +81,9 @@ def generate(model: torch.nn.Module, prompt_ids: torch.Tensor, max_new_tokens: i
         raise ValueError(f"temperature must be >= 0, got {temperature}")
     if max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+    if state_dtype is not None and not _takes_state_dtype(model.allocate_cache):
+        raise ValueError(f"state_dtype={state_dtype}: {type(model).__name__}.allocate_cache "
+                         f"takes no state_dtype")
     was_training = model.training
     model.eval()
     try:
@@ -88,6 +92,12 @@ def generate(model: torch.nn.Module, prompt_ids: torch.Tensor, max_new_tokens: i
                          cuda_graph, prefill_tokens, state_dtype)
     finally:
         model.train(was_training)
+
+
+def _takes_state_dtype(allocate_cache: Callable) -> bool:
+    """Whether a model's ``allocate_cache`` accepts a ``state_dtype`` keyword."""
+    return any(p.name == "state_dtype" or p.kind is p.VAR_KEYWORD
+               for p in inspect.signature(allocate_cache).parameters.values())
 
 
 def _generate(model: torch.nn.Module, prompt_ids: torch.Tensor, max_new_tokens: int,

@@ -91,6 +91,9 @@ def test_generate_passes_state_dtype_to_the_cache(monkeypatch):
                    state_dtype=torch.bfloat16)
     assert out.shape == (2, 11)
     assert [layer.ssm.dtype for layer in made[0].layers] == [torch.bfloat16] * 2
+    with pytest.raises(ValueError, match="CountingLM.allocate_cache takes no state_dtype"):
+        generate(CountingLM(), torch.zeros(1, 2, dtype=torch.long), 3,
+                 state_dtype=torch.bfloat16)
 
 
 def test_generate_edge_cases():
