@@ -44,7 +44,7 @@ import torch.nn.functional as F
 
 from benchmarks.generation_peer import compare_with_peer
 from benchmarks.kernel_profile import kernel_table
-from mambaseq.core import MambaConfig, MambaLM, StepRunner, decode_step, generate
+from mambaseq.core import STATE_DTYPES, MambaConfig, MambaLM, StepRunner, decode_step, generate
 
 VOCAB = 50277
 # New tokens left out of the per-token latency: the eager warm-up steps and the graph capture.
@@ -167,7 +167,6 @@ SIZES = {  # name: (Mamba d_model, layers), (Transformer d_model, layers, heads)
 SMOKE_SIZES = {"tiny": ((64, 2), (64, 2, 4))}
 SECTIONS = {"throughput": "section 1", "long": "section 2", "audio": "section 3",
             "variants": "section 4", "peer": "section 5, with --peer"}
-STATE_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
 def build(kind: str, size: tuple, device: torch.device, max_len: int,

@@ -11,11 +11,12 @@ from .config import ConfigError, MambaConfig
 from .decoding import StepRunner, decode_step, graph_period, prefill
 from .generate import filter_logits, generate, sample
 from .interop import export_model, load_directory
-from .mixer import MambaMixer, MixerState, StepConstants
+from .mixer import STATE_DTYPES, MambaMixer, MixerState, StepConstants
 from .model import MambaBackbone, MambaClassifier, MambaLM, ResidualBlock, RMSNorm
 from .pooling import BIDIRECTIONAL_POOLINGS, POOLINGS, pool
 
 __all__ = ["MambaConfig", "ConfigError", "MambaMixer", "MixerState", "StepConstants",
+           "STATE_DTYPES",
            "ResidualBlock", "RMSNorm", "MambaBackbone", "MambaLM", "MambaClassifier",
            "InferenceCache", "generate", "filter_logits", "sample", "StepRunner", "decode_step",
            "graph_period", "prefill", "save_model", "load_model", "model_payload",

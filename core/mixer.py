@@ -19,6 +19,10 @@ from .projections import IntoChannels, channel_matrix, from_matrix
 from .recompute import recomputed
 
 
+# The scan state's dtypes a decoding cache may hold, by name (CLI and benchmark choices).
+STATE_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
 @dataclass
 class StepConstants:
     """The tensors a decoding step would otherwise recompute every token: float32 A, D and
@@ -132,8 +136,9 @@ class MambaMixer(nn.Module):
         A bfloat16 ssm state (as mamba_ssm's decoding keeps it for a bf16 model) halves what a
         decoding step reads and writes; each step still computes in float32 and rounds the new
         state once, so long generations drift from the float32 state's by bf16 rounding."""
-        if state_dtype not in (torch.float32, torch.bfloat16):
-            raise ValueError(f"state_dtype must be float32 or bfloat16, got {state_dtype}")
+        if state_dtype not in STATE_DTYPES.values():
+            raise ValueError(f"state_dtype must be one of {', '.join(STATE_DTYPES)}, "
+                             f"got {state_dtype}")
         cfg = self.config
         return MixerState(conv=torch.zeros(batch_size, cfg.d_inner, cfg.d_conv - 1, dtype=dtype, device=device),
                           ssm=torch.zeros(batch_size, cfg.d_inner, cfg.d_state, dtype=state_dtype,

@@ -18,7 +18,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .triton_pdl import pdl_launch, wait_for_previous_kernel
+from .triton_pdl import pdl_options, wait_for_previous_kernel
 from .varlen import check_cu_seqlens, last_inputs, sequence_ids
 
 _ACTIVATIONS = (None, "silu")
@@ -325,9 +325,8 @@ def causal_conv1d_update_triton(x: torch.Tensor, conv_state: torch.Tensor, weigh
     bias = None if bias is None else bias.contiguous()
     y = torch.empty_like(x)
     block_d = 16 if os.environ.get("TRITON_INTERPRET") == "1" else 256
-    pdl = pdl_launch(x)
     _conv_update_kernel[(batch, triton.cdiv(dim, block_d))](
         x, conv_state, weight, bias, y, dim, *x.stride(), *conv_state.stride(), *weight.stride(),
-        *y.stride(), W=width, HAS_BIAS=bias is not None, SILU=activation == "silu", PDL=pdl,
-        BLOCK_D=block_d, launch_pdl=pdl)
+        *y.stride(), W=width, HAS_BIAS=bias is not None, SILU=activation == "silu",
+        BLOCK_D=block_d, **pdl_options(x))
     return y

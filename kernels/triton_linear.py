@@ -23,7 +23,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .triton_pdl import pdl_launch, wait_for_previous_kernel
+from .triton_pdl import pdl_options, wait_for_previous_kernel
 
 # Rows a program multiplies at most; more rows take more programs along the rows.
 MAX_BLOCK_M = 128
@@ -121,9 +121,8 @@ def decode_linear_triton(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tens
     block_m = max(16, triton.next_power_of_2(min(rows, MAX_BLOCK_M)))
     grid = lambda meta: (triton.cdiv(weight.shape[0], meta["BLOCK_N"]),  # noqa: E731
                          triton.cdiv(rows, block_m))
-    pdl = pdl_launch(x)
     _decode_linear_kernel[grid](x, weight, bias, out, rows, weight.shape[0], depth,
                                 x.stride(0), x.stride(1), weight.stride(0), out.stride(0),
                                 HAS_BIAS=bias is not None, PRECISION=dot_precision(x, weight),
-                                PDL=pdl, BLOCK_M=block_m, launch_pdl=pdl)
+                                BLOCK_M=block_m, **pdl_options(x))
     return out

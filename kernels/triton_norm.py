@@ -15,7 +15,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .triton_pdl import pdl_launch, wait_for_previous_kernel
+from .triton_pdl import pdl_options, wait_for_previous_kernel
 
 _MAX_BLOCK = 65536
 
@@ -109,12 +109,11 @@ def _forward(x: torch.Tensor, residual: torch.Tensor | None, weight: torch.Tenso
     y = torch.empty_like(x)
     res_out = torch.empty(x.shape, dtype=torch.float32, device=x.device) if store_residual else None
     rstd = torch.empty(n_rows, dtype=torch.float32, device=x.device)
-    pdl = pdl_launch(x)
     _rms_fwd_kernel[(n_rows,)](
         x, residual, res_out, y, weight, rstd, n_cols, eps, x.stride(0),
         0 if residual is None else residual.stride(0), 0 if res_out is None else res_out.stride(0),
-        y.stride(0), HAS_RES=residual is not None, STORE_RES=store_residual, PDL=pdl,
-        BLOCK_N=block, num_warps=_num_warps(block), launch_pdl=pdl)
+        y.stride(0), HAS_RES=residual is not None, STORE_RES=store_residual,
+        BLOCK_N=block, num_warps=_num_warps(block), **pdl_options(x))
     return y, res_out, rstd
 
 

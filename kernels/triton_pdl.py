@@ -40,6 +40,13 @@ def pdl_launch(t: torch.Tensor) -> bool:
     return _compute_capability(t.device)[0] >= 9
 
 
+def pdl_options(t: torch.Tensor) -> dict[str, bool]:
+    """The launch options of a kernel working on ``t`` that begins with
+    ``wait_for_previous_kernel(PDL)``: its ``PDL`` constexpr and Triton's ``launch_pdl``."""
+    pdl = pdl_launch(t)
+    return {"PDL": pdl, "launch_pdl": pdl}
+
+
 @functools.lru_cache(maxsize=None)
 def _compute_capability(device: torch.device) -> tuple[int, int]:
     return torch.cuda.get_device_capability(device)

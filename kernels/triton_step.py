@@ -20,7 +20,7 @@ import triton
 import triton.language as tl
 
 from .triton_linear import decode_linear_triton, dot_precision, tile_product
-from .triton_pdl import pdl_launch, wait_for_previous_kernel
+from .triton_pdl import pdl_options, wait_for_previous_kernel
 
 # Up to this many rows Δ's product runs inside the state kernel; above, the weight-streaming
 # product (kernels.triton_linear) writes Δ and the one-row kernel reads it. Per layer of the
@@ -162,9 +162,8 @@ def selective_state_update_triton(state: torch.Tensor, x: torch.Tensor, delta: t
     y = torch.empty_like(x)
     block_n = triton.next_power_of_2(nstate)
     interpreted = os.environ.get("TRITON_INTERPRET") == "1"
-    pdl = pdl_launch(x)
     flags = dict(HAS_D=D is not None, HAS_Z=z is not None, HAS_DTB=delta_bias is not None,
-                 SOFTPLUS=delta_softplus, BLOCK_N=block_n, PDL=pdl, launch_pdl=pdl)
+                 SOFTPLUS=delta_softplus, BLOCK_N=block_n, **pdl_options(x))
     z_strides = z.stride() if z is not None else (0, 0)
     if dt_weight is not None and batch > FUSED_MAX_ROWS and delta.dtype == dt_weight.dtype:
         delta, dt_weight = decode_linear_triton(delta, dt_weight, out_dtype=torch.float32), None

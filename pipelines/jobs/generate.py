@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from mambaseq.audiomamba import SaShiMiLM, codec_from_name, load_audio, plot_clips, save_wav
 from mambaseq.biomamba import DNATokenizer
-from mambaseq.core import MambaLM, ModelFileError, generate
+from mambaseq.core import STATE_DTYPES, MambaLM, ModelFileError, generate
 
 from ..arguments import (default_device, device, non_negative_float, positive_int, probability,
                          refuse_other_domain)
@@ -26,7 +26,6 @@ AUDIO_SECONDS = 1.0           # default clip length of audio models
 PLOTTED_CLIPS = 8
 DOMAIN_OPTIONS = {"--prompt": "dna", "--prompt-audio": "audio", "--batch-size": "audio",
                   "--out-dir": "audio"}
-STATE_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
