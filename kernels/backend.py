@@ -3,6 +3,8 @@
 Set ``MAMBASEQ_KERNELS=reference`` to force the reference everywhere (debugging, bisecting a
 numerical difference); ``MAMBASEQ_KERNELS=triton`` asks for Triton even where the reference
 would be chosen (the CPU interpreter uses this together with ``TRITON_INTERPRET=1``).
+``MAMBASEQ_PDL=0`` launches the decoding kernels without programmatic dependent launch
+(``kernels.triton_pdl``; 1, the default, uses it where the GPU has it).
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import torch
 
 ENV_VAR = "MAMBASEQ_KERNELS"
 _CHOICES = ("auto", "reference", "triton")
+PDL_ENV_VAR = "MAMBASEQ_PDL"
 
 
 def kernel_choice() -> str:
@@ -20,6 +23,21 @@ def kernel_choice() -> str:
     if value not in _CHOICES:
         raise ValueError(f"{ENV_VAR}={value!r}: expected one of {', '.join(_CHOICES)}")
     return value
+
+
+def pdl_requested() -> bool:
+    """The value of ``MAMBASEQ_PDL`` (1 when unset) as a bool; raises on anything but 0 or 1."""
+    value = os.environ.get(PDL_ENV_VAR, "1").strip() or "1"
+    if value not in ("0", "1"):
+        raise ValueError(f"{PDL_ENV_VAR}={value!r}: expected 0 or 1")
+    return value == "1"
+
+
+def check_environment() -> None:
+    """Raise ValueError (one line naming the variable) if MAMBASEQ_KERNELS or MAMBASEQ_PDL
+    holds a value the kernels would refuse later, mid-run."""
+    kernel_choice()
+    pdl_requested()
 
 
 def use_triton(*tensors: torch.Tensor) -> bool:

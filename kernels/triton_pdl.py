@@ -27,15 +27,12 @@ import torch
 import triton
 import triton.language as tl
 
-ENV_VAR = "MAMBASEQ_PDL"
+from .backend import pdl_requested
 
 
 def pdl_launch(t: torch.Tensor) -> bool:
     """Whether kernels working on ``t`` launch with programmatic dependent launch."""
-    value = os.environ.get(ENV_VAR, "1").strip() or "1"
-    if value not in ("0", "1"):
-        raise ValueError(f"{ENV_VAR}={value!r}: expected 0 or 1")
-    if value == "0" or not t.is_cuda or os.environ.get("TRITON_INTERPRET") == "1":
+    if not pdl_requested() or not t.is_cuda or os.environ.get("TRITON_INTERPRET") == "1":
         return False
     return _compute_capability(t.device)[0] >= 9
 

@@ -8,6 +8,7 @@ from importlib.metadata import version
 from mambaseq.audiomamba import AudioFileError, AudioStackError
 from mambaseq.biomamba import DNATokenizerError, FastaError
 from mambaseq.core import ConfigError, ModelFileError
+from mambaseq.kernels.backend import check_environment
 
 from .config import ConfigFileError, UsageError
 from .jobs import (classify, evaluate, export, finetune, generate, pretrain, sc09_classifier, scale,
@@ -71,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except CommandLineError as err:
         print(f"{err.prog}: error: {err}", file=sys.stderr)
+        return 2
+    try:
+        check_environment()
+    except ValueError as err:                  # a kernel switch set to a value it refuses
+        print(f"mambaseq {args.job}: error: {err}", file=sys.stderr)
         return 2
     silence_library_noise()
     try:

@@ -110,6 +110,17 @@ def test_every_job_refuses_bad_arguments_in_one_line(runs, capsys):
         assert_one_line_error(capsys, [job, *argv], job)
 
 
+@pytest.mark.parametrize("variable, value", [("MAMBASEQ_KERNELS", "fast"), ("MAMBASEQ_PDL", "yes")])
+def test_bad_kernel_switch_is_one_line_before_any_work(runs, capsys, monkeypatch, tmp_path,
+                                                       variable, value):
+    """A kernel switch the kernels would refuse mid-run is refused first: nothing written."""
+    monkeypatch.setenv(variable, value)
+    out = tmp_path / "fresh"
+    line = assert_one_line_error(capsys, ["pretrain", str(DEMO), *tiny_overrides(out, 4)],
+                                 "pretrain")
+    assert f"{variable}={value!r}" in line and not out.exists()
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
