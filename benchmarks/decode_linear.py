@@ -4,7 +4,8 @@ Triton kernel (``kernels.triton_linear``) at the shapes of the 130M and 1.4B LMs
 
 Each product runs once for each of 48 distinct weight matrices (as the 48 layers of a step
 do, so no weight is served from L2), captured in one CUDA graph; the first table gives
-microseconds a product and the weight bytes read per second. The Δ row is a bf16 code
+microseconds a product and the weight bytes read per second, and the split-depth kernel
+(``decode_linear_split_triton``, meant for the narrow x_proj) beside both. The Δ row is a bf16 code
 times a bf16 matrix into float32: cuBLAS casts the code and multiplies in float32 (the
 step before the Triton kernel), Triton reads the 16-bit values and sums in float32. The
 second table times Δ's product and the state update of the 1.4B LM (d_inner 4096, rank
@@ -28,7 +29,7 @@ from mambaseq.pipelines.evaluation.reports import markdown_table, write_csv
 
 LAYERS = 48
 # name: (K, N) of y = x @ W^T, W (N, K); d_model 768 / 2048, d_inner 1536 / 4096
-SHAPES = {"130M in_proj": (768, 3072), "130M out_proj": (1536, 768),
+SHAPES = {"130M in_proj": (768, 3072), "130M x_proj": (1536, 80), "130M out_proj": (1536, 768),
           "1.4B in_proj": (2048, 8192), "1.4B x_proj": (4096, 160),
           "1.4B delta (fp32 out)": (128, 4096), "1.4B out_proj": (4096, 2048)}
 
@@ -59,7 +60,7 @@ def graph_us(calls: list[Callable[[], object]], repeats: int = 20) -> float:
 
 
 def measure(name: str, depth: int, cols: int, batch: int) -> dict:
-    from mambaseq.kernels.triton_linear import decode_linear_triton
+    from mambaseq.kernels.triton_linear import decode_linear_split_triton, decode_linear_triton
     weights = [torch.randn(cols, depth, device="cuda", dtype=torch.bfloat16) / depth ** 0.5
                for _ in range(LAYERS)]
     x = torch.randn(batch, depth, device="cuda", dtype=torch.bfloat16)
@@ -71,13 +72,15 @@ def measure(name: str, depth: int, cols: int, batch: int) -> dict:
     triton = [lambda w=w: decode_linear_triton(x, w, out_dtype=out_dtype) for w in weights]
     err = (decode_linear_triton(x, weights[0], out_dtype=out_dtype).double()
            - F.linear(x.double(), weights[0].double())).abs().max().item()
-    us_cublas, us_triton = graph_us(cublas), graph_us(triton)
+    split = [lambda w=w: decode_linear_split_triton(x, w, out_dtype=out_dtype) for w in weights]
+    us_cublas, us_triton, us_split = graph_us(cublas), graph_us(triton), graph_us(split)
     gbytes = cols * depth * 2 / 1e9
     return {"shape": name, "K": depth, "N": cols, "batch": batch,
             "cublas_us": round(us_cublas, 2), "triton_us": round(us_triton, 2),
-            "cublas_TB_s": round(gbytes / us_cublas * 1e3, 2),
+            "split_us": round(us_split, 2), "cublas_TB_s": round(gbytes / us_cublas * 1e3, 2),
             "triton_TB_s": round(gbytes / us_triton * 1e3, 2),
-            "speedup": round(us_cublas / us_triton, 2), "max_abs_err": f"{err:.1e}"}
+            "speedup": round(us_cublas / us_triton, 2),
+            "split_speedup": round(us_cublas / us_split, 2), "max_abs_err": f"{err:.1e}"}
 
 
 def measure_state(batch: int, dim: int = 4096, rank: int = 128, nstate: int = 16) -> dict:

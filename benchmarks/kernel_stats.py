@@ -108,6 +108,11 @@ def variants() -> list[tuple[str, object, dict, int]]:
         blocks = dict(config.kwargs, BLOCK_M=64, HAS_BIAS=True, PRECISION=0, PDL=True, sxk=1)
         out.append((f"decode linear {config.kwargs['BLOCK_N']}x{config.kwargs['BLOCK_K']}",
                     linear._decode_linear_kernel, blocks, config.num_warps))
+    out += [("decode linear split, partial sums", linear._partial_product_kernel,
+             dict(BLOCK_M=64, BLOCK_N=linear.SPLIT_BLOCK_N, BLOCK_K=linear.SPLIT_BLOCK_K,
+                  PRECISION=0, PDL=True, sxk=1), 4),
+            ("decode linear split, slice sum", linear._sum_slices_kernel,
+             dict(HAS_BIAS=False, PDL=True, BLOCK=1024), 4)]
     return out
 
 

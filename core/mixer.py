@@ -163,11 +163,12 @@ class MambaMixer(nn.Module):
         """Δ's low-rank code, B and C for the conv output x (..., d_inner), channels last:
         (..., dt_rank), (..., d_state), (..., d_state) in x's dtype. Selective: projections
         of x. LTI ablation: one learned constant broadcast over the leading dims (time
-        included), so they do not depend on x at all."""
+        included), so they do not depend on x at all. x_proj runs as a decoding step's
+        product (``kernels.decode_linear``: ``F.linear`` but for a few rows on the GPU)."""
         cfg = self.config
         sizes = [cfg.resolved_dt_rank, cfg.d_state, cfg.d_state]
         if cfg.selective:
-            return self.x_proj(x).split(sizes, dim=-1)
+            return decode_linear(x, self.x_proj.weight, self.x_proj.bias).split(sizes, dim=-1)
         const = self.lti_selection.to(x.dtype).expand(*x.shape[:-1], -1)
         return const.split(sizes, dim=-1)
 

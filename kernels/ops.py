@@ -12,8 +12,8 @@ from .backend import kernel_choice, use_triton
 from .conv_reference import causal_conv1d_ref, causal_conv1d_update_ref
 from .norm_reference import add_rms_norm_ref, rms_norm_ref
 from .scan_reference import check_scan_shapes, selective_scan_ref
-from .step_reference import (STREAMING_MAX_ROWS, STREAMING_MIN_COLS, decode_linear_ref,
-                             selective_state_update_ref)
+from .step_reference import (SPLIT_MIN_DEPTH, STREAMING_MAX_ROWS, STREAMING_MIN_COLS,
+                             decode_linear_ref, selective_state_update_ref)
 
 
 def selective_scan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor,
@@ -58,17 +58,20 @@ def decode_linear(x: torch.Tensor, weight: torch.Tensor,
     """A decoding step's linear layer, x (rows, K) -> (rows, N) in x's dtype; see
     ``decode_linear_ref``. The weight-streaming Triton kernel (``kernels.triton_linear``,
     forward only) for the shapes where it was measured faster than cuBLAS (see
-    ``step_reference.STREAMING_MAX_ROWS``; every shape with MAMBASEQ_KERNELS=triton), when
-    ``use_triton`` holds, x and weight share a dtype, autocast is off and no gradient is
-    asked for; ``F.linear`` otherwise (autocast applies to it as to any linear layer)."""
+    ``step_reference.STREAMING_MAX_ROWS``), its split-depth form for narrow, deep ones
+    (``SPLIT_MIN_DEPTH``; every shape with MAMBASEQ_KERNELS=triton), when ``use_triton``
+    holds, x and weight share a dtype, autocast is off and no gradient is asked for;
+    ``F.linear`` otherwise (autocast applies to it as to any linear layer)."""
+    narrow = weight.shape[0] < STREAMING_MIN_COLS
+    split = narrow and weight.shape[-1] >= SPLIT_MIN_DEPTH
     faster = kernel_choice() == "triton" or (
-        x.shape[0] <= STREAMING_MAX_ROWS and weight.shape[0] >= STREAMING_MIN_COLS)
+        x.shape[0] <= STREAMING_MAX_ROWS and (split or not narrow))
     wants_grad = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (x, weight, bias))
     if (faster and x.dim() == 2 and x.dtype == weight.dtype and not wants_grad
             and use_triton(x, weight, bias) and not torch.is_autocast_enabled(x.device.type)):
-        from .triton_linear import decode_linear_triton
-        return decode_linear_triton(x, weight, bias)
+        from .triton_linear import decode_linear_split_triton, decode_linear_triton
+        return (decode_linear_split_triton if split else decode_linear_triton)(x, weight, bias)
     return decode_linear_ref(x, weight, bias)
 
 

@@ -14,6 +14,11 @@ import torch.nn.functional as F
 # win (0.5-0.98x). ``kernels.ops.decode_linear`` sends it those shapes.
 STREAMING_MAX_ROWS = 64
 STREAMING_MIN_COLS = 2048
+# Narrower products at least this deep (x_proj: 160 columns of 4,096 at 1.4B, 80 of 1,536 at
+# 130M) go to the split-depth kernel (``triton_linear.decode_linear_split_triton``) instead of
+# cuBLAS's split-K GEMM and its reduction (6.5 us a layer for 1.3 MB of weights, 1.4B at
+# batch 64). Not yet timed against cuBLAS on a GPU: benchmarks/decode_linear.py's split column.
+SPLIT_MIN_DEPTH = 1024
 
 
 def as_dtype(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

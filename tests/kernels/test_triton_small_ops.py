@@ -331,20 +331,24 @@ def test_step_bf16_state_gpu(batch: int) -> None:
 
 def check_decode_linear(device: str, dtype: torch.dtype, rows: int, depth: int, cols: int,
                         bias: bool, out_dtype: torch.dtype | None = None,
-                        row_stride: int | None = None) -> None:
+                        row_stride: int | None = None, split: bool = False) -> None:
     """x (rows, depth) @ weight^T + bias against float64; ``row_stride`` > depth makes x a
-    column slice of a wider matrix (as the step's Δ code is a slice of x_proj's output)."""
-    from mambaseq.kernels.triton_linear import decode_linear_triton
+    column slice of a wider matrix (as the step's Δ code is a slice of x_proj's output).
+    ``split``: the split-depth kernel, whose second run must give the same bits."""
+    from mambaseq.kernels.triton_linear import decode_linear_split_triton, decode_linear_triton
+    product = decode_linear_split_triton if split else decode_linear_triton
     x = torch.randn(rows, row_stride or depth, device=device, dtype=dtype)[:, :depth]
     weight = torch.randn(cols, depth, device=device, dtype=dtype) / depth ** 0.5
     b = torch.randn(cols, device=device, dtype=dtype) if bias else None
-    y = decode_linear_triton(x, weight, b, out_dtype)
+    y = product(x, weight, b, out_dtype)
     want = torch.nn.functional.linear(x.double(), weight.double(),
                                       None if b is None else b.double())
     assert y.dtype == (out_dtype or dtype)
     # a float32 result of 16-bit inputs is exact but for the summation order
     tol = {torch.float64: 1e-12}.get(y.dtype, TOL.get(y.dtype))
     assert_close("y", y, want, tol)
+    if split:
+        assert torch.equal(product(x, weight, b, out_dtype), y)
 
 
 LINEAR_CASES = {
@@ -355,6 +359,15 @@ LINEAR_CASES = {
     "bf16-to-fp32-sliced": dict(dtype=torch.bfloat16, rows=5, depth=24, cols=48, bias=False,
                                 out_dtype=torch.float32, row_stride=40),
     "bf16": dict(dtype=torch.bfloat16, rows=17, depth=96, cols=36, bias=True),
+    # split in depth: slices of 64 (the last partial), two column tiles (the second partial)
+    "split-fp64-bias": dict(dtype=torch.float64, rows=3, depth=200, cols=40, bias=True,
+                            split=True),
+    "split-fp64-rows-over-one-block": dict(dtype=torch.float64, rows=130, depth=130, cols=9,
+                                           bias=False, split=True),
+    "split-bf16-to-fp32-sliced": dict(dtype=torch.bfloat16, rows=5, depth=150, cols=33,
+                                      bias=False, out_dtype=torch.float32, row_stride=160,
+                                      split=True),
+    "split-bf16": dict(dtype=torch.bfloat16, rows=2, depth=96, cols=20, bias=True, split=True),
 }
 
 
@@ -392,6 +405,15 @@ LINEAR_GPU_SHAPES = {       # the 1.4B LM's step (d_model 2048, d_inner 4096, ra
                                bias=False, out_dtype=torch.float32, row_stride=160),
     "x_proj-37-fp32": dict(dtype=torch.float32, rows=37, depth=4096, cols=160, bias=False),
 }
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("rows", [1, 64])
+@pytest.mark.parametrize("size", ["1.4B", "130M"])
+def test_decode_linear_split_gpu(rows: int, size: str) -> None:
+    """The split-depth product at the LMs' x_proj shapes (4096 -> 160, 1536 -> 80), bf16."""
+    depth, cols = {"1.4B": (4096, 160), "130M": (1536, 80)}[size]
+    check_decode_linear("cuda", torch.bfloat16, rows, depth, cols, bias=False, split=True)
 
 
 @pytest.mark.gpu
