@@ -112,7 +112,7 @@ def variants() -> list[tuple[str, object, dict, int]]:
              dict(BLOCK_M=64, BLOCK_N=linear.SPLIT_BLOCK_N, BLOCK_K=linear.SPLIT_BLOCK_K,
                   PRECISION=0, PDL=True, sxk=1), 4),
             ("decode linear split, slice sum", linear._sum_slices_kernel,
-             dict(HAS_BIAS=False, PDL=True, BLOCK=1024), 4)]
+             dict(HAS_BIAS=False, PDL=True, SLICES=32, BLOCK=128), 4)]
     return out
 
 

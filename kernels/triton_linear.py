@@ -10,7 +10,8 @@ shapes where it was measured faster (``step_reference.STREAMING_MAX_ROWS``);
 ``decode_linear_split_triton`` serves narrow, deep products (the 1.4B LM's x_proj: 160 columns
 of 4,096-deep rows), where one program per column tile leaves most of the GPU idle: programs
 own a column tile and a slice of the depth each, write float32 partial sums, and a second
-kernel adds the slices in a fixed order (the same bits every run, unlike atomic adds);
+kernel sums the slices in one fixed reduction tree (the same bits every run, unlike atomic
+adds);
 ``kernels.triton_step`` uses it for Δ's float32 product from its 16-bit code, 3-4x faster
 than cuBLAS's cast-then-float32 product.
 
@@ -131,15 +132,18 @@ def _partial_product_kernel(x_ptr, w_ptr, part_ptr, M, N, K, slice_depth, sxm, s
 
 @triton.jit
 def _sum_slices_kernel(part_ptr, bias_ptr, y_ptr, M, N, slices, sps, spm, sym,
-                       HAS_BIAS: tl.constexpr, PDL: tl.constexpr, BLOCK: tl.constexpr):
-    """y = the slices' partial sums added in slice order (+ bias), BLOCK elements a program."""
+                       HAS_BIAS: tl.constexpr, PDL: tl.constexpr, SLICES: tl.constexpr,
+                       BLOCK: tl.constexpr):
+    """y = the sum of the slices' partial sums (+ bias), BLOCK outputs a program: all
+    SLICES (>= slices) loads at once, then one reduction tree, the same for every run."""
     wait_for_previous_kernel(PDL)
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     ok = offs < M * N
     row, col = offs // N, offs % N
-    acc = tl.zeros((BLOCK,), part_ptr.dtype.element_ty)
-    for s in range(slices):
-        acc += tl.load(part_ptr + s * sps + row * spm + col, mask=ok, other=0.0)
+    s = tl.arange(0, SLICES)[:, None]
+    tiles = tl.load(part_ptr + s * sps + (row * spm + col)[None, :],
+                    mask=(s < slices) & ok[None, :], other=0.0)
+    acc = tl.sum(tiles, axis=0)
     if HAS_BIAS:
         acc += tl.load(bias_ptr + col, mask=ok, other=0.0).to(acc.dtype)
     tl.store(y_ptr + row * sym + col, acc.to(y_ptr.dtype.element_ty), mask=ok)
@@ -161,8 +165,8 @@ def decode_linear_split_triton(x: torch.Tensor, weight: torch.Tensor,
                                out_dtype: torch.dtype | None = None) -> torch.Tensor:
     """``decode_linear_triton``'s contract, split along the depth: about SPLIT_PROGRAMS
     programs, each a SPLIT_BLOCK_N-column tile of a depth slice (a multiple of SPLIT_BLOCK_K),
-    write float32 (float64) partial sums (slices, rows, N); a second kernel adds them in
-    slice order and casts to ``out_dtype``."""
+    write float32 (float64) partial sums (slices, rows, N); a second kernel sums them (one
+    fixed reduction tree: the same bits every run) and casts to ``out_dtype``."""
     weight = _checked_weight(x, weight, bias)
     rows, depth = x.shape
     cols = weight.shape[0]
@@ -181,10 +185,12 @@ def decode_linear_split_triton(x: torch.Tensor, weight: torch.Tensor,
         weight.stride(0), part.stride(0), part.stride(1), PRECISION=precision, PDL=pdl,
         BLOCK_M=block_m, BLOCK_N=SPLIT_BLOCK_N, BLOCK_K=SPLIT_BLOCK_K, num_warps=4,
         num_stages=3, launch_pdl=pdl)
-    block = 16 if os.environ.get("TRITON_INTERPRET") == "1" else 1024
+    slices_pow2 = triton.next_power_of_2(slices)
+    block = max(16, 4096 // slices_pow2)          # a program's tile: about 4096 partial sums
     _sum_slices_kernel[(triton.cdiv(rows * cols, block),)](
         part, bias, out, rows, cols, slices, part.stride(0), part.stride(1), out.stride(0),
-        HAS_BIAS=bias is not None, PDL=pdl, BLOCK=block, num_warps=4, launch_pdl=pdl)
+        HAS_BIAS=bias is not None, PDL=pdl, SLICES=slices_pow2, BLOCK=block, num_warps=4,
+        launch_pdl=pdl)
     return out
 
 
