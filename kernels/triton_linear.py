@@ -179,18 +179,17 @@ def decode_linear_split_triton(x: torch.Tensor, weight: torch.Tensor,
                        dtype=torch.float64 if precision == 2 else torch.float32)
     out = torch.empty(rows, cols, device=x.device, dtype=out_dtype or x.dtype)
     block_m = max(16, triton.next_power_of_2(min(rows, MAX_BLOCK_M)))
-    pdl = pdl_launch(x)
+    pdl = pdl_options(x)
     _partial_product_kernel[(col_tiles, slices, triton.cdiv(rows, block_m))](
         x, weight, part, rows, cols, depth, slice_depth, x.stride(0), x.stride(1),
-        weight.stride(0), part.stride(0), part.stride(1), PRECISION=precision, PDL=pdl,
+        weight.stride(0), part.stride(0), part.stride(1), PRECISION=precision,
         BLOCK_M=block_m, BLOCK_N=SPLIT_BLOCK_N, BLOCK_K=SPLIT_BLOCK_K, num_warps=4,
-        num_stages=3, launch_pdl=pdl)
+        num_stages=3, **pdl)
     slices_pow2 = triton.next_power_of_2(slices)
     block = max(16, 4096 // slices_pow2)          # a program's tile: about 4096 partial sums
     _sum_slices_kernel[(triton.cdiv(rows * cols, block),)](
         part, bias, out, rows, cols, slices, part.stride(0), part.stride(1), out.stride(0),
-        HAS_BIAS=bias is not None, PDL=pdl, SLICES=slices_pow2, BLOCK=block, num_warps=4,
-        launch_pdl=pdl)
+        HAS_BIAS=bias is not None, SLICES=slices_pow2, BLOCK=block, num_warps=4, **pdl)
     return out
 
 
