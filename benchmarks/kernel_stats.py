@@ -93,26 +93,26 @@ def variants() -> list[tuple[str, object, dict, int]]:
         flags = dict(W=4, HAS_INIT=not varlen, HAS_BIAS=True, SILU=True, VARLEN=varlen)
         out += [(f"conv forward {tag}", conv._conv_fwd_kernel, dict(flags, BLOCK_D=16, BLOCK_L=256), 4),
                 (f"conv backward {tag}", conv._conv_bwd_kernel, dict(flags, BLOCK_D=32, BLOCK_L=128), 4)]
-    out += [("conv step", conv._conv_update_kernel, dict(W=4, HAS_BIAS=True, SILU=True, PDL=True, BLOCK_D=256), 4),
+    out += [("conv step", conv._conv_update_kernel, dict(W=4, HAS_BIAS=True, SILU=True, PDL=2, BLOCK_D=256), 4),
             ("decode step", step._state_update_kernel,
-             dict(HAS_D=True, HAS_Z=True, HAS_DTB=True, SOFTPLUS=True, PDL=True, BLOCK_D=64,
+             dict(HAS_D=True, HAS_Z=True, HAS_DTB=True, SOFTPLUS=True, PDL=2, BLOCK_D=64,
                   BLOCK_N=16), 4),
             ("decode step from Δ's code", step._state_update_code_kernel,
-             dict(HAS_D=True, HAS_Z=True, HAS_DTB=True, SOFTPLUS=True, PRECISION=0, PDL=True, BLOCK_M=16,
+             dict(HAS_D=True, HAS_Z=True, HAS_DTB=True, SOFTPLUS=True, PRECISION=0, PDL=2, BLOCK_M=16,
                   BLOCK_D=16, BLOCK_N=16, BLOCK_R=64, sqr=1, ssn=1, sxd=1, szd=1, syd=1, san=1,
                   sbn=1, scn=1), 8),
-            ("rmsnorm forward", norm._rms_fwd_kernel, dict(HAS_RES=True, STORE_RES=True, PDL=True, BLOCK_N=2048), 4),
+            ("rmsnorm forward", norm._rms_fwd_kernel, dict(HAS_RES=True, STORE_RES=True, PDL=2, BLOCK_N=2048), 4),
             ("rmsnorm backward", norm._rms_bwd_kernel,
              dict(HAS_DRES=True, STORE_DRES_IN=True, ROWS=32, BLOCK_N=2048), 4)]
     for config in linear._decode_linear_kernel.configs:     # bf16 on tensor cores, 64 rows
-        blocks = dict(config.kwargs, BLOCK_M=64, HAS_BIAS=True, PRECISION=0, PDL=True, sxk=1)
+        blocks = dict(config.kwargs, BLOCK_M=64, HAS_BIAS=True, PRECISION=0, PDL=2, sxk=1)
         out.append((f"decode linear {config.kwargs['BLOCK_N']}x{config.kwargs['BLOCK_K']}",
                     linear._decode_linear_kernel, blocks, config.num_warps))
     out += [("decode linear split, partial sums", linear._partial_product_kernel,
              dict(BLOCK_M=64, BLOCK_N=linear.SPLIT_BLOCK_N, BLOCK_K=linear.SPLIT_BLOCK_K,
-                  PRECISION=0, PDL=True, sxk=1), 4),
+                  PRECISION=0, PDL=2, sxk=1), 4),
             ("decode linear split, slice sum", linear._sum_slices_kernel,
-             dict(HAS_BIAS=False, PDL=True, SLICES=32, BLOCK=128), 4)]
+             dict(HAS_BIAS=False, PDL=2, SLICES=32, BLOCK=128), 4)]
     return out
 
 

@@ -8,12 +8,17 @@ still running. Each of ours then begins with ``wait_for_previous_kernel``: it wa
 that kernel has completed and its writes are visible (``griddepcontrol.wait``). Nothing is
 read or written before the wait, and a kernel completes only after its own wait, so every
 kernel sees memory as in plain stream order; only the launches overlap. CUDA graphs keep the
-dependency. The kernels do not trigger their successor early
-(``griddepcontrol.launch_dependents``): on an H100 that made the 1.4B LM's step 17% slower
-at batch 1 and 13% at batch 16, while the wait alone was faster at every batch (0.3-3%;
-the 130M LM within 1.5% either way; results/h100-2026-12-06, session 5). A likely cause, not measured: the next kernel's
-programs, placed while this one still held the SMs, share them unevenly, and its one wave
-of weight-streaming programs then ends later.
+dependency.
+
+With at least ``TRIGGER_MIN_ROWS`` rows a kernel also lets its successor launch right after
+its own wait (``griddepcontrol.launch_dependents``), so the successor's programs are placed
+and ready while this one streams its weights; the successor still waits for this kernel's
+completion before touching memory. Measured on an H100 (results/h100-2026-12-06, session 5),
+the early trigger in every kernel made the 1.4B LM's step 3.6% faster at 64 rows with a bf16
+state (2.704 -> 2.606 ms) but 17% slower at 1 row and 13% at 16, where the wait alone was
+faster (0.3-3%). A likely cause, not measured: with few rows the next kernel's programs,
+placed while this one still held the SMs, share them unevenly, and its one wave of
+weight-streaming programs then ends later.
 
 On with a CUDA tensor on such a GPU; off under Triton's interpreter, on older GPUs, and with
 ``MAMBASEQ_PDL=0`` (to measure what it buys, or to rule it out).
@@ -29,6 +34,9 @@ import triton.language as tl
 
 from .backend import pdl_requested
 
+# Rows from which a kernel triggers its successor's launch early (see the module docstring).
+TRIGGER_MIN_ROWS = 64
+
 
 def pdl_launch(t: torch.Tensor) -> bool:
     """Whether kernels working on ``t`` launch with programmatic dependent launch."""
@@ -37,11 +45,13 @@ def pdl_launch(t: torch.Tensor) -> bool:
     return _compute_capability(t.device)[0] >= 9
 
 
-def pdl_options(t: torch.Tensor) -> dict[str, bool]:
-    """The launch options of a kernel working on ``t`` that begins with
-    ``wait_for_previous_kernel(PDL)``: its ``PDL`` constexpr and Triton's ``launch_pdl``."""
+def pdl_options(t: torch.Tensor) -> dict[str, int | bool]:
+    """The launch options of a kernel working on ``t`` (rows first) that begins with
+    ``wait_for_previous_kernel(PDL)``: its ``PDL`` constexpr (0 off, 1 wait, 2 wait and
+    trigger the next launch: at least ``TRIGGER_MIN_ROWS`` rows) and Triton's ``launch_pdl``."""
     pdl = pdl_launch(t)
-    return {"PDL": pdl, "launch_pdl": pdl}
+    mode = 0 if not pdl else 2 if t.shape[0] >= TRIGGER_MIN_ROWS else 1
+    return {"PDL": mode, "launch_pdl": pdl}
 
 
 @functools.lru_cache(maxsize=None)
@@ -51,7 +61,9 @@ def _compute_capability(device: torch.device) -> tuple[int, int]:
 
 @triton.jit
 def wait_for_previous_kernel(PDL: tl.constexpr):
-    """With PDL (a kernel launched with ``launch_pdl=True``): wait for the kernel before this
-    one to complete. Call it before any load or store."""
-    if PDL:
+    """PDL >= 1 (a kernel launched with ``launch_pdl=True``): wait for the kernel before this
+    one to complete; PDL 2: then let the next kernel launch. Call it before any load or store."""
+    if PDL >= 1:
         tl.extra.cuda.gdc_wait()
+    if PDL == 2:
+        tl.extra.cuda.gdc_launch_dependents()

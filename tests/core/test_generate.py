@@ -184,8 +184,8 @@ def test_graphed_step_equals_eager_step(dtype):
 def test_graphed_steps_with_pdl_equal_plain_launches(monkeypatch, batch):
     """Programmatic dependent launch (``kernels.triton_pdl``) overlaps launches only: graphed
     steps with it give the same bits as eager steps without it. d_model 1024 sends in_proj
-    to triton_linear; 16 rows take the fused state kernel, 64 the Δ product, then the one-row
-    kernel, in many waves of programs."""
+    to triton_linear; 16 rows take the fused state kernel and wait only, 64 the Δ product,
+    then the one-row kernel, in many waves of programs, and trigger the next launch early."""
     from mambaseq.kernels.triton_pdl import pdl_launch
     model = MambaLM(MambaConfig(d_model=1024, n_layer=4, vocab_size=64)).to("cuda",
                                                                            torch.bfloat16).eval()

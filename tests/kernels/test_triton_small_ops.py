@@ -502,6 +502,17 @@ def test_pdl_launch_switch(monkeypatch: pytest.MonkeyPatch) -> None:
         pdl_launch(cpu)
 
 
+def test_pdl_options_trigger_from_min_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Off without PDL; with it, wait only below TRIGGER_MIN_ROWS rows, wait and trigger the
+    next launch from there."""
+    from mambaseq.kernels import triton_pdl
+    rows = triton_pdl.TRIGGER_MIN_ROWS
+    assert triton_pdl.pdl_options(torch.zeros(rows, 3)) == {"PDL": 0, "launch_pdl": False}
+    monkeypatch.setattr(triton_pdl, "pdl_launch", lambda t: True)
+    assert triton_pdl.pdl_options(torch.zeros(rows - 1, 3)) == {"PDL": 1, "launch_pdl": True}
+    assert triton_pdl.pdl_options(torch.zeros(rows, 3)) == {"PDL": 2, "launch_pdl": True}
+
+
 @interpreted
 @pytest.mark.parametrize("choice, expected", [("triton", "triton"), ("reference", "reference"),
                                               ("auto", "reference")])
