@@ -16,8 +16,10 @@ STREAMING_MAX_ROWS = 64
 STREAMING_MIN_COLS = 2048
 # Narrower products at least this deep (x_proj: 160 columns of 4,096 at 1.4B, 80 of 1,536 at
 # 130M) go to the split-depth kernel (``triton_linear.decode_linear_split_triton``) instead of
-# cuBLAS's split-K GEMM and its reduction (6.5 us a layer for 1.3 MB of weights, 1.4B at
-# batch 64). Not yet timed against cuBLAS on a GPU: benchmarks/decode_linear.py's split column.
+# cuBLAS's split-K GEMM and its reduction. H100 (benchmarks/decode_linear.py, results of
+# 2026-12-06, session 6): 1.4B x_proj 4.5 us against cuBLAS's 6.7-7.0 at 1 and 64 rows, 130M
+# x_proj 3.1-3.3 against 4.1-4.3; the wide out_proj and in_proj lose split (0.7x of the
+# streaming kernel), hence narrow products only.
 SPLIT_MIN_DEPTH = 1024
 
 

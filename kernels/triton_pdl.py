@@ -13,12 +13,13 @@ dependency.
 With at least ``TRIGGER_MIN_ROWS`` rows a kernel also lets its successor launch right after
 its own wait (``griddepcontrol.launch_dependents``), so the successor's programs are placed
 and ready while this one streams its weights; the successor still waits for this kernel's
-completion before touching memory. Measured on an H100 (results/h100-2026-12-06, session 5),
-the early trigger in every kernel made the 1.4B LM's step 3.6% faster at 64 rows with a bf16
-state (2.704 -> 2.606 ms) but 17% slower at 1 row and 13% at 16, where the wait alone was
-faster (0.3-3%). A likely cause, not measured: with few rows the next kernel's programs,
-placed while this one still held the SMs, share them unevenly, and its one wave of
-weight-streaming programs then ends later.
+completion before touching memory. Measured on an H100 (the 1.4B LM, results/h100-2026-12-06,
+sessions 5 and 6): the trigger from 64 rows made the step at batch 64 4.1% faster with a bf16
+state (2.603 -> 2.496 ms) and 2.1% with float32, batch 128 1-2% faster; the trigger
+in every kernel had made batch 1 17% slower and batch 16 13%, where the wait alone was
+faster. A likely cause, not measured: with few rows the next kernel's programs, placed while
+this one still held the SMs, share them unevenly, and its one wave of weight-streaming
+programs then ends later.
 
 On with a CUDA tensor on such a GPU; off under Triton's interpreter, on older GPUs, and with
 ``MAMBASEQ_PDL=0`` (to measure what it buys, or to rule it out).
