@@ -26,3 +26,22 @@ def test_unknown_state_dtype_exits_2() -> None:
     run = subprocess.run([sys.executable, "-m", "benchmarks.generation", "--smoke",
                           "--state-dtypes", "float16"], capture_output=True, text=True)
     assert run.returncode == 2 and "--state-dtypes" in run.stderr.strip().splitlines()[-1]
+
+
+def test_peer_timing_ignores_one_stalled_call(monkeypatch) -> None:
+    """decode_ms_per_token on a fake clock: a call of n tokens takes 10 + n ms, and the first
+    short call stalls 50 ms more; the steady state is still 1 ms a token."""
+    import torch
+
+    from benchmarks import generation_peer
+    clock = {"now": 0.0, "short calls": 0}
+
+    def run(n: int) -> None:
+        clock["now"] += (10 + n) / 1e3
+        if n == generation_peer.SKIP_TOKENS + 1:
+            clock["short calls"] += 1
+            clock["now"] += 0.05 * (clock["short calls"] == 1)
+
+    monkeypatch.setattr(generation_peer.time, "perf_counter", lambda: clock["now"])
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda: None)
+    assert abs(generation_peer.decode_ms_per_token(run, 128) - 1.0) < 1e-9
