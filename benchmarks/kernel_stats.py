@@ -90,9 +90,12 @@ def variants() -> list[tuple[str, object, dict, int]]:
             ("scan backward plain, a state every 8 tiles", scan._bwd_scan_kernel, sparse, 1)]
     for varlen in (False, True):
         tag = "packed" if varlen else "plain"
-        flags = dict(W=4, HAS_INIT=not varlen, HAS_BIAS=True, SILU=True, VARLEN=varlen)
+        # unit length strides, as at a launch on (batch, dim, length) tensors
+        flags = dict(W=4, HAS_INIT=not varlen, HAS_BIAS=True, SILU=True, VARLEN=varlen,
+                     sxl=1, syl=1, sgl=1, spl=1, sdxl=1)
         out += [(f"conv forward {tag}", conv._conv_fwd_kernel, dict(flags, BLOCK_D=16, BLOCK_L=256), 4),
-                (f"conv backward {tag}", conv._conv_bwd_kernel, dict(flags, BLOCK_D=32, BLOCK_L=128), 4)]
+                (f"conv backward weight {tag}", conv._conv_bwd_weight_kernel, dict(flags, BLOCK_D=32, BLOCK_L=128), 4),
+                (f"conv backward input {tag}", conv._conv_bwd_input_kernel, dict(flags, BLOCK_D=32, BLOCK_L=128), 4)]
     out += [("conv step", conv._conv_update_kernel, dict(W=4, HAS_BIAS=True, SILU=True, PDL=2, BLOCK_D=256), 4),
             ("decode step", step._state_update_kernel,
              dict(HAS_D=True, HAS_Z=True, HAS_DTB=True, SOFTPLUS=True, PDL=2, BLOCK_D=64,

@@ -7,8 +7,12 @@ and gradients come back in the dtype of the tensor they belong to.
 
 Each program owns a (BLOCK_D channels) x (BLOCK_L positions) tile and reads the W shifted
 copies of x it needs straight from global memory (they hit L1/L2, so HBM sees each element
-once). The backward recomputes the pre-activation instead of storing it, and reduces the
-weight and bias gradients through per-tile partial sums (deterministic, no atomics).
+once). The backward is two kernels: the first recomputes the pre-activation (not stored by
+the forward), forms the gradient g at the pre-activation (kept in float32 for the second,
+with SiLU), and reduces the weight and bias gradients through per-tile partial sums
+(deterministic, no atomics); the second sums W shifted tiles of g into the input's gradient.
+One kernel recomputing g at the W shifts itself read 4x the taps and spilled (255 registers
+on sm_90 at every tile shape; ``benchmarks/kernel_stats.py``).
 """
 from __future__ import annotations
 
@@ -90,25 +94,6 @@ def _preactivation(x_ptr, init_ptr, w_ptr, bias_ptr, b, offs_d, t, lo, dim, leng
     return acc
 
 
-@triton.jit
-def _grad_preactivation(x_ptr, init_ptr, w_ptr, bias_ptr, dy_ptr, b, offs_d, t, lo, dim, length,
-                        sxb, sxd, sxl, sib, sid, sil, swd, swk, sgb, sgd, sgl,
-                        W: tl.constexpr, HAS_INIT: tl.constexpr, HAS_BIAS: tl.constexpr,
-                        SILU: tl.constexpr, VARLEN: tl.constexpr):
-    """float32 tile of dLoss/d(pre-activation) at positions t; zero where t is outside x."""
-    d = offs_d[:, None]
-    p = t[None, :]
-    dy = tl.load(dy_ptr + b * sgb + d * sgd + p * sgl,
-                 mask=(d < dim) & (p >= 0) & (p < length), other=0.0).to(tl.float32)
-    if SILU:
-        pre = _preactivation(x_ptr, init_ptr, w_ptr, bias_ptr, b, offs_d, t, lo, dim, length,
-                             sxb, sxd, sxl, sib, sid, sil, swd, swk, W, HAS_INIT, HAS_BIAS,
-                             VARLEN)
-        sig = tl.sigmoid(pre)
-        dy = dy * sig * (1.0 + pre * (1.0 - sig))
-    return dy
-
-
 @triton.autotune(configs=_configs([(16, 256, 4), (32, 128, 4), (64, 64, 4), (64, 128, 8)]),
                  key=["dim", "length_class", "sxd"])
 @triton.jit
@@ -133,57 +118,71 @@ def _conv_fwd_kernel(x_ptr, init_ptr, w_ptr, bias_ptr, y_ptr, start_ptr, dim, le
 
 
 @triton.autotune(configs=_configs([(16, _BWD_BLOCK_L, 4), (32, _BWD_BLOCK_L, 4),
-                                   (64, _BWD_BLOCK_L, 8)]),
+                                   (32, _BWD_BLOCK_L, 8), (64, _BWD_BLOCK_L, 8)]),
                  key=["dim", "length_class", "sxd"])
 @triton.jit
-def _conv_bwd_kernel(x_ptr, init_ptr, w_ptr, bias_ptr, dy_ptr, dx_ptr, dinit_ptr,
-                     dw_part_ptr, db_part_ptr, start_ptr, dim, length, length_class,
-                     sxb, sxd, sxl, sib, sid, sil, swd, swk, sgb, sgd, sgl,
-                     sdxb, sdxd, sdxl, sdib, sdid, sdil,
-                     W: tl.constexpr, HAS_INIT: tl.constexpr, HAS_BIAS: tl.constexpr,
-                     SILU: tl.constexpr, VARLEN: tl.constexpr, BLOCK_D: tl.constexpr,
-                     BLOCK_L: tl.constexpr):
-    """Tile o in [0, length + W - 1): the pre-activation gradient at t = o feeds this tile's
-    partial weight/bias gradients; the input gradient is written at s = o - (W - 1), which
-    is initial_state's gradient where s < 0. VARLEN: output t takes nothing from before its
-    sequence's start, so s gets gradient only from the outputs of its own sequence."""
+def _conv_bwd_weight_kernel(x_ptr, init_ptr, w_ptr, bias_ptr, dy_ptr, g_ptr, dw_part_ptr,
+                            db_part_ptr, start_ptr, dim, length, length_class,
+                            sxb, sxd, sxl, sib, sid, sil, swd, swk, sgb, sgd, sgl, spb, spd, spl,
+                            W: tl.constexpr, HAS_INIT: tl.constexpr, HAS_BIAS: tl.constexpr,
+                            SILU: tl.constexpr, VARLEN: tl.constexpr, BLOCK_D: tl.constexpr,
+                            BLOCK_L: tl.constexpr):
+    """Tile t in [0, length): g = dLoss/d(pre-activation) (dy itself without SILU; with it,
+    dy times SiLU's derivative at the recomputed pre-activation, stored float32 in g_ptr, strides
+    (spb, spd, spl), for ``_conv_bwd_input_kernel``), and this tile's partial sums of the weight gradient
+    (sum_t g[t] x_pad[t - (W-1) + k] for each tap k) and of the bias gradient."""
     b = tl.program_id(2).to(tl.int64)
     offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
-    o = tl.program_id(0) * BLOCK_L + tl.arange(0, BLOCK_L)
+    t = tl.program_id(0) * BLOCK_L + tl.arange(0, BLOCK_L)
     d_ok = offs_d < dim
-    d = offs_d[:, None]
-
-    lo = o
+    d, p = offs_d[:, None], t[None, :]
+    in_x = (d < dim) & (p < length)
+    lo = t
     if VARLEN:
-        lo = _sequence_start(start_ptr, o, length)
-    g = _grad_preactivation(x_ptr, init_ptr, w_ptr, bias_ptr, dy_ptr, b, offs_d, o, lo, dim,
-                            length, sxb, sxd, sxl, sib, sid, sil, swd, swk, sgb, sgd, sgl,
-                            W, HAS_INIT, HAS_BIAS, SILU, VARLEN)
+        lo = _sequence_start(start_ptr, t, length)
+    g = tl.load(dy_ptr + b * sgb + d * sgd + p * sgl, mask=in_x, other=0.0).to(tl.float32)
+    if SILU:
+        pre = _preactivation(x_ptr, init_ptr, w_ptr, bias_ptr, b, offs_d, t, lo, dim, length,
+                             sxb, sxd, sxl, sib, sid, sil, swd, swk, W, HAS_INIT, HAS_BIAS,
+                             VARLEN)
+        sig = tl.sigmoid(pre)
+        g = g * sig * (1.0 + pre * (1.0 - sig))
+        tl.store(g_ptr + b * spb + d * spd + p * spl, g, mask=in_x)
     part = (b * tl.num_programs(0) + tl.program_id(0)) * dim
     for k in tl.static_range(W):
-        xs = _load_padded(x_ptr, init_ptr, b, offs_d, o - (W - 1) + k, lo, dim, length,
+        xs = _load_padded(x_ptr, init_ptr, b, offs_d, t - (W - 1) + k, lo, dim, length,
                           sxb, sxd, sxl, sib, sid, sil, W, HAS_INIT, VARLEN)
         tl.store(dw_part_ptr + (part + offs_d) * W + k, tl.sum(g * xs, axis=1), mask=d_ok)
     if HAS_BIAS:
         tl.store(db_part_ptr + part + offs_d, tl.sum(g, axis=1), mask=d_ok)
 
+
+@triton.autotune(configs=_configs([(16, 256, 4), (32, 128, 4), (64, 64, 4), (64, 128, 8)]),
+                 key=["dim", "length_class", "sgd"])
+@triton.jit
+def _conv_bwd_input_kernel(w_ptr, g_ptr, dx_ptr, dinit_ptr, start_ptr, dim, length,
+                           length_class, swd, swk, sgb, sgd, sgl, sdxb, sdxd, sdxl,
+                           sdib, sdid, sdil, W: tl.constexpr, HAS_INIT: tl.constexpr,
+                           VARLEN: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr):
+    """Tile o in [0, length + W - 1): dx[s] = sum_k w[:, k] g[o - k] at s = o - (W - 1),
+    initial_state's gradient where s < 0; g as ``_conv_bwd_weight_kernel`` left it (zero
+    outside [0, length)). VARLEN: output t = o - k passes gradient to s only when s is in
+    t's own sequence."""
+    b = tl.program_id(2).to(tl.int64)
+    offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
+    o = tl.program_id(0) * BLOCK_L + tl.arange(0, BLOCK_L)
+    d_ok = offs_d < dim
+    d = offs_d[:, None]
     s = o[None, :] - (W - 1)
-    w_0 = tl.load(w_ptr + offs_d * swd, mask=d_ok, other=0.0).to(tl.float32)
-    if VARLEN:
-        g = tl.where(lo[None, :] <= s, g, 0.0)
-    dx = w_0[:, None] * g
-    for k in tl.static_range(1, W):
+    dx = tl.zeros((BLOCK_D, BLOCK_L), dtype=tl.float32)
+    for k in tl.static_range(W):
         w_k = tl.load(w_ptr + offs_d * swd + k * swk, mask=d_ok, other=0.0).to(tl.float32)
-        lo_k = o
+        t = o - k
+        ok = (d < dim) & (t[None, :] >= 0) & (t[None, :] < length)
         if VARLEN:
-            lo_k = _sequence_start(start_ptr, o - k, length)
-        g_k = _grad_preactivation(
-            x_ptr, init_ptr, w_ptr, bias_ptr, dy_ptr, b, offs_d, o - k, lo_k, dim, length,
-            sxb, sxd, sxl, sib, sid, sil, swd, swk, sgb, sgd, sgl, W, HAS_INIT, HAS_BIAS, SILU,
-            VARLEN)
-        if VARLEN:
-            g_k = tl.where(lo_k[None, :] <= s, g_k, 0.0)
-        dx += w_k[:, None] * g_k
+            ok = ok & (_sequence_start(start_ptr, t, length)[None, :] <= s)
+        g_k = tl.load(g_ptr + b * sgb + d * sgd + t[None, :] * sgl, mask=ok, other=0.0)
+        dx += w_k[:, None] * g_k.to(tl.float32)
     tl.store(dx_ptr + b * sdxb + d * sdxd + s * sdxl, dx.to(dx_ptr.dtype.element_ty),
              mask=(d < dim) & (s >= 0) & (s < length))
     if HAS_INIT:
@@ -219,19 +218,26 @@ class _CausalConv1d(torch.autograd.Function):
         x, weight, bias, initial_state, starts = ctx.saved_tensors
         batch, dim, length = x.shape
         width = weight.shape[1]
-        n_tiles = triton.cdiv(length + width - 1, _BWD_BLOCK_L)
-        dx = torch.empty_like(x)
-        dinit = None if initial_state is None else torch.empty_like(initial_state)
+        n_tiles = triton.cdiv(length, _BWD_BLOCK_L)
         dw_part = x.new_empty(batch * n_tiles, dim, width, dtype=torch.float32)
         db_part = None if bias is None else x.new_empty(batch * n_tiles, dim, dtype=torch.float32)
+        # SiLU's chain rule needs the pre-activation: the first kernel stores g (float32, x's
+        # layout where x is dense); without SiLU, g is dy itself
+        g = torch.empty_like(x, dtype=torch.float32) if ctx.silu else dy
         grid = lambda meta: (n_tiles, triton.cdiv(dim, meta["BLOCK_D"]), batch)  # noqa: E731
-        _conv_bwd_kernel[grid](x, initial_state, weight, bias, dy, dx, dinit, dw_part, db_part,
-                               starts, dim, length, length_class(length), *x.stride(),
-                               *_strides(initial_state),
-                               *weight.stride(), *dy.stride(), *dx.stride(), *_strides(dinit),
-                               W=width, HAS_INIT=initial_state is not None,
-                               HAS_BIAS=bias is not None, SILU=ctx.silu,
-                               VARLEN=starts is not None)
+        _conv_bwd_weight_kernel[grid](
+            x, initial_state, weight, bias, dy, g, dw_part, db_part, starts, dim, length,
+            length_class(length), *x.stride(), *_strides(initial_state), *weight.stride(),
+            *dy.stride(), *g.stride(), W=width, HAS_INIT=initial_state is not None,
+            HAS_BIAS=bias is not None, SILU=ctx.silu, VARLEN=starts is not None)
+        dx = torch.empty_like(x)
+        dinit = None if initial_state is None else torch.empty_like(initial_state)
+        grid = lambda meta: (triton.cdiv(length + width - 1, meta["BLOCK_L"]),  # noqa: E731
+                             triton.cdiv(dim, meta["BLOCK_D"]), batch)
+        _conv_bwd_input_kernel[grid](
+            weight, g, dx, dinit, starts, dim, length, length_class(length), *weight.stride(),
+            *g.stride(), *dx.stride(), *_strides(dinit), W=width,
+            HAS_INIT=initial_state is not None, VARLEN=starts is not None)
         dw = dw_part.sum(0).to(weight.dtype)
         db = None if bias is None else db_part.sum(0).to(bias.dtype)
         return dx, dw, db, dinit, None, None
