@@ -41,7 +41,9 @@ def _configs(options: list[tuple[int, int, int]]) -> list[triton.Config]:
 def length_class(length: int) -> int:
     """The autotuning key's stand-in for a length: the next power of two. Packed and padded
     variable-length batches change the length every step; keyed on the length itself, every
-    step would re-run the autotuning benchmarks (seconds a step)."""
+    step would re-run the autotuning benchmarks (seconds a step). The layout enters the keys
+    as the length stride (1 dim-major, the channel count channels-last), which, unlike the
+    channel stride of a dim-major tensor, does not change with the length."""
     return triton.next_power_of_2(length)
 
 
@@ -95,7 +97,7 @@ def _preactivation(x_ptr, init_ptr, w_ptr, bias_ptr, b, offs_d, t, lo, dim, leng
 
 
 @triton.autotune(configs=_configs([(16, 256, 4), (32, 128, 4), (64, 64, 4), (64, 128, 8)]),
-                 key=["dim", "length_class", "sxd"])
+                 key=["dim", "length_class", "sxl"])
 @triton.jit
 def _conv_fwd_kernel(x_ptr, init_ptr, w_ptr, bias_ptr, y_ptr, start_ptr, dim, length,
                      length_class, sxb, sxd, sxl, sib, sid, sil, swd, swk, syb, syd, syl,
@@ -119,7 +121,7 @@ def _conv_fwd_kernel(x_ptr, init_ptr, w_ptr, bias_ptr, y_ptr, start_ptr, dim, le
 
 @triton.autotune(configs=_configs([(16, _BWD_BLOCK_L, 4), (32, _BWD_BLOCK_L, 4),
                                    (32, _BWD_BLOCK_L, 8), (64, _BWD_BLOCK_L, 8)]),
-                 key=["dim", "length_class", "sxd"])
+                 key=["dim", "length_class", "sxl"])
 @triton.jit
 def _conv_bwd_weight_kernel(x_ptr, init_ptr, w_ptr, bias_ptr, dy_ptr, g_ptr, dw_part_ptr,
                             db_part_ptr, start_ptr, dim, length, length_class,
@@ -158,7 +160,7 @@ def _conv_bwd_weight_kernel(x_ptr, init_ptr, w_ptr, bias_ptr, dy_ptr, g_ptr, dw_
 
 
 @triton.autotune(configs=_configs([(16, 256, 4), (32, 128, 4), (64, 64, 4), (64, 128, 8)]),
-                 key=["dim", "length_class", "sgd"])
+                 key=["dim", "length_class", "sgl"])
 @triton.jit
 def _conv_bwd_input_kernel(w_ptr, g_ptr, dx_ptr, dinit_ptr, start_ptr, dim, length,
                            length_class, swd, swk, sgb, sgd, sgl, sdxb, sdxd, sdxl,

@@ -570,6 +570,8 @@ def test_kernels_under_triton_interpreter() -> None:
 @pytest.mark.autotune
 def test_conv_autotunes_once_per_power_of_two_of_length(monkeypatch: pytest.MonkeyPatch) -> None:
     # variable-length batches change the length every step; re-tuning each time cost seconds.
+    # Each length is a new tensor, as a model's in_proj output is, so the channel stride
+    # changes with the length too (the keys once held it, and the forward re-tuned every step).
     # The tuner's timing is replaced (tests never time anything): every config "takes" 1 ms,
     # so the first wins without the others being compiled. The first "2048-fp32-dim-major"
     # row's kernels (config 0, same flags, dtype and 16-divisible strides): nothing new compiles.
@@ -578,13 +580,13 @@ def test_conv_autotunes_once_per_power_of_two_of_length(monkeypatch: pytest.Monk
                triton_conv._conv_bwd_input_kernel)
     for kernel in kernels:
         monkeypatch.setattr(kernel, "do_bench", lambda fn, quantiles: [1.0, 1.0, 1.0])
-    x = torch.randn(1, 256, 8192, device="cuda", requires_grad=True)
     weight = torch.randn(256, 4, device="cuda", requires_grad=True)
     bias = torch.randn(256, device="cuda", requires_grad=True)
     init = torch.randn(1, 256, 3, device="cuda", requires_grad=True)
     before = [len(kernel.cache) for kernel in kernels]
     for length in (4112, 6000, 7776, 8192):         # one power of two: one tuning key
-        y = triton_conv.causal_conv1d_triton(x[..., :length], weight, bias, "silu", init)
+        x = torch.randn(1, 256, length, device="cuda", requires_grad=True)
+        y = triton_conv.causal_conv1d_triton(x, weight, bias, "silu", init)
         y.backward(torch.randn_like(y))
     grown = [len(kernel.cache) - n for kernel, n in zip(kernels, before)]
     assert grown == [1, 1, 1], f"tuning runs (forward, backward's two): {grown}"
