@@ -146,8 +146,9 @@ def conv_case(shape: tuple[int, int, int], dtype: torch.dtype, channel_last: boo
 # many kernels). 2048: length and channels multiples of every tile, 16-divisible integers;
 # 8191 x 3000: a partial last tile along both, integers Triton cannot assume 16-divisible.
 # Each row compiles and checks one autotuning config of each kernel (tests/conftest.py), not
-# all seven with their timing: rows 0-3 the forward configs 0-3 and backward 0, 1, 2, 0 (the
-# packed cases below check configs 1 and 2 of the packed variants, the model tests config 0).
+# all twelve with their timing: rows 0-3 configs 0-3 of the forward and of both backward
+# kernels (the packed cases below check configs 1 and 2 of the packed variants, the model
+# tests config 0).
 CONV_GPU_CASES = [
     conv_case((8, 1536, 2048), torch.float32, False, 0, "2048-fp32-dim-major"),
     conv_case((8, 1536, 2048), torch.bfloat16, True, 1, "2048-bf16-channel-last"),
