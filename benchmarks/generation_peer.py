@@ -9,9 +9,9 @@ models, say that the copy is the same model (relative difference, bf16).
 
 Both are timed the same way: the steady-state milliseconds per new token are the time of a
 generate call with ``new_tokens`` new tokens minus that of one with SKIP_TOKENS + 1 (the
-fastest of two each), over the tokens between, after a warm-up call: prefill, warm-up steps and graph capture cancel (the
-peer keeps its captured graphs between calls; ours captures in every call, which the
-difference removes too).
+fastest of two each), over the tokens between, after a warm-up call: prefill, warm-up steps
+and graph capture cancel (the peer keeps its captured graphs between calls; ours captures in
+every call, which the difference removes too).
 """
 from __future__ import annotations
 

@@ -130,9 +130,10 @@ def _conv_bwd_weight_kernel(x_ptr, init_ptr, w_ptr, bias_ptr, dy_ptr, g_ptr, dw_
                             SILU: tl.constexpr, VARLEN: tl.constexpr, BLOCK_D: tl.constexpr,
                             BLOCK_L: tl.constexpr):
     """Tile t in [0, length): g = dLoss/d(pre-activation) (dy itself without SILU; with it,
-    dy times SiLU's derivative at the recomputed pre-activation, stored float32 in g_ptr, strides
-    (spb, spd, spl), for ``_conv_bwd_input_kernel``), and this tile's partial sums of the weight gradient
-    (sum_t g[t] x_pad[t - (W-1) + k] for each tap k) and of the bias gradient."""
+    dy times SiLU's derivative at the recomputed pre-activation, stored float32 in g_ptr,
+    strides (spb, spd, spl), for ``_conv_bwd_input_kernel``), and this tile's partial sums
+    of the weight gradient (sum_t g[t] x_pad[t - (W-1) + k] for each tap k) and of the bias
+    gradient."""
     b = tl.program_id(2).to(tl.int64)
     offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
     t = tl.program_id(0) * BLOCK_L + tl.arange(0, BLOCK_L)

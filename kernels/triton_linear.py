@@ -152,8 +152,8 @@ def _sum_slices_kernel(part_ptr, bias_ptr, y_ptr, M, N, slices, sps, spm, sym,
 def _checked_weight(x: torch.Tensor, weight: torch.Tensor,
                     bias: torch.Tensor | None) -> torch.Tensor:
     """weight with contiguous rows, after checking that x, weight and bias fit."""
-    if x.dim() != 2 or weight.dim() != 2 or weight.shape[1] != x.shape[-1] or weight.dtype != x.dtype \
-            or (bias is not None and bias.shape != (weight.shape[0],)):
+    if (x.dim() != 2 or weight.dim() != 2 or weight.shape[1] != x.shape[-1]
+            or weight.dtype != x.dtype or (bias is not None and bias.shape != (weight.shape[0],))):
         raise ValueError(f"decode_linear: x {tuple(x.shape)} {x.dtype} does not fit weight "
                          f"{tuple(weight.shape)} {weight.dtype}"
                          + ("" if bias is None else f" and bias {tuple(bias.shape)}"))
