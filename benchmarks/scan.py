@@ -12,6 +12,7 @@ output's gradient included for forward+backward) over the measured device-copy b
         [--plans [CHUNKS ...]] [--plans-only]     # ours by chunk count at 2^9 .. 2^13
         [--regcaps [FWD:BWD ...]] [--regcaps-only]  # ours by registers a thread
         [--saved-states [N ...]] [--saved-states-only]  # ours by tiles per saved state
+        [--tile-steps [T ...]] [--tile-steps-only]      # ours by steps per tile
 
 mamba_ssm is used only when importable: set MAMBASEQ_PEER_DIR to its unpacked source
 distribution (benchmarks/peer.py builds and imports it). Prints a table, writes scan.csv and
@@ -47,6 +48,12 @@ REGCAP_SHAPES = [(1, 256, 1 << 20), (8, 1536, 2048), (1, 1024, 1 << 16)]
 # --saved-states: tiles per saved state, at the table's longest row and the training shape
 DEFAULT_SAVED_STATES = [1, 4, 8, 16]
 SAVED_STATES_SHAPES = [(1, 1024, 1 << 20), (8, 1536, 8192)]
+# --tile-steps: steps per tile (by default one 16-byte vector of the widest of u and Δ: 8
+# steps for this table's bf16 inputs, 4 for the models' float32 Δ), at the --regcaps shapes.
+# kernel_stats (sm_90): the backward with 8 steps holds 255 registers and spills 232 bytes a
+# thread, with 4 steps 8 bytes; 4 steps save twice the states, unless every other tile's
+# (the row "a state every 2 tiles").
+DEFAULT_TILE_STEPS = [8, 4]
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -248,6 +255,20 @@ def saved_states_sweep(every: list[int], out: str) -> None:
                  os.path.join(out, "scan_saved_states.csv"))
 
 
+def tile_steps_sweep(steps: list[int], out: str) -> None:
+    """Our scan at REGCAP_SHAPES with tiles of each of ``steps`` steps; a tile shorter than
+    8 steps also with a state saved every 8 steps, as 8-step tiles save (the backward then
+    recomputes the tiles between). Writes scan_tile_steps.csv."""
+    configs = {}
+    for t in steps:
+        configs[f"{t} steps"] = ScanConfig(block_t=t)
+        if t < 8:
+            configs[f"{t} steps, a state every {8 // t} tiles"] = ScanConfig(
+                block_t=t, tiles_per_state=8 // t)
+    config_sweep(REGCAP_SHAPES, configs, "our scan by steps per tile (N16, bf16)",
+                 os.path.join(out, "scan_tile_steps.csv"))
+
+
 def parse_caps(texts: list[str]) -> list[tuple[int, int]]:
     """"F:B" register caps (forward, backward; 0 uncapped) -> pairs; ValueError on others."""
     low, high = MAX_REGS_RANGE
@@ -392,6 +413,11 @@ def main() -> None:
                         f"at B, D, L = {SAVED_STATES_SHAPES}, with the peak memory")
     parser.add_argument("--saved-states-only", action="store_true",
                         help="only the --saved-states table")
+    parser.add_argument("--tile-steps", type=int, nargs="*", metavar="T",
+                        help="then time our scan with tiles of T steps (4 or 8; default "
+                        f"{' '.join(map(str, DEFAULT_TILE_STEPS))}) at B, D, L = {REGCAP_SHAPES}")
+    parser.add_argument("--tile-steps-only", action="store_true",
+                        help="only the --tile-steps table")
     opts = parser.parse_args()
     if any(c < 0 for c in opts.plans or []):
         parser.error(f"--plans takes chunk counts >= 0, got {opts.plans}")
@@ -399,6 +425,10 @@ def main() -> None:
         parser.error(f"--saved-states takes tile counts >= 1, got {opts.saved_states}")
     saved = ((opts.saved_states or DEFAULT_SAVED_STATES)
              if opts.saved_states is not None or opts.saved_states_only else None)
+    if any(t not in (4, 8) for t in opts.tile_steps or []):
+        parser.error(f"--tile-steps takes 4 or 8 steps a tile, got {opts.tile_steps}")
+    tile_steps = ((opts.tile_steps or DEFAULT_TILE_STEPS)
+                  if opts.tile_steps is not None or opts.tile_steps_only else None)
     wants_caps = opts.regcaps is not None or opts.regcaps_only
     try:
         caps = parse_caps(opts.regcaps or DEFAULT_REGCAPS) if wants_caps else None
@@ -413,13 +443,15 @@ def main() -> None:
           f"mamba_ssm {peer_note}", flush=True)
     os.makedirs(opts.out, exist_ok=True)
     plans = (opts.plans or DEFAULT_PLANS) if opts.plans is not None or opts.plans_only else None
-    if opts.plans_only or opts.regcaps_only or opts.saved_states_only:
+    if opts.plans_only or opts.regcaps_only or opts.saved_states_only or opts.tile_steps_only:
         if opts.plans_only:
             plan_sweep(plans, opts.out)
         if opts.regcaps_only:
             regcap_sweep(caps, opts.out)
         if opts.saved_states_only:
             saved_states_sweep(saved, opts.out)
+        if opts.tile_steps_only:
+            tile_steps_sweep(tile_steps, opts.out)
         return
     shapes = [(1, 1024, 1 << k) for k in range(opts.min_log2, opts.max_log2 + 1)]
     if not opts.no_training_shape:
@@ -441,6 +473,8 @@ def main() -> None:
         regcap_sweep(caps, opts.out)
     if saved is not None:
         saved_states_sweep(saved, opts.out)
+    if tile_steps is not None:
+        tile_steps_sweep(tile_steps, opts.out)
 
 
 if __name__ == "__main__":

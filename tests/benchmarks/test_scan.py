@@ -1,5 +1,6 @@
-"""benchmarks/scan.py's arguments: the register caps of ``--regcaps`` and the tiles per saved
-state of ``--saved-states`` (the timing itself needs a GPU)."""
+"""benchmarks/scan.py's arguments: the register caps of ``--regcaps``, the tiles per saved
+state of ``--saved-states`` and the steps per tile of ``--tile-steps`` (the timing itself
+needs a GPU)."""
 import subprocess
 import sys
 
@@ -31,6 +32,13 @@ def test_saved_states_below_one_exit_2_with_one_line() -> None:
                          capture_output=True, text=True)
     assert run.returncode == 2
     assert "[8, 0]" in run.stderr.strip().splitlines()[-1] and not run.stdout
+
+
+def test_tile_steps_other_than_4_or_8_exit_2_with_one_line() -> None:
+    run = subprocess.run([sys.executable, "-m", "benchmarks.scan", "--tile-steps", "8", "16"],
+                         capture_output=True, text=True)
+    assert run.returncode == 2
+    assert "[8, 16]" in run.stderr.strip().splitlines()[-1] and not run.stdout
 
 
 def test_scan_arguments_put_each_input_where_the_scan_takes_it() -> None:
