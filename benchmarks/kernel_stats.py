@@ -52,11 +52,14 @@ LINEAR_WEIGHTS = {"w_ptr": BF, "bias_ptr": BF}     # the decode linear's bf16 pa
 STEP_CODE = {"code_ptr": BF, "w_ptr": BF}          # the decode step's Δ code and projection
 
 
-def variants() -> list[tuple[str, object, dict, int]]:
-    """(label, kernel, constexpr values, num_warps) of every kernel variant to compile: the
+def variants() -> list[tuple[str, object, dict, int, dict]]:
+    """(label, kernel, constexpr values, num_warps, pointer types that differ from the
+    defaults below) of every kernel variant to compile: the
     scan and conv kernels unpacked and packed (VARLEN), with and without per-sequence
     initial states, the scan's backward reading a channels-last output gradient, and the
-    scan's forward and backward with a state saved every 8 tiles; the small ops at their
+    scan's forward and backward with a state saved every 8 tiles, and with a float32 Δ in
+    4-step tiles (as the models call them: one 16-byte vector of the widest input); the
+    small ops at their
     launch settings; the decode linear in each autotune config (bf16, 64 rows). Pointer
     types come from POINTERS (the conv kernels' from CONV_WINDOW first, the decode
     linear's from LINEAR_WEIGHTS, the decode step's from STEP_CODE)."""
@@ -88,14 +91,26 @@ def variants() -> list[tuple[str, object, dict, int]]:
                   **{prefix + "_t": 1 for prefix in SCAN_STRIDES})
     out += [("scan forward plain, a state every 8 tiles", scan._fwd_scan_kernel, sparse, 1),
             ("scan backward plain, a state every 8 tiles", scan._bwd_scan_kernel, sparse, 1)]
+    # the models' dtypes: bf16 u, float32 Δ (and its gradient), so 4-step tiles
+    model = dict(SCAN_FLAGS, VARLEN=False, HAS_INIT=False, HAS_DFINAL=False, HAS_DH0=True,
+                 ROWS_G=False, **dict(SCAN_BLOCKS, BLOCK_T=4),
+                 **{prefix + "_t": 1 for prefix in SCAN_STRIDES})
+    fp32_delta = {"delta_ptr": F32, "ddelta_ptr": F32}
+    out += [("scan forward plain, float32 Δ, 4-step tiles", scan._fwd_scan_kernel, model, 1,
+             fp32_delta),
+            ("scan backward plain, float32 Δ, 4-step tiles", scan._bwd_scan_kernel, model, 1,
+             fp32_delta)]
     for varlen in (False, True):
         tag = "packed" if varlen else "plain"
         # unit length strides, as at a launch on (batch, dim, length) tensors
         flags = dict(W=4, HAS_INIT=not varlen, HAS_BIAS=True, SILU=True, VARLEN=varlen,
                      sxl=1, syl=1, sgl=1, spl=1, sdxl=1)
-        out += [(f"conv forward {tag}", conv._conv_fwd_kernel, dict(flags, BLOCK_D=16, BLOCK_L=256), 4),
-                (f"conv backward weight {tag}", conv._conv_bwd_weight_kernel, dict(flags, BLOCK_D=32, BLOCK_L=128), 4),
-                (f"conv backward input {tag}", conv._conv_bwd_input_kernel, dict(flags, BLOCK_D=32, BLOCK_L=128), 4)]
+        out += [(f"conv forward {tag}", conv._conv_fwd_kernel,
+                 dict(flags, BLOCK_D=16, BLOCK_L=256), 4),
+                (f"conv backward weight {tag}", conv._conv_bwd_weight_kernel,
+                 dict(flags, BLOCK_D=32, BLOCK_L=128), 4),
+                (f"conv backward input {tag}", conv._conv_bwd_input_kernel,
+                 dict(flags, BLOCK_D=32, BLOCK_L=128), 4)]
     out += [("conv step", conv._conv_update_kernel, dict(W=4, HAS_BIAS=True, SILU=True, PDL=2, BLOCK_D=256), 4),
             ("decode step", step._state_update_kernel,
              dict(HAS_D=True, HAS_Z=True, HAS_DTB=True, SOFTPLUS=True, PDL=2, BLOCK_D=64,
@@ -116,7 +131,7 @@ def variants() -> list[tuple[str, object, dict, int]]:
                   PRECISION=0, PDL=2, sxk=1), 4),
             ("decode linear split, slice sum", linear._sum_slices_kernel,
              dict(HAS_BIAS=False, PDL=2, SLICES=32, BLOCK=128), 4)]
-    return out
+    return [v if len(v) == 5 else (*v, {}) for v in out]
 
 
 def jit_function(kernel) -> triton.runtime.jit.JITFunction:
@@ -126,14 +141,17 @@ def jit_function(kernel) -> triton.runtime.jit.JITFunction:
     return kernel
 
 
-def compile_stats(kernel, constexprs: dict, num_warps: int, arch: int) -> dict:
-    """Compile ``kernel`` for sm_<arch> and read its resources from the cubin: {"regs",
+def compile_stats(kernel, constexprs: dict, num_warps: int, arch: int,
+                  pointer_types: dict | None = None) -> dict:
+    """Compile ``kernel`` for sm_<arch> (``pointer_types``: pointer arguments typed otherwise
+    than by POINTERS) and read its resources from the cubin: {"regs",
     "stack" (bytes of local memory a thread uses: spills), "instructions", and the count of
     each of OPS}. Raises whatever Triton or ptxas raise on a kernel that does not compile."""
     fn = jit_function(kernel)
     constexprs = {n: v for n, v in constexprs.items() if n in fn.arg_names}
     pointers = {**POINTERS, **{conv.__name__: CONV_WINDOW, linear.__name__: LINEAR_WEIGHTS,
-                               step.__name__: STEP_CODE}.get(fn.__module__, {})}
+                               step.__name__: STEP_CODE}.get(fn.__module__, {}),
+                **(pointer_types or {})}
     signature = {n: "constexpr" if n in constexprs else pointers.get(
         n, F32 if n.endswith("_ptr") else "fp32" if n in FLOAT_SCALARS else "i32")
         for n in fn.arg_names}
@@ -171,9 +189,9 @@ def main() -> None:
     rows, failed = [], []
     print("| kernel | warps | regs | stack (spills) | instructions | " + " | ".join(OPS) + " |")
     print("|---|---|---|---|---|" + "---|" * len(OPS))
-    for label, kernel, constexprs, warps in variants():
+    for label, kernel, constexprs, warps, pointer_types in variants():
         try:
-            stats = compile_stats(kernel, constexprs, warps, args.arch)
+            stats = compile_stats(kernel, constexprs, warps, args.arch, pointer_types)
         except Exception as err:  # report every kernel, then fail
             failed.append(label)
             print(f"| {label} | {warps} | does not compile: {type(err).__name__}: "
