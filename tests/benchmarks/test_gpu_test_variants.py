@@ -22,12 +22,12 @@ def test_counts_compiled_variants_per_test():
     rows = {m[1]: (int(m[2]), int(m[3])) for m in re.finditer(
         rf"^\| {re.escape(SMALL_OPS)}::(\S+) \| (\d+) \| (\d+) \|", proc.stdout, re.M)}
     assert rows == {
-        "test_conv_gpu[2048-fp32-dim-major]": (2, 0),      # one forward, one backward config
+        "test_conv_gpu[2048-fp32-dim-major]": (3, 0),      # a forward, two backward configs
         "test_step_gpu[no-groups-fp32]": (1, 0),
         "test_step_gpu[no-groups-bf16]": (1, 0),           # another dtype: another variant
         "test_step_gpu[groups4-fp32]": (0, 0),             # groups: the same kernel
         "test_step_gpu[groups4-bf16]": (0, 0),
         "test_norm_gpu[add-rms-fp32]": (2, 0),             # forward and backward
         "test_norm_gpu[rms-fp32]": (2, 0),                 # other flags: other variants
-        "test_conv_autotunes_once_per_power_of_two_of_length": (0, 2)}, proc.stdout[-3000:]
-    assert "8 variants, 2 tuning keys" in proc.stdout
+        "test_conv_autotunes_once_per_power_of_two_of_length": (0, 3)}, proc.stdout[-3000:]
+    assert "9 variants, 3 tuning keys" in proc.stdout
