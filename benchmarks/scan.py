@@ -26,6 +26,7 @@ import functools
 import math
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -110,10 +111,31 @@ def nbytes(*tensors: torch.Tensor) -> int:
     return sum(t.numel() * t.element_size() for t in tensors)
 
 
+# Wall time each function runs before it is timed. After one warm-up call the first,
+# launch-bound row (B1 L512) was not to be trusted: two measurements of the same kernels there
+# differed by 2x, and ours read slower there than at 2K (benchmarks/results/h100-2026-12-06,
+# sessions 3 and 7).
+WARM_UP_MS = 50.0
+
+
+def warm_up(fn: Callable[[], object], warm_ms: float = WARM_UP_MS,
+            clock: Callable[[], float] = time.perf_counter) -> int:
+    """Call ``fn`` until ``warm_ms`` of wall time (``clock``, in s) have passed, at least once,
+    waiting for the GPU after each call: compiles, the allocator, the host's and the GPU's
+    clocks settle before timing. Returns how many calls it made."""
+    start, calls = clock(), 0
+    while calls == 0 or (clock() - start) * 1e3 < warm_ms:
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        calls += 1
+    return calls
+
+
 def median_ms(fn: Callable[[], object], budget_ms: float = 300.0, max_reps: int = 50) -> float:
-    """Median time of ``fn`` in ms with CUDA events, after one warm-up call; repeats while
-    within ``budget_ms`` (at least 3 timed calls), so slow peers cost seconds, not minutes."""
-    fn()
+    """Median time of ``fn`` in ms with CUDA events, after ``warm_up``; repeats while within
+    ``budget_ms`` (at least 3 timed calls), so slow peers cost seconds, not minutes."""
+    warm_up(fn)
     times: list[float] = []
     while len(times) < max_reps and (len(times) < 3 or sum(times) < budget_ms):
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)

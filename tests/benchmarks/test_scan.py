@@ -1,12 +1,31 @@
 """benchmarks/scan.py's arguments: the register caps of ``--regcaps``, the tiles per saved
-state of ``--saved-states`` and the steps per tile of ``--tile-steps`` (the timing itself
-needs a GPU)."""
+state of ``--saved-states`` and the steps per tile of ``--tile-steps``; the warm-up before
+timing, on a fake clock (the timing itself needs a GPU)."""
 import subprocess
 import sys
 
 import pytest
 
-from benchmarks.scan import DEFAULT_REGCAPS, parse_caps, scan_arguments
+from benchmarks.scan import DEFAULT_REGCAPS, parse_caps, scan_arguments, warm_up
+
+
+class FakeClock:
+    """Seconds that advance only when ``spend`` is called."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def spend(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.mark.parametrize("call_ms, calls", [(0.3, 167), (12.0, 5), (60.0, 1), (1000.0, 1)])
+def test_warm_up_runs_a_function_for_its_wall_time_and_at_least_once(call_ms, calls) -> None:
+    clock = FakeClock()
+    assert warm_up(lambda: clock.spend(call_ms / 1e3), 50.0, clock) == calls
 
 
 def test_parse_caps_reads_forward_and_backward_caps() -> None:
