@@ -123,11 +123,11 @@ def warm_up(fn: Callable[[], object], warm_ms: float = WARM_UP_MS,
     """Call ``fn`` until ``warm_ms`` of wall time (``clock``, in s) have passed, at least once,
     waiting for the GPU after each call: compiles, the allocator, the host's and the GPU's
     clocks settle before timing. Returns how many calls it made."""
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
     start, calls = clock(), 0
     while calls == 0 or (clock() - start) * 1e3 < warm_ms:
         fn()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
+        sync()
         calls += 1
     return calls
 
