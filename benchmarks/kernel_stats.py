@@ -58,7 +58,8 @@ def variants() -> list[tuple[str, object, dict, int, dict]]:
     scan and conv kernels unpacked and packed (VARLEN), with and without per-sequence
     initial states, the scan's backward reading a channels-last output gradient, and the
     scan's forward and backward with a state saved every 8 tiles, and with a float32 Δ in
-    4-step tiles (as the models call them: one 16-byte vector of the widest input); the
+    4-step tiles (as the models call them: one 16-byte vector of the widest input), and the
+    bf16 backward in 4-step tiles after an 8-step forward (two tiles a saved state); the
     small ops at their
     launch settings; the decode linear in each autotune config (bf16, 64 rows). Pointer
     types come from POINTERS (the conv kernels' from CONV_WINDOW first, the decode
@@ -100,6 +101,9 @@ def variants() -> list[tuple[str, object, dict, int, dict]]:
              fp32_delta),
             ("scan backward plain, float32 Δ, 4-step tiles", scan._bwd_scan_kernel, model, 1,
              fp32_delta)]
+    # bf16 inputs, the backward in 4-step tiles after 8-step forward ones (ScanConfig.bwd_block_t)
+    out += [("scan backward plain, 4-step tiles after an 8-step forward", scan._bwd_scan_kernel,
+             dict(model, TILES_PER_STATE=2), 1)]
     for varlen in (False, True):
         tag = "packed" if varlen else "plain"
         # unit length strides, as at a launch on (batch, dim, length) tensors

@@ -53,7 +53,8 @@ SAVED_STATES_SHAPES = [(1, 1024, 1 << 20), (8, 1536, 8192)]
 # steps for this table's bf16 inputs, 4 for the models' float32 Δ), at the --regcaps shapes.
 # kernel_stats (sm_90): the backward with 8 steps holds 255 registers and spills 232 bytes a
 # thread, with 4 steps 8 bytes; 4 steps save twice the states, unless every other tile's
-# (the row "a state every 2 tiles").
+# (the row "a state every 2 tiles"), or unless only the backward takes 4-step tiles
+# (ScanConfig.bwd_block_t, the row "8 steps, the backward in 4").
 DEFAULT_TILE_STEPS = [8, 4]
 
 
@@ -280,13 +281,15 @@ def saved_states_sweep(every: list[int], out: str) -> None:
 def tile_steps_sweep(steps: list[int], out: str) -> None:
     """Our scan at REGCAP_SHAPES with tiles of each of ``steps`` steps; a tile shorter than
     8 steps also with a state saved every 8 steps, as 8-step tiles save (the backward then
-    recomputes the tiles between). Writes scan_tile_steps.csv."""
+    recomputes the tiles between), and as the backward's tile after an 8-step forward.
+    Writes scan_tile_steps.csv."""
     configs = {}
     for t in steps:
         configs[f"{t} steps"] = ScanConfig(block_t=t)
         if t < 8:
             configs[f"{t} steps, a state every {8 // t} tiles"] = ScanConfig(
                 block_t=t, tiles_per_state=8 // t)
+            configs[f"8 steps, the backward in {t}"] = ScanConfig(block_t=8, bwd_block_t=t)
     config_sweep(REGCAP_SHAPES, configs, "our scan by steps per tile (N16, bf16)",
                  os.path.join(out, "scan_tile_steps.csv"))
 

@@ -70,7 +70,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import triton
@@ -801,7 +801,11 @@ class ScanConfig:
     compiler's choice elsewhere); ``benchmarks/scan.py --regcaps`` times them.
     tiles_per_state: the forward saves the state for the backward at every n-th tile start
     (1: every tile; n: 1/n of the memory, the others recomputed inside the backward, and
-    chunks are whole groups of n tiles); ``benchmarks/scan.py --saved-states`` times it."""
+    chunks are whole groups of n tiles); ``benchmarks/scan.py --saved-states`` times it.
+    bwd_block_t: steps per tile of the backward (0: block_t). It must divide the steps
+    between saved states (block_t x tiles_per_state); the backward then recomputes the
+    states between, as with tiles_per_state. Short backward tiles spill less, and the
+    forward keeps its longer ones; ``benchmarks/scan.py --tile-steps`` times it."""
     num_warps: int = 1
     block_t: int = 0
     fwd_chunks: int = 0
@@ -809,6 +813,7 @@ class ScanConfig:
     fwd_max_regs: int | None = None
     bwd_max_regs: int = 0
     tiles_per_state: int = 1
+    bwd_block_t: int = 0
 
 
 def _interpreted() -> bool:
@@ -847,10 +852,13 @@ def _note_occupancy(name: str, kernel: object) -> None:
 
 @dataclass(frozen=True)
 class _Plan:
-    """Everything the launches need besides the tensors."""
+    """Everything the launches of one direction need besides the tensors. length_pad: the
+    steps of the padded [B | C] copy, whole spacings of saved states (block_t x
+    tiles_per_state), so whole tiles of either direction."""
     batch: int
     dim: int
     length: int
+    length_pad: int
     state: int
     dim_per_group: int
     block_d: int
@@ -863,10 +871,6 @@ class _Plan:
     fwd_max_regs: int | None = None
     bwd_max_regs: int = 0
     tiles_per_state: int = 1
-
-    @property
-    def length_pad(self) -> int:
-        return self.n_tiles * self.block_t
 
     @property
     def n_saved(self) -> int:
@@ -959,11 +963,30 @@ def _make_plan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, groups: in
         raise ValueError(f"selective_scan_triton: tiles_per_state must be >= 1, got "
                          f"{config.tiles_per_state}")
     unit = block_t * config.tiles_per_state
-    return _Plan(batch, dim, length, state, dim_per_group, block_d,
+    if config.bwd_block_t < 0 or (config.bwd_block_t and unit % config.bwd_block_t):
+        raise ValueError(f"selective_scan_triton: bwd_block_t ({config.bwd_block_t}) must "
+                         f"divide the steps between saved states (block_t {block_t} x "
+                         f"tiles_per_state {config.tiles_per_state} = {unit})")
+    return _Plan(batch, dim, length, triton.cdiv(length, unit) * unit, state, dim_per_group, block_d,
                  triton.next_power_of_2(state), block_t, n_tiles, config.num_warps,
                  _chunk_count(length, min(fwd, n_tiles), unit),
                  _chunk_count(length, min(bwd, n_tiles), unit),
                  config.fwd_max_regs, config.bwd_max_regs, config.tiles_per_state)
+
+
+def _backward_plan(p: _Plan, config: ScanConfig | None, device: torch.device) -> _Plan:
+    """The forward's plan ``p`` as the backward launches it: ``p`` itself, or with
+    ``config.bwd_block_t``-step tiles, as many of them to a saved state as fill the forward's
+    spacing of saved states, and its own chunk count (chunks stay whole spacings)."""
+    steps = config.bwd_block_t if config else 0
+    if not steps or steps == p.block_t:
+        return p
+    spacing = p.block_t * p.tiles_per_state            # a multiple of steps (_make_plan)
+    n_tiles = triton.cdiv(p.length, steps)
+    programs = p.batch * triton.cdiv(p.dim, p.block_d) * p.num_warps
+    bwd = config.bwd_chunks or _auto_chunks(programs, n_tiles, "bwd", device)
+    return replace(p, block_t=steps, n_tiles=n_tiles, tiles_per_state=spacing // steps,
+                   bwd_chunks=_chunk_count(p.length, min(bwd, n_tiles), spacing))
 
 
 def _bc_copy(B: torch.Tensor, C: torch.Tensor, p: _Plan) -> torch.Tensor:
@@ -1150,7 +1173,8 @@ class _SelectiveScanFn(torch.autograd.Function):
                                      store_tiles=needs_grad, packing=packing)
         if needs_grad:
             ctx.save_for_backward(u, delta, A32, bc, D, z, delta_bias, tiles, A, B, C, h0)
-            ctx.plan, ctx.softplus, ctx.packing = plan, softplus, packing
+            ctx.plan = _backward_plan(plan, config, u.device)
+            ctx.softplus, ctx.packing = softplus, packing
             ctx.h0_dtype = initial_state.dtype if initial_state is not None else None
         ctx.set_materialize_grads(False)
         return out, final

@@ -168,6 +168,41 @@ def test_packed_scan_with_sparse_saved_states_interpreted():
                  config=ScanConfig(fwd_chunks=2, bwd_chunks=2, tiles_per_state=3))
 
 
+# (batch, dim, length, state, dtype, fwd/bwd chunks, forward's steps a tile (0: by dtype),
+# tiles per saved state, backward's steps a tile): the backward's tiles shorter than the
+# forward's (the models' bf16 case, and two of them to a saved state), and longer
+SPLIT_TILES_INTERPRETED = [
+    (1, 33, 70, 12, torch.bfloat16, (0, 3), 0, 1, 4),
+    (1, 40, 61, 4, torch.bfloat16, (1, 1), 0, 2, 4),
+    (2, 33, 61, 16, torch.float32, (3, 2), 4, 2, 8),
+]
+
+
+@interpreted
+@pytest.mark.parametrize("case", SPLIT_TILES_INTERPRETED,
+                         ids=lambda c: "b{}d{}l{}n{}-{}-fwd{}x{}-bwd{}".format(
+                             *c[:4], str(c[4])[6:], c[6] or "auto", c[7], c[8]))
+def test_scan_with_backward_tiles_of_their_own_interpreted(case):
+    """The backward in tiles of another length than the forward's, reading the states the
+    forward saved: the same output, final state and gradients as the float64 reference."""
+    from functools import partial
+    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+    batch, dim, length, state, dtype, (fc, bc), block_t, every, bwd_block_t = case
+    config = ScanConfig(fwd_chunks=fc, bwd_chunks=bc, block_t=block_t, tiles_per_state=every,
+                        bwd_block_t=bwd_block_t)
+    args = make_inputs(batch, dim, length, state, dtype, "cpu")
+    check_scan(args, True, TOL[dtype], scan=partial(selective_scan_triton, config=config))
+
+
+@interpreted
+def test_packed_scan_with_backward_tiles_of_their_own_interpreted():
+    """Sequences that start inside an 8-step forward tile restart there in the backward's
+    4-step tiles."""
+    from mambaseq.kernels.triton_scan import ScanConfig
+    check_packed([5, 17, 1, 9, 30], 33, 4, torch.float32, "cpu", True,
+                 config=ScanConfig(fwd_chunks=2, bwd_chunks=2, block_t=8, bwd_block_t=4))
+
+
 @interpreted
 @pytest.mark.parametrize("layout, grad_layout", [("rows", "channels-last"),
                                                  ("channels-last", "rows")])
@@ -220,9 +255,13 @@ def test_scan_under_triton_interpreter():
 @pytest.mark.parametrize("config, message", [
     (dict(fwd_max_regs=300), "ScanConfig.fwd_max_regs must be 0 (no cap) or 24 .. 255, got 300"),
     (dict(bwd_max_regs=16), "ScanConfig.bwd_max_regs must be 0 (no cap) or 24 .. 255, got 16"),
+    (dict(block_t=4, tiles_per_state=3, bwd_block_t=8),
+     "bwd_block_t (8) must divide the steps between saved states (block_t 4 x "
+     "tiles_per_state 3 = 12)"),
 ])
-def test_register_caps_outside_what_ptxas_takes_are_refused(config, message):
-    """A register cap is checked before anything is allocated or launched."""
+def test_tilings_the_kernels_cannot_run_are_refused(config, message):
+    """A register cap or a backward tiling is checked before anything is allocated or
+    launched."""
     from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
     args = make_inputs(1, 32, 8, 4, torch.float32, "cpu")
     with pytest.raises(ValueError, match=re.escape(message)):
@@ -341,6 +380,17 @@ def test_scan_with_sparse_saved_states_gpu():
     args = make_inputs(2, 1536, 2048, 16, torch.float32, "cuda", with_h0=False)
     check_scan(args, True, TOL[torch.float32], scan=partial(
         selective_scan_triton, config=ScanConfig(bwd_chunks=4, tiles_per_state=8)))
+
+
+@pytest.mark.gpu
+def test_scan_with_backward_tiles_of_their_own_gpu():
+    """bf16 inputs, the forward in 8-step tiles and the backward in 4-step ones (the
+    tile-steps table's fastest pairing), several chunks, at a real width."""
+    from functools import partial
+    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+    args = make_inputs(2, 1536, 2048, 16, torch.bfloat16, "cuda", with_h0=False)
+    check_scan(args, True, TOL[torch.bfloat16], scan=partial(
+        selective_scan_triton, config=ScanConfig(bwd_chunks=4, bwd_block_t=4)))
 
 
 @pytest.mark.gpu
