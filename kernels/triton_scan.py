@@ -802,10 +802,11 @@ class ScanConfig:
     tiles_per_state: the forward saves the state for the backward at every n-th tile start
     (1: every tile; n: 1/n of the memory, the others recomputed inside the backward, and
     chunks are whole groups of n tiles); ``benchmarks/scan.py --saved-states`` times it.
-    bwd_block_t: steps per tile of the backward (0: block_t). It must divide the steps
-    between saved states (block_t x tiles_per_state); the backward then recomputes the
-    states between, as with tiles_per_state. Short backward tiles spill less, and the
-    forward keeps its longer ones; ``benchmarks/scan.py --tile-steps`` times it."""
+    bwd_block_t: steps per tile of the backward (0: BWD_MAX_BLOCK_T, or block_t where that
+    is shorter). It must divide the steps between saved states (block_t x tiles_per_state);
+    the backward then recomputes the states between, as with tiles_per_state. Short
+    backward tiles spill less, and the forward keeps its longer ones; ``benchmarks/scan.py
+    --tile-steps`` times it."""
     num_warps: int = 1
     block_t: int = 0
     fwd_chunks: int = 0
@@ -833,6 +834,12 @@ MIN_TILES_PER_CHUNK = 8
 # training 3-4% slower, and the pass that saves states and the backward ran slower capped.
 # benchmarks/results/h100-2026-12-06, `benchmarks/scan.py --regcaps`.
 SCAN_PASS_MAX_REGS = {8: 96}
+# The backward's steps a tile by default, when the forward's tiles are longer (16-bit u and
+# Δ: 8 steps). On sm_90 the bf16 backward in 8-step tiles holds 255 registers and spills 232
+# bytes a thread, in 4-step tiles (two to a saved state) 16 (benchmarks/kernel_stats.py); the
+# tile-steps table (benchmarks/results/h100-2026-12-06, session 7) shows the forward 14-26%
+# faster in 8-step tiles and forward+backward 8-11% slower.
+BWD_MAX_BLOCK_T = 4
 
 
 def _resident_warps(n_regs: int) -> int:
@@ -975,13 +982,20 @@ def _make_plan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, groups: in
 
 
 def _backward_plan(p: _Plan, config: ScanConfig | None, device: torch.device) -> _Plan:
-    """The forward's plan ``p`` as the backward launches it: ``p`` itself, or with
-    ``config.bwd_block_t``-step tiles, as many of them to a saved state as fill the forward's
-    spacing of saved states, and its own chunk count (chunks stay whole spacings)."""
-    steps = config.bwd_block_t if config else 0
-    if not steps or steps == p.block_t:
+    """The forward's plan ``p`` as the backward launches it: ``p`` itself, or with tiles of
+    ``config.bwd_block_t`` steps (by default at most BWD_MAX_BLOCK_T), as many of them to a
+    saved state as fill the forward's spacing of saved states, and its own chunk count
+    (chunks stay whole spacings)."""
+    config = config or ScanConfig()
+    spacing = p.block_t * p.tiles_per_state      # a multiple of bwd_block_t (_make_plan)
+    if config.bwd_block_t:
+        steps = config.bwd_block_t
+    elif p.block_t > BWD_MAX_BLOCK_T and spacing % BWD_MAX_BLOCK_T == 0:
+        steps = BWD_MAX_BLOCK_T
+    else:
+        steps = p.block_t
+    if steps == p.block_t:
         return p
-    spacing = p.block_t * p.tiles_per_state            # a multiple of steps (_make_plan)
     n_tiles = triton.cdiv(p.length, steps)
     programs = p.batch * triton.cdiv(p.dim, p.block_d) * p.num_warps
     bwd = config.bwd_chunks or _auto_chunks(programs, n_tiles, "bwd", device)

@@ -170,9 +170,11 @@ def test_packed_scan_with_sparse_saved_states_interpreted():
 
 # (batch, dim, length, state, dtype, fwd/bwd chunks, forward's steps a tile (0: by dtype),
 # tiles per saved state, backward's steps a tile): the backward's tiles shorter than the
-# forward's (the models' bf16 case, and two of them to a saved state), and longer
+# forward's (bf16's default, and two of them to a saved state), as long (bf16's 8 steps, no
+# longer the default), and longer
 SPLIT_TILES_INTERPRETED = [
     (1, 33, 70, 12, torch.bfloat16, (0, 3), 0, 1, 4),
+    (1, 33, 70, 12, torch.bfloat16, (2, 3), 0, 1, 8),
     (1, 40, 61, 4, torch.bfloat16, (1, 1), 0, 2, 4),
     (2, 33, 61, 16, torch.float32, (3, 2), 4, 2, 8),
 ]
@@ -250,6 +252,26 @@ def test_scan_under_triton_interpreter():
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     assert " passed" in proc.stdout and " failed" not in proc.stdout, proc.stdout[-3000:]
+
+
+@pytest.mark.parametrize("dtype, delta_dtype, config, tiles", [
+    (torch.bfloat16, torch.bfloat16, None, (8, 1, 4, 2)),
+    (torch.bfloat16, torch.bfloat16, dict(tiles_per_state=3), (8, 3, 4, 6)),
+    (torch.bfloat16, torch.bfloat16, dict(bwd_block_t=8), (8, 1, 8, 1)),
+    (torch.bfloat16, torch.float32, None, (4, 1, 4, 1)),
+    (torch.float32, torch.float32, dict(block_t=2, tiles_per_state=2), (2, 2, 2, 2)),
+])
+def test_backward_tiles_by_default_and_by_config(dtype, delta_dtype, config, tiles):
+    """(forward's steps a tile, its tiles a saved state, the backward's, its tiles a saved
+    state): bf16 inputs' backward takes 4-step tiles, every other plan the forward's."""
+    from mambaseq.kernels.triton_scan import ScanConfig, _backward_plan, _make_plan
+    u = torch.zeros(1, 32, 100, dtype=dtype)
+    A = torch.zeros(32, 16)
+    config = ScanConfig(**config) if config else None
+    fwd = _make_plan(u, u.to(delta_dtype), A, 1, config)
+    bwd = _backward_plan(fwd, config, u.device)
+    assert (fwd.block_t, fwd.tiles_per_state, bwd.block_t, bwd.tiles_per_state) == tiles
+    assert bwd.n_saved == fwd.n_saved and bwd.length_pad == fwd.length_pad
 
 
 @pytest.mark.parametrize("config, message", [
@@ -384,8 +406,8 @@ def test_scan_with_sparse_saved_states_gpu():
 
 @pytest.mark.gpu
 def test_scan_with_backward_tiles_of_their_own_gpu():
-    """bf16 inputs, the forward in 8-step tiles and the backward in 4-step ones (the
-    tile-steps table's fastest pairing), several chunks, at a real width."""
+    """bf16 inputs, the forward in 8-step tiles and the backward in 4-step ones (bf16's
+    default since the tile-steps table), several chunks, at a real width."""
     from functools import partial
     from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
     args = make_inputs(2, 1536, 2048, 16, torch.bfloat16, "cuda", with_h0=False)
