@@ -974,8 +974,8 @@ def _make_plan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, groups: in
         raise ValueError(f"selective_scan_triton: bwd_block_t ({config.bwd_block_t}) must "
                          f"divide the steps between saved states (block_t {block_t} x "
                          f"tiles_per_state {config.tiles_per_state} = {unit})")
-    return _Plan(batch, dim, length, triton.cdiv(length, unit) * unit, state, dim_per_group, block_d,
-                 triton.next_power_of_2(state), block_t, n_tiles, config.num_warps,
+    return _Plan(batch, dim, length, triton.cdiv(length, unit) * unit, state, dim_per_group,
+                 block_d, triton.next_power_of_2(state), block_t, n_tiles, config.num_warps,
                  _chunk_count(length, min(fwd, n_tiles), unit),
                  _chunk_count(length, min(bwd, n_tiles), unit),
                  config.fwd_max_regs, config.bwd_max_regs, config.tiles_per_state)
