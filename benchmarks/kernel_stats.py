@@ -24,6 +24,7 @@ import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 
+import mambaseq.kernels.triton_block_scan as block_scan
 import mambaseq.kernels.triton_conv as conv
 import mambaseq.kernels.triton_linear as linear
 import mambaseq.kernels.triton_norm as norm
@@ -104,6 +105,16 @@ def variants() -> list[tuple[str, object, dict, int, dict]]:
     # bf16 inputs, the backward in 4-step tiles after 8-step forward ones (ScanConfig.bwd_block_t)
     out += [("scan backward plain, 4-step tiles after an 8-step forward", scan._bwd_scan_kernel,
              dict(model, TILES_PER_STATE=2), 1)]
+    # the block layout (kernels/triton_block_scan.py) at its default chunk, bf16 inputs and
+    # the models' float32 Δ
+    block = dict(HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True, HAS_H0=False, STORE=True,
+                 HAS_DFINAL=False, HAS_DH0=False, FAST=True,
+                 BLOCK_L=block_scan.MAX_BLOCK_L, BLOCK_N=16)
+    for tag, types in (("bf16", {}), ("float32 Δ", fp32_delta)):
+        out += [(f"block scan forward, {tag}", block_scan._block_fwd_kernel, block,
+                 block_scan.FWD_WARPS, types),
+                (f"block scan backward, {tag}", block_scan._block_bwd_kernel, block,
+                 block_scan.BWD_WARPS, types)]
     for varlen in (False, True):
         tag = "packed" if varlen else "plain"
         # unit length strides, as at a launch on (batch, dim, length) tensors

@@ -13,6 +13,7 @@ output's gradient included for forward+backward) over the measured device-copy b
         [--regcaps [FWD:BWD ...]] [--regcaps-only]  # ours by registers a thread
         [--saved-states [N ...]] [--saved-states-only]  # ours by tiles per saved state
         [--tile-steps [T ...]] [--tile-steps-only]      # ours by steps per tile
+        [--layouts] [--layouts-only]            # ours in the tile and the block layout
 
 mamba_ssm is used only when importable: set MAMBASEQ_PEER_DIR to its unpacked source
 distribution (benchmarks/peer.py builds and imports it). Prints a table, writes scan.csv and
@@ -56,6 +57,20 @@ SAVED_STATES_SHAPES = [(1, 1024, 1 << 20), (8, 1536, 8192)]
 # (the row "a state every 2 tiles"), or unless only the backward takes 4-step tiles
 # (ScanConfig.bwd_block_t, the row "8 steps, the backward in 4": the default for bf16 inputs).
 DEFAULT_TILE_STEPS = [8, 4]
+# --layouts: the tile layout against the block layout (kernels/triton_block_scan.py) in its
+# chunk lengths and warps (forward / backward), from narrow inputs, where the tiles cut the
+# length into chunks to fill the GPU, to wide ones; "auto" picks by channel rows (batch x dim)
+LAYOUT_SHAPES = [(1, 256, 1 << 20), (1, 512, 1 << 20), (1, 1024, 1 << 20), (1, 512, 1 << 16),
+                 (1, 768, 1 << 16), (1, 1024, 1 << 16), (8, 1536, 2048), (8, 1536, 8192)]
+LAYOUT_CONFIGS = {"tiles": ScanConfig(layout="tiles"),
+                  "block 2048, w4/w8": ScanConfig(layout="block", block_l=2048,
+                                                  block_fwd_warps=4, block_bwd_warps=8),
+                  "block 2048, w4/w4": ScanConfig(layout="block", block_l=2048,
+                                                  block_fwd_warps=4, block_bwd_warps=4),
+                  "block 1024, w4/w4": ScanConfig(layout="block", block_l=1024,
+                                                  block_fwd_warps=4, block_bwd_warps=4),
+                  "block 1024, w4/w8": ScanConfig(layout="block", block_l=1024,
+                                                  block_fwd_warps=4, block_bwd_warps=8)}
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -251,7 +266,8 @@ def plan_sweep(chunk_counts: list[int], out: str) -> None:
     """Our scan at B1 D1024, 2^9 .. 2^13, with the length split into each of
     ``chunk_counts`` chunks (forward and backward alike; 0: the automatic plan): which plans
     short lengths want (one launch, or the three of a split scan). Writes scan_plans.csv."""
-    configs = {f"{c or 'auto'} chunks": ScanConfig(fwd_chunks=c, bwd_chunks=c)
+    configs = {f"{c or 'auto'} chunks": ScanConfig(layout="tiles", fwd_chunks=c,
+                                                    bwd_chunks=c)
                for c in chunk_counts}
     config_sweep([(1, 1024, length) for length in PLAN_LENGTHS], configs,
                  "our scan by chunks along the length (N16, bf16)",
@@ -262,9 +278,9 @@ def regcap_sweep(caps: list[tuple[int, int]], out: str) -> None:
     """Our scan at REGCAP_SHAPES with its default registers (``ScanConfig()``), then with the
     forward's and the backward's kernels capped at each (forward, backward) register count of
     ``caps`` (0: uncapped; chunk counts follow the registers). Writes scan_regcaps.csv."""
-    configs = {"default": ScanConfig()}
-    configs.update({f"fwd {f or '-'}, bwd {b or '-'}": ScanConfig(fwd_max_regs=f, bwd_max_regs=b)
-                    for f, b in caps})
+    configs = {"default": ScanConfig(layout="tiles")}
+    configs.update({f"fwd {f or '-'}, bwd {b or '-'}": ScanConfig(
+        layout="tiles", fwd_max_regs=f, bwd_max_regs=b) for f, b in caps})
     config_sweep(REGCAP_SHAPES, configs, "our scan by register caps a thread (N16, bf16)",
                  os.path.join(out, "scan_regcaps.csv"))
 
@@ -273,7 +289,8 @@ def saved_states_sweep(every: list[int], out: str) -> None:
     """Our scan at SAVED_STATES_SHAPES with the forward saving the state for the backward
     at every n-th tile start, for each n of ``every`` (the backward recomputes the others):
     time against memory. Writes scan_saved_states.csv."""
-    configs = {f"every {n} tiles": ScanConfig(tiles_per_state=n) for n in every}
+    configs = {f"every {n} tiles": ScanConfig(layout="tiles", tiles_per_state=n)
+               for n in every}
     config_sweep(SAVED_STATES_SHAPES, configs, "our scan by how often it saves states",
                  os.path.join(out, "scan_saved_states.csv"))
 
@@ -285,13 +302,21 @@ def tile_steps_sweep(steps: list[int], out: str) -> None:
     Writes scan_tile_steps.csv."""
     configs = {}
     for t in steps:
-        configs[f"{t} steps"] = ScanConfig(block_t=t, bwd_block_t=t)
+        configs[f"{t} steps"] = ScanConfig(layout="tiles", block_t=t, bwd_block_t=t)
         if t < 8:
             configs[f"{t} steps, a state every {8 // t} tiles"] = ScanConfig(
-                block_t=t, tiles_per_state=8 // t)
-            configs[f"8 steps, the backward in {t}"] = ScanConfig(block_t=8, bwd_block_t=t)
+                layout="tiles", block_t=t, tiles_per_state=8 // t)
+            configs[f"8 steps, the backward in {t}"] = ScanConfig(layout="tiles", block_t=8,
+                                                                  bwd_block_t=t)
     config_sweep(REGCAP_SHAPES, configs, "our scan by steps per tile (N16, bf16)",
                  os.path.join(out, "scan_tile_steps.csv"))
+
+
+def layouts_sweep(out: str) -> None:
+    """Our scan at LAYOUT_SHAPES in the tile layout and in the block layout under each of
+    LAYOUT_CONFIGS. Writes scan_layouts.csv."""
+    config_sweep(LAYOUT_SHAPES, LAYOUT_CONFIGS, "our scan by layout (N16, bf16)",
+                 os.path.join(out, "scan_layouts.csv"))
 
 
 def parse_caps(texts: list[str]) -> list[tuple[int, int]]:
@@ -443,6 +468,10 @@ def main() -> None:
                         f"{' '.join(map(str, DEFAULT_TILE_STEPS))}) at B, D, L = {REGCAP_SHAPES}")
     parser.add_argument("--tile-steps-only", action="store_true",
                         help="only the --tile-steps table")
+    parser.add_argument("--layouts", action="store_true",
+                        help="then time our scan in the tile and the block layout at B, D, L = "
+                        f"{LAYOUT_SHAPES}")
+    parser.add_argument("--layouts-only", action="store_true", help="only the --layouts table")
     opts = parser.parse_args()
     if any(c < 0 for c in opts.plans or []):
         parser.error(f"--plans takes chunk counts >= 0, got {opts.plans}")
@@ -468,7 +497,10 @@ def main() -> None:
           f"mamba_ssm {peer_note}", flush=True)
     os.makedirs(opts.out, exist_ok=True)
     plans = (opts.plans or DEFAULT_PLANS) if opts.plans is not None or opts.plans_only else None
-    if opts.plans_only or opts.regcaps_only or opts.saved_states_only or opts.tile_steps_only:
+    if (opts.plans_only or opts.regcaps_only or opts.saved_states_only or opts.tile_steps_only
+            or opts.layouts_only):
+        if opts.layouts_only:
+            layouts_sweep(opts.out)
         if opts.plans_only:
             plan_sweep(plans, opts.out)
         if opts.regcaps_only:
@@ -500,6 +532,8 @@ def main() -> None:
         saved_states_sweep(saved, opts.out)
     if tile_steps is not None:
         tile_steps_sweep(tile_steps, opts.out)
+    if opts.layouts:
+        layouts_sweep(opts.out)
 
 
 if __name__ == "__main__":

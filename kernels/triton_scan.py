@@ -806,7 +806,15 @@ class ScanConfig:
     is shorter). It must divide the steps between saved states (block_t x tiles_per_state);
     the backward then recomputes the states between, as with tiles_per_state. Short
     backward tiles spill less, and the forward keeps its longer ones; ``benchmarks/scan.py
-    --tile-steps`` times it."""
+    --tile-steps`` times it.
+    layout: "tiles" (the kernels of this module), "block" (``kernels.triton_block_scan``: a
+    program a channel, the length in chunks scanned across its threads; unpacked calls
+    only, and only ``block_l`` applies to it) or "auto": the block layout for unpacked calls
+    on a GPU with at least BLOCK_MIN_PROGRAMS_PER_SM channel rows (batch x dim) a
+    multiprocessor, the tiles otherwise. block_l: the block layout's steps a chunk (0: the
+    least power of two that holds the length, at most 2048); block_fwd_warps,
+    block_bwd_warps: the warps of its forward's and backward's programs (0: the module's
+    defaults); ``benchmarks/scan.py --layouts`` times them."""
     num_warps: int = 1
     block_t: int = 0
     fwd_chunks: int = 0
@@ -815,6 +823,10 @@ class ScanConfig:
     bwd_max_regs: int = 0
     tiles_per_state: int = 1
     bwd_block_t: int = 0
+    layout: str = "auto"
+    block_l: int = 0
+    block_fwd_warps: int = 0
+    block_bwd_warps: int = 0
 
 
 def _interpreted() -> bool:
@@ -1208,6 +1220,33 @@ class _SelectiveScanFn(torch.autograd.Function):
                 dh0.to(ctx.h0_dtype) if dh0 is not None else None, None, None, None, None)
 
 
+# Channel rows (batch x dim) a multiprocessor from which "auto" takes the block layout: it
+# runs a program per row over the whole length, so it needs rows to fill the GPU, where the
+# tile layout cuts the length into chunks. On an H100 (132 SMs) the block layout was as fast
+# as the tiles at B1 D1024 (7.8 rows a multiprocessor; 2^16 and 2^20 steps) and faster above
+# (benchmarks/results/h100-2026-12-06, session 8).
+BLOCK_MIN_PROGRAMS_PER_SM = 6
+LAYOUTS = ("auto", "tiles", "block")
+
+
+def _block_layout(u: torch.Tensor, cu_seqlens: torch.Tensor | None,
+                  config: ScanConfig | None) -> bool:
+    """Whether a call runs in the block layout (``ScanConfig.layout``)."""
+    layout = config.layout if config is not None else "auto"
+    if layout not in LAYOUTS:
+        raise ValueError(f"ScanConfig.layout must be one of {LAYOUTS}, got {layout!r}")
+    if layout == "block" and cu_seqlens is not None:
+        raise ValueError("ScanConfig.layout 'block' does not take packed sequences "
+                         "(cu_seqlens): use 'tiles' or 'auto'")
+    if layout != "auto":
+        return layout == "block"
+    if cu_seqlens is not None or u.device.type != "cuda" or _interpreted():
+        return False
+    rows = u.shape[0] * u.shape[1]
+    sms = torch.cuda.get_device_properties(u.device).multi_processor_count
+    return rows >= BLOCK_MIN_PROGRAMS_PER_SM * sms
+
+
 def triton_supports(u: torch.Tensor, B: torch.Tensor, num_warps: int = 1) -> bool:
     """Whether the kernels take this call: float32/bfloat16/float16 u with a non-empty length,
     and B/C groups whose channel count is a multiple of a program's 32 x num_warps channels."""
@@ -1239,6 +1278,12 @@ def selective_scan_triton(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor,
     tensors = (u, delta, A, B, C, D, z, delta_bias, initial_state)
     needs_grad = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in tensors)
-    out, final = _SelectiveScanFn.apply(u, delta, A, B, C, D, z, delta_bias, initial_state,
-                                        cu_seqlens, delta_softplus, needs_grad, config)
+    if _block_layout(u, cu_seqlens, config):
+        from .triton_block_scan import selective_scan_block
+        out, final = selective_scan_block(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
+                                          initial_state, needs_grad, config or ScanConfig())
+    else:
+        out, final = _SelectiveScanFn.apply(u, delta, A, B, C, D, z, delta_bias,
+                                            initial_state, cu_seqlens, delta_softplus,
+                                            needs_grad, config)
     return (out, final) if return_final_state else out

@@ -135,6 +135,37 @@ def test_scan_matches_float64_interpreted(case, dtype):
     assert rel_err(y, y_ref) <= TOL[dtype]
 
 
+# the block layout (kernels/triton_block_scan.py) over the same cases, in chunks of 16 steps
+# (several to a length, the last partial) or 32 (one, partial; the length-1 case), and the
+# first case also in bf16
+BLOCK_PARAMS = ([(c, torch.float32) for c in INTERPRETED_CASES]
+                + [(INTERPRETED_CASES[0], torch.bfloat16)])
+
+
+@interpreted
+@pytest.mark.parametrize("case, dtype", BLOCK_PARAMS,
+                         ids=lambda p: str(p).replace("torch.", "") if isinstance(p, torch.dtype)
+                         else "b{}d{}l{}n{}g{}".format(*p))
+def test_block_scan_matches_float64_interpreted(case, dtype):
+    from functools import partial
+    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+    batch, dim, length, state, groups, z, D, bias, h0, softplus, _ = case
+    args = make_inputs(batch, dim, length, state, dtype, "cpu", groups, z, D, bias, h0, softplus)
+    config = ScanConfig(layout="block", block_l=16 if length > 16 else 32)
+    check_scan(args, softplus, TOL[dtype], scan=partial(selective_scan_triton, config=config))
+
+
+@interpreted
+def test_block_scan_reads_strided_memory_interpreted():
+    """The block layout on the mixer's memory: u, delta, z channel rows of a wider tensor,
+    the output's gradient channels-last (copied to adjacent steps)."""
+    from functools import partial
+    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+    args = make_inputs(2, 24, 40, 4, torch.float32, "cpu")
+    check_scan(args, True, TOL[torch.float32], layout="rows", grad_layout="channels-last",
+               scan=partial(selective_scan_triton, config=ScanConfig(layout="block", block_l=16)))
+
+
 # (batch, dim, length, state, dtype, fwd/bwd chunks, tiles per saved state): groups whole and
 # partial, several to a chunk and one chunk, split and unsplit states, 4- and 8-step tiles
 SPARSE_STATES_INTERPRETED = [
@@ -280,14 +311,23 @@ def test_backward_tiles_by_default_and_by_config(dtype, delta_dtype, config, til
     (dict(block_t=4, tiles_per_state=3, bwd_block_t=8),
      "bwd_block_t (8) must divide the steps between saved states (block_t 4 x "
      "tiles_per_state 3 = 12)"),
+    (dict(layout="blocks"), "ScanConfig.layout must be one of ('auto', 'tiles', 'block'), "
+     "got 'blocks'"),
+    (dict(layout="block", block_l=24), "ScanConfig.block_l must be 0 or a power of two >= 16, "
+     "got 24"),
+    (dict(layout="block", block_bwd_warps=3), "ScanConfig.block_bwd_warps must be 0 or a power "
+     "of two, got 3"),
+    (dict(layout="block", packed=True), "ScanConfig.layout 'block' does not take packed "
+     "sequences (cu_seqlens)"),
 ])
 def test_tilings_the_kernels_cannot_run_are_refused(config, message):
-    """A register cap or a backward tiling is checked before anything is allocated or
-    launched."""
+    """A register cap, a backward tiling or a block layout it cannot run is refused before
+    anything is allocated or launched."""
     from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
     args = make_inputs(1, 32, 8, 4, torch.float32, "cpu")
+    packed = dict(cu_seqlens=torch.tensor([0, 3, 8])) if config.pop("packed", False) else {}
     with pytest.raises(ValueError, match=re.escape(message)):
-        selective_scan_triton(**args, config=ScanConfig(**config))
+        selective_scan_triton(**args, config=ScanConfig(**config), **packed)
 
 
 def test_reference_dispatch_without_triton(monkeypatch):
@@ -340,7 +380,9 @@ def test_packed_scan_equals_each_alone_interpreted(lengths, state, dtype, with_i
 
 # Each case compiles its own kernel variants (flags, dtypes, divisibility of the sizes by 16),
 # the backward of 16-bit u and delta (8-step tiles) being the costliest, 10-18 s for sm_90 on
-# a CPU core: few cases, each for the paths it alone reaches.
+# a CPU core: few cases, each for the paths it alone reaches. Through ops.selective_scan
+# ("auto") the cases of 2 x 1536 and 2 x 512 channel rows run in the block layout on an H100
+# or H200, the others in tiles (test_both_layouts_match_float64_gpu takes each explicitly).
 # (batch, dim, length, state, groups, z, D, bias, h0, softplus, dtype, delta dtype)
 GPU_CASES = [
     # training shape, chunked along the length (every size divisible by 16)
@@ -367,6 +409,22 @@ def test_scan_matches_float64_gpu(case, monkeypatch):
     args = make_inputs(batch, dim, length, state, dtype, "cuda", groups, z, D, bias, h0, softplus,
                        delta_dtype)
     check_scan(args, softplus, TOL[dtype])
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("layout", ["tiles", "block"])
+def test_both_layouts_match_float64_gpu(layout):
+    """Each layout taken explicitly at the cases "auto" gives the other: the partial channel
+    block and partial last chunk with an initial state (bf16; "auto": tiles), the model's
+    dtypes at the training shape (16-bit u, z, B, C, float32 Δ; "auto": block)."""
+    from functools import partial
+    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+    scan = partial(selective_scan_triton, config=ScanConfig(layout=layout))
+    for batch, dim, length, h0, delta_dtype in ((2, 200, 999, True, None),
+                                                (2, 1536, 2048, False, torch.float32)):
+        args = make_inputs(batch, dim, length, 16, torch.bfloat16, "cuda", with_h0=h0,
+                           delta_dtype=delta_dtype)
+        check_scan(args, True, TOL[torch.bfloat16], scan=scan)
 
 
 @pytest.mark.gpu
@@ -401,7 +459,7 @@ def test_scan_with_sparse_saved_states_gpu():
     from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
     args = make_inputs(2, 1536, 2048, 16, torch.float32, "cuda", with_h0=False)
     check_scan(args, True, TOL[torch.float32], scan=partial(
-        selective_scan_triton, config=ScanConfig(bwd_chunks=4, tiles_per_state=8)))
+        selective_scan_triton, config=ScanConfig(layout="tiles", bwd_chunks=4, tiles_per_state=8)))
 
 
 @pytest.mark.gpu
@@ -412,7 +470,7 @@ def test_scan_with_backward_tiles_of_their_own_gpu():
     from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
     args = make_inputs(2, 1536, 2048, 16, torch.bfloat16, "cuda", with_h0=False)
     check_scan(args, True, TOL[torch.bfloat16], scan=partial(
-        selective_scan_triton, config=ScanConfig(bwd_chunks=4, bwd_block_t=4)))
+        selective_scan_triton, config=ScanConfig(layout="tiles", bwd_chunks=4, bwd_block_t=4)))
 
 
 @pytest.mark.gpu

@@ -1,0 +1,364 @@
+"""Selective scan in Triton in the block layout: one program a channel, the length in chunks
+scanned across the program's threads. Forward and backward.
+
+Same contract as ``kernels.scan_reference.selective_scan_ref`` for unpacked calls: u, delta,
+z (batch, dim, length) in float32/bfloat16/float16 with adjacent steps (any batch and channel
+strides); A (dim, state) float32; B, C (batch, state, length) or (batch, groups, state,
+length) with adjacent steps; D, delta_bias (dim,); initial_state (batch, dim, state) float32.
+Arithmetic in float32.
+
+Layout (mamba_ssm's: a CUDA block a channel, cub's BlockScan over its threads' steps). A
+program is one (channel, batch row) and walks the length in chunks of BLOCK_L steps. For one
+state n at a time it forms a_t = exp(Δ_t A_n) and b_t = Δ_t u_t B_t over the whole chunk and
+scans the pairs with ``tl.associative_scan`` under (a1, b1), (a2, b2) -> (a1 a2, a2 b1 + b2):
+each thread its consecutive steps, then across the threads. The state at the chunk start is
+joined into the first step (b_0 + a_0 h), so the scan's b is h_t; y_t += C_t h_t. Between
+chunks every state's value is carried in a (BLOCK_N,) register vector. There are batch x dim
+programs and no passes over chunks, so a wide input fills the GPU in one launch at any
+length; a narrow one (few channels, one batch row) leaves it idle, which is where the tile
+layout (``kernels.triton_scan``) that cuts the length into chunks is faster:
+``triton_scan.selective_scan_triton`` picks between them.
+
+Forward: y (gated by SiLU(z)), the final state and, for the backward, every chunk's start
+state (batch, chunks, dim, state) float32: 1/BLOCK_L of the states, 32 MiB at dim 1024 and
+2^20 steps.
+
+Backward, chunks last to first, for one state at a time: the states again by the forward scan
+from the saved chunk start; the adjoint g_t = C_t dy_t + a_(t+1) g_(t+1) by the reverse scan
+of (a_(t+1), C_t dy_t), a_(t+1) from the next step's Δ in memory, the adjoint entering from
+the next chunk (or the final state's gradient) joined into the last step; then
+g_t a_t h_(t-1) = g_t (h_t - b_t) for dA and dΔ. The output before the gate, for dz, is summed
+again from the recomputed states, so nothing of size (batch, dim, length) is saved. dB and dC
+(sums over the channels) are added with float32 atomics; dA, dD and dΔ bias are summed in
+registers and added once a program.
+"""
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+
+from .triton_scan import _LOG2E, ScanConfig, _channel_major, _interpreted, _sigmoid, _softplus
+
+MAX_BLOCK_L = 2048     # steps a chunk: mamba_ssm's 128 threads x 16 steps
+# warps a program of the forward and of the backward. sm_90, 2048-step chunks
+# (benchmarks/kernel_stats.py): the forward holds 138 registers a thread in 4 warps; the
+# backward spills 152 bytes a thread in 4 warps and none in 8 (247 registers).
+FWD_WARPS = 4
+BWD_WARPS = 8
+
+
+@triton.jit
+def _combine(a1, b1, a2, b2):
+    """Two steps h -> a h + b, the first (a1, b1), as one."""
+    return a1 * a2, a2 * b1 + b2
+
+
+@triton.jit
+def _delta_steps(delta_ptr, row, t, m, bias, SOFTPLUS: tl.constexpr, FAST: tl.constexpr):
+    """delta + bias and Δ (its softplus when asked) at the steps t (mask m) of a channel row,
+    float32; Δ is 0 past the length, so a = 1 and b = 0 there: the state carries."""
+    raw = tl.load(delta_ptr + row + t, mask=m, other=0.0).to(tl.float32) + bias
+    if SOFTPLUS:
+        dt = _softplus(raw, FAST)
+    else:
+        dt = raw
+    return raw, tl.where(m, dt, 0.0)
+
+
+@triton.jit
+def _state_scan(B_ptr, C_ptr, b_row, c_row, t, m, dt, dtu, A2_n, h_start):
+    """One state of a chunk: B_t, C_t, a_t = exp2(Δ_t A_n log2 e), b_t = Δ_t u_t B_t and the
+    states h_t by the scan over the chunk's steps, ``h_start`` joined into the first."""
+    Bt = tl.load(B_ptr + b_row + t, mask=m, other=0.0).to(tl.float32)
+    Ct = tl.load(C_ptr + c_row + t, mask=m, other=0.0).to(tl.float32)
+    a = tl.exp2(dt * A2_n)
+    bb = dtu * Bt
+    first = tl.arange(0, t.shape[0]) == 0
+    _, h = tl.associative_scan((a, bb + tl.where(first, a * h_start, 0.0)), 0, _combine)
+    return Bt, Ct, a, bb, h
+
+
+@triton.jit
+def _pick(vec, offs, i):
+    """vec[i] of a register vector, as a scalar."""
+    return tl.sum(tl.where(offs == i, vec, 0.0))
+
+
+@triton.jit
+def _block_fwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, sz_d,
+                      y_ptr, sy_b, sy_d, A_ptr, B_ptr, sb_b, sb_g, sb_n, C_ptr, sc_b, sc_g, sc_n,
+                      D_ptr, bias_ptr, h0_ptr, final_ptr, hstart_ptr,
+                      dim, length, state, dim_per_group, n_chunks,
+                      HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
+                      SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr, STORE: tl.constexpr,
+                      FAST: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr):
+    """Program (channel d, batch row b). y in its own strides; final (batch, dim, state);
+    STORE: the state at every chunk start to hstart (batch, n_chunks, dim, state)."""
+    d = tl.program_id(0)
+    b = tl.program_id(1).to(tl.int64)
+    offs_n = tl.arange(0, BLOCK_N)
+    offs_l = tl.arange(0, BLOCK_L)
+    mask_n = offs_n < state
+    group = d // dim_per_group
+    b_base = b * sb_b + group * sb_g
+    c_base = b * sc_b + group * sc_g
+    u_row, dl_row, z_row, y_row = b * su_b + d * su_d, b * sdl_b + d * sdl_d, \
+        b * sz_b + d * sz_d, b * sy_b + d * sy_d
+    A2 = tl.load(A_ptr + d * state + offs_n, mask=mask_n, other=0.0) * _LOG2E
+    bias = tl.load(bias_ptr + d).to(tl.float32) if HAS_BIAS else 0.0
+    Dv = tl.load(D_ptr + d).to(tl.float32) if HAS_D else 0.0
+    state_row = (b * dim + d) * state
+    if HAS_H0:
+        carry = tl.load(h0_ptr + state_row + offs_n, mask=mask_n, other=0.0)
+    else:
+        carry = tl.zeros([BLOCK_N], dtype=tl.float32)
+    for chunk in range(n_chunks):
+        if STORE:
+            tl.store(hstart_ptr + ((b * n_chunks + chunk) * dim + d) * state + offs_n, carry,
+                     mask=mask_n)
+        t = chunk * BLOCK_L + offs_l
+        m = t < length
+        u = tl.load(u_ptr + u_row + t, mask=m, other=0.0).to(tl.float32)
+        _, dt = _delta_steps(delta_ptr, dl_row, t, m, bias, SOFTPLUS, FAST)
+        dtu = dt * u
+        y = Dv * u
+        for n in range(state):
+            _, Ct, _, _, h = _state_scan(B_ptr, C_ptr, b_base + n * sb_n, c_base + n * sc_n,
+                                         t, m, dt, dtu, _pick(A2, offs_n, n),
+                                         _pick(carry, offs_n, n))
+            y += Ct * h
+            carry = tl.where(offs_n == n, _pick(h, offs_l, BLOCK_L - 1), carry)
+        if HAS_Z:
+            z = tl.load(z_ptr + z_row + t, mask=m, other=0.0).to(tl.float32)
+            y = y * z * _sigmoid(z)
+        tl.store(y_ptr + y_row + t, y.to(y_ptr.dtype.element_ty), mask=m)
+    tl.store(final_ptr + state_row + offs_n, carry, mask=mask_n)
+
+
+@triton.jit
+def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, sz_d,
+                      dout_ptr, sg_b, sg_d, du_ptr, sdu_b, sdu_d, ddelta_ptr, sdd_b, sdd_d,
+                      dz_ptr, sdz_b, sdz_d, A_ptr, B_ptr, sb_b, sb_g, sb_n, C_ptr, sc_b, sc_g,
+                      sc_n, D_ptr, bias_ptr, hstart_ptr, dfinal_ptr, dA_ptr, dB_ptr, dC_ptr,
+                      dD_ptr, dbias_ptr, dh0_ptr, dim, length, state, dim_per_group, n_groups,
+                      n_chunks, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
+                      HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_DFINAL: tl.constexpr,
+                      HAS_DH0: tl.constexpr, FAST: tl.constexpr, BLOCK_L: tl.constexpr,
+                      BLOCK_N: tl.constexpr):
+    """Program (channel d, batch row b), the chunks last to first. du, dΔ, dz in their own
+    strides; dA (dim, state), dB, dC (batch, groups, state, length) contiguous, dD, dbias
+    (dim,) float32 and added to across programs; dh0 (batch, dim, state) written."""
+    d = tl.program_id(0)
+    b = tl.program_id(1).to(tl.int64)
+    offs_n = tl.arange(0, BLOCK_N)
+    offs_l = tl.arange(0, BLOCK_L)
+    mask_n = offs_n < state
+    group = d // dim_per_group
+    b_base = b * sb_b + group * sb_g
+    c_base = b * sc_b + group * sc_g
+    dbc_base = (b * n_groups + group) * state * length
+    u_row, dl_row, z_row = b * su_b + d * su_d, b * sdl_b + d * sdl_d, b * sz_b + d * sz_d
+    g_row, du_row = b * sg_b + d * sg_d, b * sdu_b + d * sdu_d
+    dd_row, dz_row = b * sdd_b + d * sdd_d, b * sdz_b + d * sdz_d
+    A = tl.load(A_ptr + d * state + offs_n, mask=mask_n, other=0.0)
+    A2 = A * _LOG2E
+    bias = tl.load(bias_ptr + d).to(tl.float32) if HAS_BIAS else 0.0
+    Dv = tl.load(D_ptr + d).to(tl.float32) if HAS_D else 0.0
+    state_row = (b * dim + d) * state
+    if HAS_DFINAL:      # the adjoint after the last step, carried to it through a = 1
+        g_next = tl.load(dfinal_ptr + state_row + offs_n, mask=mask_n, other=0.0)
+    else:
+        g_next = tl.zeros([BLOCK_N], dtype=tl.float32)
+    dA = tl.zeros([BLOCK_N], dtype=tl.float32)
+    dh0 = tl.zeros([BLOCK_N], dtype=tl.float32)
+    dD = tl.sum(tl.zeros([BLOCK_L], dtype=tl.float32))
+    dbias = tl.sum(tl.zeros([BLOCK_L], dtype=tl.float32))
+    for i in range(n_chunks):
+        chunk = n_chunks - 1 - i
+        t = chunk * BLOCK_L + offs_l
+        m = t < length
+        u = tl.load(u_ptr + u_row + t, mask=m, other=0.0).to(tl.float32)
+        raw, dt = _delta_steps(delta_ptr, dl_row, t, m, bias, SOFTPLUS, FAST)
+        _, dt_next = _delta_steps(delta_ptr, dl_row, t + 1, t + 1 < length, bias, SOFTPLUS,
+                                  FAST)
+        dtu = dt * u
+        dout = tl.load(dout_ptr + g_row + t, mask=m, other=0.0).to(tl.float32)
+        if HAS_Z:
+            z = tl.load(z_ptr + z_row + t, mask=m, other=0.0).to(tl.float32)
+            sig = _sigmoid(z)
+            dy = dout * z * sig
+        else:
+            dy = dout
+        ypre = Dv * u
+        du_acc = Dv * dy
+        ddt_acc = tl.zeros([BLOCK_L], dtype=tl.float32)
+        hstart_row = ((b * n_chunks + chunk) * dim + d) * state
+        for n in range(state):
+            A_n = _pick(A, offs_n, n)
+            A2_n = _pick(A2, offs_n, n)
+            bc_n = dbc_base + n * length
+            Bt, Ct, a, bb, h = _state_scan(B_ptr, C_ptr, b_base + n * sb_n, c_base + n * sc_n,
+                                           t, m, dt, dtu, A2_n,
+                                           tl.load(hstart_ptr + hstart_row + n))
+            ypre += Ct * h
+            alpha = tl.exp2(dt_next * A2_n)
+            last = tl.where(offs_l == BLOCK_L - 1, alpha * _pick(g_next, offs_n, n), 0.0)
+            _, g = tl.associative_scan((alpha, Ct * dy + last), 0, _combine, reverse=True)
+            gk = g * (h - bb)                                  # g_t a_t h_(t-1)
+            dA = tl.where(offs_n == n, dA + tl.sum(gk * dt), dA)
+            du_acc += g * dt * Bt
+            ddt_acc += g * u * Bt + gk * A_n
+            tl.atomic_add(dB_ptr + bc_n + t, g * dtu, mask=m, sem="relaxed")
+            tl.atomic_add(dC_ptr + bc_n + t, dy * h, mask=m, sem="relaxed")
+            g_first = _pick(g, offs_l, 0)
+            g_next = tl.where(offs_n == n, g_first, g_next)
+            if HAS_DH0:
+                dh0 = tl.where(offs_n == n, _pick(a, offs_l, 0) * g_first, dh0)
+        tl.store(du_ptr + du_row + t, du_acc.to(du_ptr.dtype.element_ty), mask=m)
+        if HAS_Z:
+            dz = dout * ypre * sig * (1.0 + z * (1.0 - sig))
+            tl.store(dz_ptr + dz_row + t, dz.to(dz_ptr.dtype.element_ty), mask=m)
+        if SOFTPLUS:
+            ddt_acc = ddt_acc * _sigmoid(raw)
+        ddt = tl.where(m, ddt_acc, 0.0)
+        tl.store(ddelta_ptr + dd_row + t, ddt.to(ddelta_ptr.dtype.element_ty), mask=m)
+        if HAS_D:
+            dD += tl.sum(dy * u)
+        if HAS_BIAS:
+            dbias += tl.sum(ddt)
+    tl.atomic_add(dA_ptr + d * state + offs_n, dA, mask=mask_n, sem="relaxed")
+    if HAS_D:
+        tl.atomic_add(dD_ptr + d, dD, sem="relaxed")
+    if HAS_BIAS:
+        tl.atomic_add(dbias_ptr + d, dbias, sem="relaxed")
+    if HAS_DH0:
+        tl.store(dh0_ptr + state_row + offs_n, dh0, mask=mask_n)
+
+
+# ----------------------------------------------------------------------------- launches
+
+def block_length(length: int, block_l: int = 0) -> int:
+    """Steps a chunk: ``block_l`` (a power of two, at least 16), or by default the least power
+    of two that holds the whole length, at most MAX_BLOCK_L."""
+    if block_l:
+        if block_l < 16 or block_l & (block_l - 1):
+            raise ValueError(f"ScanConfig.block_l must be 0 or a power of two >= 16, "
+                             f"got {block_l}")
+        return block_l
+    return max(16, min(MAX_BLOCK_L, triton.next_power_of_2(length)))
+
+
+def _rows_of(t: torch.Tensor) -> tuple:
+    """A (batch, dim, length) tensor with adjacent steps and its batch and channel strides."""
+    return t, t.stride(0), t.stride(1)
+
+
+def _bc_rows(M: torch.Tensor) -> tuple:
+    """B or C as (batch, groups, state, length) with adjacent steps (a view where it has
+    them), and its batch, group and state strides."""
+    M4 = M.unsqueeze(1) if M.dim() == 3 else M
+    if M4.stride(-1) != 1 and M4.shape[-1] > 1:
+        M4 = M4.contiguous()
+    return M4, M4.stride(0), M4.stride(1), M4.stride(2)
+
+
+
+def _flags(D: torch.Tensor | None, z: torch.Tensor | None, delta_bias: torch.Tensor | None,
+           softplus: bool) -> dict:
+    """The kernels' compile-time flags of a call."""
+    return dict(HAS_D=D is not None, HAS_Z=z is not None, HAS_BIAS=delta_bias is not None,
+                SOFTPLUS=softplus, FAST=not _interpreted())
+
+
+class _BlockScanFn(torch.autograd.Function):
+    """Autograd of the block layout; forward returns (out, final_state)."""
+
+    @staticmethod
+    def forward(ctx, u, delta, A, B, C, D, z, delta_bias, initial_state, softplus: bool,
+                needs_grad: bool, block_l: int, warps: tuple[int, int]):
+        u, delta, z = _channel_major(u), _channel_major(delta), _channel_major(z)
+        A32 = A.contiguous().float()
+        D32 = D.contiguous().float() if D is not None else None
+        bias32 = delta_bias.contiguous().float() if delta_bias is not None else None
+        h0 = initial_state.contiguous().float() if initial_state is not None else None
+        Bv, Cv = _bc_rows(B), _bc_rows(C)
+        batch, dim, length = u.shape
+        state = A.shape[1]
+        n_chunks = triton.cdiv(length, block_l)
+        f32 = dict(device=u.device, dtype=torch.float32)
+        out = torch.empty_like(u)
+        final = torch.empty(batch, dim, state, **f32)
+        hstart = torch.empty(batch, n_chunks, dim, state, **f32) if needs_grad else final
+        zz = z if z is not None else u
+        _block_fwd_kernel[(dim, batch)](
+            *_rows_of(u), *_rows_of(delta), *_rows_of(zz), *_rows_of(out), A32, *Bv, *Cv,
+            D32 if D32 is not None else A32, bias32 if bias32 is not None else A32,
+            h0 if h0 is not None else final, final, hstart, dim, length, state,
+            dim // Bv[0].shape[1], n_chunks, HAS_H0=h0 is not None, STORE=needs_grad,
+            BLOCK_L=block_l, BLOCK_N=triton.next_power_of_2(state), num_warps=warps[0],
+            **_flags(D, z, delta_bias, softplus))
+        if needs_grad:
+            ctx.save_for_backward(u, delta, z, A32, B, C, D32, bias32, hstart)
+            ctx.softplus, ctx.block_l, ctx.bwd_warps = softplus, block_l, warps[1]
+            ctx.dtypes = (A.dtype, D.dtype if D is not None else None,
+                          delta_bias.dtype if delta_bias is not None else None,
+                          initial_state.dtype if initial_state is not None else None)
+        ctx.set_materialize_grads(False)
+        return out, final
+
+    @staticmethod
+    def backward(ctx, dout, dfinal):
+        u, delta, z, A32, B, C, D32, bias32, hstart = ctx.saved_tensors
+        a_dtype, d_dtype, bias_dtype, h0_dtype = ctx.dtypes
+        batch, dim, length = u.shape
+        state = A32.shape[1]
+        dout = _channel_major(dout) if dout is not None else torch.zeros_like(u)
+        dfinal = dfinal.contiguous().float() if dfinal is not None else None
+        Bv, Cv = _bc_rows(B), _bc_rows(C)
+        groups = Bv[0].shape[1]
+        f32 = dict(device=u.device, dtype=torch.float32)
+        du, ddelta = torch.empty_like(u), torch.empty_like(delta)
+        dz = torch.empty_like(z) if z is not None else None
+        dA = torch.zeros(dim, state, **f32)
+        dB = torch.zeros(batch, groups, state, length, **f32)
+        dC = torch.zeros_like(dB)
+        dD = torch.zeros(dim, **f32) if D32 is not None else None
+        dbias = torch.zeros(dim, **f32) if bias32 is not None else None
+        want_dh0 = h0_dtype is not None and ctx.needs_input_grad[8]
+        dh0 = torch.empty(batch, dim, state, **f32) if want_dh0 else None
+        zz, dzz = (z, dz) if z is not None else (u, du)
+        _block_bwd_kernel[(dim, batch)](
+            *_rows_of(u), *_rows_of(delta), *_rows_of(zz), *_rows_of(dout), *_rows_of(du),
+            *_rows_of(ddelta), *_rows_of(dzz), A32, *Bv, *Cv,
+            D32 if D32 is not None else A32, bias32 if bias32 is not None else A32, hstart,
+            dfinal if dfinal is not None else A32, dA, dB, dC,
+            dD if dD is not None else dA, dbias if dbias is not None else dA,
+            dh0 if dh0 is not None else dA, dim, length, state, dim // groups, groups,
+            hstart.shape[1], HAS_DFINAL=dfinal is not None, HAS_DH0=want_dh0,
+            BLOCK_L=ctx.block_l, BLOCK_N=triton.next_power_of_2(state),
+            num_warps=ctx.bwd_warps,
+            **_flags(D32, z, bias32, ctx.softplus))
+        return (du, ddelta, dA.to(a_dtype), dB.reshape(B.shape).to(B.dtype),
+                dC.reshape(C.shape).to(C.dtype), dD.to(d_dtype) if dD is not None else None, dz,
+                dbias.to(bias_dtype) if dbias is not None else None,
+                dh0.to(h0_dtype) if dh0 is not None else None, None, None, None, None)
+
+
+def selective_scan_block(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor,
+                         C: torch.Tensor, D: torch.Tensor | None, z: torch.Tensor | None,
+                         delta_bias: torch.Tensor | None, delta_softplus: bool,
+                         initial_state: torch.Tensor | None, needs_grad: bool,
+                         config: ScanConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """(y, final state) of an unpacked scan in the block layout: y (batch, dim, length) in u's
+    dtype, the final state (batch, dim, state) float32; differentiable in every input when
+    ``needs_grad``. From ``config`` only block_l (steps a chunk, 0: ``block_length``'s
+    choice), block_fwd_warps and block_bwd_warps (0: FWD_WARPS, BWD_WARPS) apply."""
+    for name in ("block_fwd_warps", "block_bwd_warps"):
+        warps = getattr(config, name)
+        if warps < 0 or warps & (warps - 1):
+            raise ValueError(f"ScanConfig.{name} must be 0 or a power of two, got {warps}")
+    warps = config.block_fwd_warps or FWD_WARPS, config.block_bwd_warps or BWD_WARPS
+    block_l = block_length(u.shape[-1], config.block_l)
+    return _BlockScanFn.apply(u, delta, A, B, C, D, z, delta_bias, initial_state,
+                              delta_softplus, needs_grad, block_l, warps)
