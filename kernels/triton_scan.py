@@ -1222,9 +1222,11 @@ class _SelectiveScanFn(torch.autograd.Function):
 
 # Channel rows (batch x dim) a multiprocessor from which "auto" takes the block layout: it
 # runs a program per row over the whole length, so it needs rows to fill the GPU, where the
-# tile layout cuts the length into chunks. On an H100 (132 SMs) the block layout was as fast
-# as the tiles at B1 D1024 (7.8 rows a multiprocessor; 2^16 and 2^20 steps) and faster above
-# (benchmarks/results/h100-2026-12-06, session 8).
+# tile layout cuts the length into chunks. On an H100 (132 SMs; `benchmarks/scan.py
+# --layouts`, benchmarks/results/h100-2026-12-06, session 8), forward+backward, bf16: the
+# block layout took 1.05-1.08x the tiles' time at 512 rows (2^16, 2^20 steps), 1.01x at 768
+# and 1.01-1.02x at 1024 (7.8 a multiprocessor) with a third less memory, 0.76-0.86x at 8 x
+# 1536 (2K, 8K steps).
 BLOCK_MIN_PROGRAMS_PER_SM = 6
 LAYOUTS = ("auto", "tiles", "block")
 
