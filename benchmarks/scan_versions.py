@@ -1,11 +1,17 @@
 """Our scan kernels against another version of them, side by side in one process: is a kernel
 change faster? (and mamba_ssm's kernel beside both, when it is built).
 
-The baseline is a copy of ``kernels/triton_scan.py`` from another commit, loaded as the module
+The baseline is a copy of ``kernels/triton_scan.py`` (the tile layout, and the dispatch) or of
+``kernels/triton_block_scan.py`` (the block layout) from another commit, loaded as the module
 ``mambaseq.kernels.triton_scan_baseline`` (its relative imports resolve inside this checkout):
 
     git show ef585c0:kernels/triton_scan.py > /tmp/triton_scan_ef585c0.py
     python -m benchmarks.scan_versions /tmp/triton_scan_ef585c0.py [--rounds 2] [--out DIR]
+    git show main:kernels/triton_block_scan.py > /tmp/triton_block_scan_main.py
+    python -m benchmarks.scan_versions /tmp/triton_block_scan_main.py
+
+A block-layout baseline runs every shape in the block layout; "ours" is then this checkout's
+scan in the layout its dispatch picks ("auto": the block layout at these shapes on an H100).
 
 At the shapes of ``benchmarks/scan.py``'s acceptance rows (bf16 inputs, N 16): forward and
 forward+backward ms (median of CUDA-event timed calls) and the peak GiB of one
@@ -27,9 +33,10 @@ import torch
 
 from benchmarks.peer import load_selective_scan_fn
 from benchmarks.scan import Cell, guarded, mamba_inputs, scan_arguments, time_and_memory
-from mambaseq.kernels.triton_scan import selective_scan_triton
+from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
 
 BASELINE_MODULE = "mambaseq.kernels.triton_scan_baseline"
+SCAN_ENTRIES = ("selective_scan_triton", "selective_scan_block")
 SHAPES = [(1, 1024, 1 << k) for k in (9, 11, 13, 16, 20)] + [(8, 1536, 2048), (8, 1536, 8192)]
 
 
@@ -47,10 +54,28 @@ def load_baseline(path: str) -> types.ModuleType:
     except Exception as err:
         del sys.modules[BASELINE_MODULE]
         raise ValueError(f"{path}: does not import as a scan module: {err}") from None
-    if not callable(getattr(module, "selective_scan_triton", None)):
+    if not any(callable(getattr(module, name, None)) for name in SCAN_ENTRIES):
         del sys.modules[BASELINE_MODULE]
-        raise ValueError(f"{path}: defines no selective_scan_triton")
+        raise ValueError(f"{path}: defines neither {' nor '.join(SCAN_ENTRIES)}")
     return module
+
+
+def baseline_scan(module: types.ModuleType) -> Callable:
+    """The baseline module's scan with ``selective_scan_triton``'s signature: that function
+    itself, or the block layout's ``selective_scan_block`` called as the dispatch calls it."""
+    if callable(getattr(module, "selective_scan_triton", None)):
+        return module.selective_scan_triton
+
+    def scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
+             initial_state=None, return_final_state=False):
+        tensors = (u, delta, A, B, C, D, z, delta_bias, initial_state)
+        needs_grad = torch.is_grad_enabled() and any(
+            t is not None and t.requires_grad for t in tensors)
+        y, final = module.selective_scan_block(u, delta, A, B, C, D, z, delta_bias,
+                                               delta_softplus, initial_state, needs_grad,
+                                               ScanConfig(layout="block"))
+        return (y, final) if return_final_state else y
+    return scan
 
 
 def best(cells: list[Cell]) -> Cell:
@@ -82,7 +107,8 @@ def measure_shape(batch: int, dim: int, length: int, versions: dict[str, Callabl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("baseline", help="a kernels/triton_scan.py of another commit")
+    parser.add_argument("baseline", help="a kernels/triton_scan.py or kernels/triton_block_scan.py "
+                        "of another commit")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds (>= 1)")
     parser.add_argument("--out", default=".", help="folder for scan_versions.csv")
     opts = parser.parse_args()
@@ -94,7 +120,7 @@ def main() -> None:
         parser.error(str(err))
     if not torch.cuda.is_available():
         sys.exit("benchmarks/scan_versions.py needs a CUDA GPU")
-    versions = {"baseline": baseline.selective_scan_triton, "ours": selective_scan_triton}
+    versions = {"baseline": baseline_scan(baseline), "ours": selective_scan_triton}
     peer, peer_note = load_selective_scan_fn()
     print(f"# {torch.cuda.get_device_name()}; baseline {opts.baseline}; mamba_ssm {peer_note}")
     print("# ms forward / forward+backward, peak GiB; best of the rounds\n")

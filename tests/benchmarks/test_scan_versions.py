@@ -6,10 +6,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
+import mambaseq.kernels.triton_block_scan as ours_block
 import mambaseq.kernels.triton_scan as ours
 from benchmarks.scan import Cell
-from benchmarks.scan_versions import BASELINE_MODULE, best, load_baseline
+from benchmarks.scan_versions import BASELINE_MODULE, baseline_scan, best, load_baseline
 
 SCAN_FILE = Path(ours.__file__)
 
@@ -24,10 +26,31 @@ def test_baseline_loads_as_its_own_module_beside_ours(tmp_path: Path) -> None:
     assert Path(baseline.__file__) == copy
 
 
+def test_a_block_layout_baseline_is_called_as_the_dispatch_calls_it(tmp_path: Path) -> None:
+    """A kernels/triton_block_scan.py of another commit: its selective_scan_block gets the
+    tensors in order, the softplus flag, whether a gradient is wanted and the block layout."""
+    copy = tmp_path / "triton_block_scan_old.py"
+    copy.write_text(Path(ours_block.__file__).read_text())
+    baseline = load_baseline(str(copy))
+    assert baseline.selective_scan_block is not ours_block.selective_scan_block
+    calls = []
+    baseline.selective_scan_block = lambda *args: calls.append(args) or ("y", "final")
+    scan = baseline_scan(baseline)
+    tensors = [torch.zeros(1, 2, 3, requires_grad=True)] + [torch.zeros(1)] * 7
+    assert scan(*tensors, delta_softplus=True) == "y"
+    with torch.no_grad():
+        assert scan(*tensors, return_final_state=True) == ("y", "final")
+    (*given, softplus, init, wants_grad, config), (*_, no_softplus, _, no_grad, _) = calls
+    assert all(g is t for g, t in zip(given, tensors)) and len(given) == 8
+    assert (softplus, init, wants_grad, config.layout) == (True, None, True, "block")
+    assert (no_softplus, no_grad) == (False, False)
+
+
 def test_a_file_without_a_scan_is_refused_by_name(tmp_path: Path) -> None:
     other = tmp_path / "not_a_scan.py"
     other.write_text("X = 1\n")
-    with pytest.raises(ValueError, match="not_a_scan.py: defines no selective_scan_triton"):
+    with pytest.raises(ValueError, match="not_a_scan.py: defines neither selective_scan_triton "
+                       "nor selective_scan_block"):
         load_baseline(str(other))
     assert BASELINE_MODULE not in sys.modules
 
