@@ -10,8 +10,8 @@ the way Triton's launcher specialises them for the CUDA backend (dtypes, integer
 or divisible by 16, 16-byte aligned pointers, constexprs, num_warps), recorded, and nothing
 runs. Outputs are never computed, so the tests' checks are switched off here (closeness,
 ``torch.equal``, ``torch.isfinite``: a training run goes on to its last step where the real
-one may stop earlier): this counts compiles, it tests nothing. The scan's chunk counts and the
-norm's program count follow an H100's 132 multiprocessors; a tuning run "times" every config
+one may stop earlier): this counts compiles, it tests nothing. The scan's layout and chunk
+counts and the norm's program count follow an H100's 132 multiprocessors; a tuning run "times" every config
 at 1 ms (each config is compiled, the first wins) unless the test replaced ``do_bench``.
 "torch calls" counts the test's PyTorch calls from Python (its float64 yardsticks included):
 on a GPU each is a launch of a few microseconds at least.
@@ -66,6 +66,7 @@ def _install() -> None:
     from triton.runtime.jit import JITFunction, create_function_from_signature
 
     binders = {}
+    gpu = torch.device("cuda")      # made before CudaIsCpu, which turns "cuda" into the CPU
 
     def run(self, *args, grid, warmup, **kwargs):
         if self not in binders:
@@ -148,11 +149,14 @@ def _install() -> None:
 
         def auto_chunks(*args, **kwargs):      # its device (the last argument): a GPU
             if "device" in kwargs:
-                kwargs["device"] = torch.device("cuda")
+                kwargs["device"] = gpu
             else:
-                args = (*args[:-1], torch.device("cuda"))
+                args = (*args[:-1], gpu)
             return real_auto_chunks(*args, **kwargs)
         scan._auto_chunks = auto_chunks
+    if hasattr(scan, "_auto_block"):           # the scan layout an H100 would get
+        real_auto_block = scan._auto_block
+        scan._auto_block = lambda rows, device: real_auto_block(rows, gpu)
 
     real_trainer_init = L.Trainer.__init__
 

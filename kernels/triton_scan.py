@@ -1242,10 +1242,16 @@ def _block_layout(u: torch.Tensor, cu_seqlens: torch.Tensor | None,
                          "(cu_seqlens): use 'tiles' or 'auto'")
     if layout != "auto":
         return layout == "block"
-    if cu_seqlens is not None or u.device.type != "cuda" or _interpreted():
+    return cu_seqlens is None and _auto_block(u.shape[0] * u.shape[1], u.device)
+
+
+def _auto_block(rows: int, device: torch.device) -> bool:
+    """"auto"'s choice for an unpacked call of ``rows`` channel rows (batch x dim) on
+    ``device``: the block layout on a GPU with at least BLOCK_MIN_PROGRAMS_PER_SM rows a
+    multiprocessor (the tiles under the interpreter)."""
+    if device.type != "cuda" or _interpreted():
         return False
-    rows = u.shape[0] * u.shape[1]
-    sms = torch.cuda.get_device_properties(u.device).multi_processor_count
+    sms = torch.cuda.get_device_properties(device).multi_processor_count
     return rows >= BLOCK_MIN_PROGRAMS_PER_SM * sms
 
 

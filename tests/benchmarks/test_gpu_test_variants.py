@@ -31,3 +31,24 @@ def test_counts_compiled_variants_per_test():
         "test_norm_gpu[rms-fp32]": (2, 0),                 # other flags: other variants
         "test_conv_autotunes_once_per_power_of_two_of_length": (0, 3)}, proc.stdout[-3000:]
     assert "9 variants, 3 tuning keys" in proc.stdout
+
+
+def test_the_scan_takes_the_layout_an_h100_would():
+    """2 x 1536 channel rows run in the block layout on an H100 (a forward and a backward
+    launch), not the tiles a CPU device gets; 2 x 200 in tiles (a chunk pass, a combine and a
+    scan each way)."""
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    scan_tests = "tests/kernels/test_triton_scan.py"
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/gpu_test_variants.py", scan_tests, "-k",
+         "test_scan_matches_float64_gpu and "
+         "(1536l2048n16gNone-float32 or d200l999n16gNone-float32)"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+        env={**env, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    launches = {m[1]: int(m[2]) for m in re.finditer(
+        rf"^\| {re.escape(scan_tests)}::(\S+) \| \d+ \| \d+ \| (\d+) \|", proc.stdout, re.M)}
+    assert launches == {"test_scan_matches_float64_gpu[b2d1536l2048n16gNone-float32]": 2,
+                        "test_scan_matches_float64_gpu[b2d200l999n16gNone-float32]": 6}, \
+        proc.stdout[-3000:]
+    assert "_block_fwd_kernel" in proc.stdout and "_chunk_state_kernel" in proc.stdout
