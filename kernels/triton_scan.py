@@ -1,5 +1,8 @@
 """Fused selective scan in Triton: forward and backward, parallel over batch, channels and length.
 
+The tile layout. ``selective_scan_triton`` sends unpacked calls with enough channel rows to fill
+the GPU to the block layout instead (``kernels.triton_block_scan``; ``ScanConfig.layout``).
+
 Same contract as ``kernels.scan_reference.selective_scan_ref``: u, delta, z (batch, dim, length)
 in float32/bfloat16/float16; A (dim, state) float32; B, C (batch, state, length) or (batch,
 groups, state, length); D, delta_bias (dim,); initial_state (batch, dim, state). u, delta and
@@ -850,7 +853,8 @@ SCAN_PASS_MAX_REGS = {8: 96}
 # Δ: 8 steps). On sm_90 the bf16 backward in 8-step tiles holds 255 registers and spills 232
 # bytes a thread, in 4-step tiles (two to a saved state) 16 (benchmarks/kernel_stats.py); the
 # tile-steps table (benchmarks/results/h100-2026-12-06, session 7) shows the forward 14-26%
-# faster in 8-step tiles and forward+backward 8-11% slower.
+# faster in 8-step tiles and forward+backward 8-11% slower; with the backward in 4-step tiles
+# after them (session 8), forward+backward took 5-6% less than in 8-step tiles at its shapes.
 BWD_MAX_BLOCK_T = 4
 
 
