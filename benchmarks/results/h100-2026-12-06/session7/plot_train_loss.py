@@ -32,18 +32,25 @@ def losses(archive: Path, run: str) -> list[tuple[int, float]]:
         return [(int(r["step"]) + 1, float(r["train/loss"])) for r in rows if r["train/loss"]]
 
 
-fig, ax = plt.subplots(figsize=(7, 4))
-for label, (archive, run) in CELLS.items():
-    points = losses(archive, run)
-    mean = [(points[i][0], sum(v for _, v in points[i - 2:i + 1]) / 3)
-            for i in range(2, len(points))]
-    ax.plot(*zip(*mean), label=label)
-    print(f"{label}: " + ", ".join(f"{s}: {v:.3f}" for s, v in mean if s % 32 == 0))
-ax.set_xlabel("step (2^20 tokens each)")
-ax.set_ylabel("training loss, nats a base (3-point mean)")
-ax.set_title("7M model, 168 steps: the drop comes later in longer windows")
-ax.grid(alpha=0.3)
-ax.legend()
-fig.tight_layout()
-fig.savefig(HERE / "train_loss_7m.png", dpi=120)
-print(HERE / "train_loss_7m.png")
+def draw(cells: dict[str, tuple[Path, str]], png: Path) -> None:
+    """One curve a cell (label -> (logs archive, run name)); prints every 32nd step's value
+    and writes ``png``."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, (archive, run) in cells.items():
+        points = losses(archive, run)
+        mean = [(points[i][0], sum(v for _, v in points[i - 2:i + 1]) / 3)
+                for i in range(2, len(points))]
+        ax.plot(*zip(*mean), label=label)
+        print(f"{label}: " + ", ".join(f"{s}: {v:.3f}" for s, v in mean if s % 32 == 0))
+    ax.set_xlabel("step (2^20 tokens each)")
+    ax.set_ylabel("training loss, nats a base (3-point mean)")
+    ax.set_title("7M model, 168 steps: the drop comes later in longer windows")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    print(png)
+
+
+if __name__ == "__main__":
+    draw(CELLS, HERE / "train_loss_7m.png")
