@@ -61,7 +61,7 @@ def variants() -> list[tuple[str, object, dict, int, dict]]:
     scan's forward and backward with a state saved every 8 tiles, and with a float32 Δ in
     4-step tiles (as the models call them: one 16-byte vector of the widest input), and the
     bf16 backward in 4-step tiles after an 8-step forward (two tiles a saved state); the
-    small ops at their
+    block layout's forward and backward (bf16, and a float32 Δ); the small ops at their
     launch settings; the decode linear in each autotune config (bf16, 64 rows). Pointer
     types come from POINTERS (the conv kernels' from CONV_WINDOW first, the decode
     linear's from LINEAR_WEIGHTS, the decode step's from STEP_CODE)."""

@@ -17,4 +17,5 @@ def test_every_kernel_compiles_for_sm90():
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "does not compile" not in proc.stdout
     assert proc.stdout.count("| scan ") == 22 and proc.stdout.count("| conv ") == 7
+    assert proc.stdout.count("| block scan ") == 4
     assert proc.stdout.count("| decode linear ") == 8      # six tuner configs, the split pair

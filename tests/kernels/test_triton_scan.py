@@ -325,6 +325,7 @@ def test_tilings_the_kernels_cannot_run_are_refused(config, message):
     anything is allocated or launched."""
     from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
     args = make_inputs(1, 32, 8, 4, torch.float32, "cpu")
+    config = dict(config)
     packed = dict(cu_seqlens=torch.tensor([0, 3, 8])) if config.pop("packed", False) else {}
     with pytest.raises(ValueError, match=re.escape(message)):
         selective_scan_triton(**args, config=ScanConfig(**config), **packed)
