@@ -9,9 +9,11 @@
 #  3. `benchmarks.scan_versions`: main's kernels/triton_block_scan.py (baseline) against the
 #     branch's, two alternating rounds, mamba_ssm beside them
 #  4. the 130M LM's training beside mamba_ssm on the branch
-# A second call (warm, carry [".whl"]) times issue 14's `gpu` suite as session 6 did:
+# A second call (warm, carry [".whl"], the tree that is to land) times issue 14's `gpu` suite
+# as session 6 did:
 #   python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
-#   PYTHONPATH=/tmp/site python3 -m pytest -m gpu -q -n 4 --dist loadfile -p no:cacheprovider tests
+#   export PYTHONPATH=/tmp/site; python3 -m pip install -q --no-deps --no-build-isolation -e .
+#   python3 -m pytest -m gpu -q -n 4 --dist loadfile -p no:cacheprovider tests
 set -u
 T0=$SECONDS
 ROOT=$PWD
