@@ -44,7 +44,7 @@ MAX_BLOCK_L = 2048     # steps a chunk: mamba_ssm's 128 threads x 16 steps
 # warps a program of the forward and of the backward. sm_90, 2048-step chunks
 # (benchmarks/kernel_stats.py): the forward holds 138 registers a thread in 4 warps; the
 # backward spills 152 bytes a thread in 4 warps and none in 8 (247 registers), yet in 8 it
-# took 1.2-1.4x the time forward+backward on an H100 (one program a multiprocessor instead
+# took 1.14-1.35x the time forward+backward on an H100 (one program a multiprocessor instead
 # of two; `benchmarks/scan.py --layouts`, benchmarks/results/h100-2026-12-06, session 8).
 FWD_WARPS = 4
 BWD_WARPS = 4
