@@ -33,6 +33,7 @@ import torch
 
 from benchmarks.peer import load_selective_scan_fn
 from benchmarks.scan import Cell, guarded, mamba_inputs, scan_arguments, time_and_memory
+from mambaseq.kernels.backend import grad_wanted
 from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
 
 BASELINE_MODULE = "mambaseq.kernels.triton_scan_baseline"
@@ -68,9 +69,7 @@ def baseline_scan(module: types.ModuleType) -> Callable:
 
     def scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
              initial_state=None, return_final_state=False):
-        tensors = (u, delta, A, B, C, D, z, delta_bias, initial_state)
-        needs_grad = torch.is_grad_enabled() and any(
-            t is not None and t.requires_grad for t in tensors)
+        needs_grad = grad_wanted(u, delta, A, B, C, D, z, delta_bias, initial_state)
         y, final = module.selective_scan_block(u, delta, A, B, C, D, z, delta_bias,
                                                delta_softplus, initial_state, needs_grad,
                                                ScanConfig(layout="block"))

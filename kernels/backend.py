@@ -40,6 +40,11 @@ def check_environment() -> None:
     pdl_requested()
 
 
+def grad_wanted(*tensors: torch.Tensor | None) -> bool:
+    """Whether autograd will ask for a gradient of any of these tensors (None: absent)."""
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
+
 def use_triton(*tensors: torch.Tensor) -> bool:
     """True when an op on these tensors should run its Triton kernel."""
     choice = kernel_choice()

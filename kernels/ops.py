@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from .backend import kernel_choice, use_triton
+from .backend import grad_wanted, kernel_choice, use_triton
 from .conv_reference import causal_conv1d_ref, causal_conv1d_update_ref
 from .norm_reference import add_rms_norm_ref, rms_norm_ref
 from .scan_reference import check_scan_shapes, selective_scan_ref
@@ -66,8 +66,7 @@ def decode_linear(x: torch.Tensor, weight: torch.Tensor,
     split = narrow and weight.shape[-1] >= SPLIT_MIN_DEPTH
     faster = kernel_choice() == "triton" or (
         x.shape[0] <= STREAMING_MAX_ROWS and (split or not narrow))
-    wants_grad = torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in (x, weight, bias))
+    wants_grad = grad_wanted(x, weight, bias)
     if (faster and x.dim() == 2 and x.dtype == weight.dtype and not wants_grad
             and use_triton(x, weight, bias) and not torch.is_autocast_enabled(x.device.type)):
         from .triton_linear import decode_linear_split_triton, decode_linear_triton

@@ -80,6 +80,7 @@ import triton
 import triton.language as tl
 from triton.language.extra import libdevice
 
+from .backend import grad_wanted
 from .varlen import sequence_ids
 
 SUPPORTED_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
@@ -1287,9 +1288,7 @@ def selective_scan_triton(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor,
         raise TypeError(f"selective_scan_triton: u must be one of {SUPPORTED_DTYPES}, got {u.dtype}")
     if u.shape[-1] == 0:
         raise ValueError("selective_scan_triton: empty length")
-    tensors = (u, delta, A, B, C, D, z, delta_bias, initial_state)
-    needs_grad = torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in tensors)
+    needs_grad = grad_wanted(u, delta, A, B, C, D, z, delta_bias, initial_state)
     if _block_layout(u, cu_seqlens, config):
         from .triton_block_scan import selective_scan_block
         out, final = selective_scan_block(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
