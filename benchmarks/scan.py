@@ -62,15 +62,10 @@ DEFAULT_TILE_STEPS = [8, 4]
 # length into chunks to fill the GPU, to wide ones; "auto" picks by channel rows (batch x dim)
 LAYOUT_SHAPES = [(1, 256, 1 << 20), (1, 512, 1 << 20), (1, 1024, 1 << 20), (1, 512, 1 << 16),
                  (1, 768, 1 << 16), (1, 1024, 1 << 16), (8, 1536, 2048), (8, 1536, 8192)]
-LAYOUT_CONFIGS = {"tiles": ScanConfig(layout="tiles"),
-                  "block 2048, w4/w8": ScanConfig(layout="block", block_l=2048,
-                                                  block_fwd_warps=4, block_bwd_warps=8),
-                  "block 2048, w4/w4": ScanConfig(layout="block", block_l=2048,
-                                                  block_fwd_warps=4, block_bwd_warps=4),
-                  "block 1024, w4/w4": ScanConfig(layout="block", block_l=1024,
-                                                  block_fwd_warps=4, block_bwd_warps=4),
-                  "block 1024, w4/w8": ScanConfig(layout="block", block_l=1024,
-                                                  block_fwd_warps=4, block_bwd_warps=8)}
+LAYOUT_CONFIGS = {"tiles": ScanConfig(layout="tiles")} | {
+    f"block {steps}, w4/w{bwd}": ScanConfig(layout="block", block_l=steps, block_fwd_warps=4,
+                                           block_bwd_warps=bwd)
+    for steps, bwd in ((2048, 8), (2048, 4), (1024, 4), (1024, 8))}
 
 
 # ----------------------------------------------------------------------------- measuring
