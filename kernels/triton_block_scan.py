@@ -88,6 +88,22 @@ def _pick(vec, offs, i):
 
 
 @triton.jit
+def _program(state, dim_per_group, sb_b, sb_g, sc_b, sc_g, BLOCK_N: tl.constexpr,
+             BLOCK_L: tl.constexpr):
+    """This program's channel d and batch row b (int64), its state and step offsets, the
+    states' mask, its B/C group and the offsets of its batch row and group in B and C."""
+    d = tl.program_id(0)
+    b = tl.program_id(1).to(tl.int64)
+    offs_n = tl.arange(0, BLOCK_N)
+    offs_l = tl.arange(0, BLOCK_L)
+    mask_n = offs_n < state
+    group = d // dim_per_group
+    b_base = b * sb_b + group * sb_g
+    c_base = b * sc_b + group * sc_g
+    return d, b, offs_n, offs_l, mask_n, group, b_base, c_base
+
+
+@triton.jit
 def _block_fwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, sz_d,
                       y_ptr, sy_b, sy_d, A_ptr, B_ptr, sb_b, sb_g, sb_n, C_ptr, sc_b, sc_g, sc_n,
                       D_ptr, bias_ptr, h0_ptr, final_ptr, hstart_ptr,
@@ -97,14 +113,8 @@ def _block_fwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
                       FAST: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr):
     """Program (channel d, batch row b). y in its own strides; final (batch, dim, state);
     STORE: the state at every chunk start to hstart (batch, n_chunks, dim, state)."""
-    d = tl.program_id(0)
-    b = tl.program_id(1).to(tl.int64)
-    offs_n = tl.arange(0, BLOCK_N)
-    offs_l = tl.arange(0, BLOCK_L)
-    mask_n = offs_n < state
-    group = d // dim_per_group
-    b_base = b * sb_b + group * sb_g
-    c_base = b * sc_b + group * sc_g
+    d, b, offs_n, offs_l, mask_n, group, b_base, c_base = _program(
+        state, dim_per_group, sb_b, sb_g, sc_b, sc_g, BLOCK_N, BLOCK_L)
     u_row, dl_row, z_row, y_row = b * su_b + d * su_d, b * sdl_b + d * sdl_d, \
         b * sz_b + d * sz_d, b * sy_b + d * sy_d
     A2 = tl.load(A_ptr + d * state + offs_n, mask=mask_n, other=0.0) * _LOG2E
@@ -151,14 +161,8 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
     """Program (channel d, batch row b), the chunks last to first. du, dΔ, dz in their own
     strides; dA (dim, state), dB, dC (batch, groups, state, length) contiguous, dD, dbias
     (dim,) float32 and added to across programs; dh0 (batch, dim, state) written."""
-    d = tl.program_id(0)
-    b = tl.program_id(1).to(tl.int64)
-    offs_n = tl.arange(0, BLOCK_N)
-    offs_l = tl.arange(0, BLOCK_L)
-    mask_n = offs_n < state
-    group = d // dim_per_group
-    b_base = b * sb_b + group * sb_g
-    c_base = b * sc_b + group * sc_g
+    d, b, offs_n, offs_l, mask_n, group, b_base, c_base = _program(
+        state, dim_per_group, sb_b, sb_g, sc_b, sc_g, BLOCK_N, BLOCK_L)
     dbc_base = (b * n_groups + group) * state * length
     u_row, dl_row, z_row = b * su_b + d * su_d, b * sdl_b + d * sdl_d, b * sz_b + d * sz_d
     g_row, du_row = b * sg_b + d * sg_d, b * sdu_b + d * sdu_d
@@ -301,7 +305,9 @@ class _BlockScanFn(torch.autograd.Function):
             BLOCK_L=block_l, BLOCK_N=triton.next_power_of_2(state), num_warps=warps[0],
             **_flags(D, z, delta_bias, softplus))
         if needs_grad:
-            ctx.save_for_backward(u, delta, z, A32, B, C, D32, bias32, hstart)
+            # B and C as the kernels read them (copied at most once), and their shapes
+            ctx.save_for_backward(u, delta, z, A32, Bv[0], Cv[0], D32, bias32, hstart)
+            ctx.bc_shapes = B.shape, C.shape
             ctx.softplus, ctx.block_l, ctx.bwd_warps = softplus, block_l, warps[1]
             ctx.dtypes = (A.dtype, D.dtype if D is not None else None,
                           delta_bias.dtype if delta_bias is not None else None,
@@ -311,14 +317,14 @@ class _BlockScanFn(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dout, dfinal):
-        u, delta, z, A32, B, C, D32, bias32, hstart = ctx.saved_tensors
+        u, delta, z, A32, B4, C4, D32, bias32, hstart = ctx.saved_tensors
         a_dtype, d_dtype, bias_dtype, h0_dtype = ctx.dtypes
         batch, dim, length = u.shape
         state = A32.shape[1]
         dout = _channel_major(dout) if dout is not None else torch.zeros_like(u)
         dfinal = dfinal.contiguous().float() if dfinal is not None else None
-        Bv, Cv = _bc_rows(B), _bc_rows(C)
-        groups = Bv[0].shape[1]
+        Bv, Cv = _bc_rows(B4), _bc_rows(C4)
+        groups = B4.shape[1]
         f32 = dict(device=u.device, dtype=torch.float32)
         du, ddelta = torch.empty_like(u), torch.empty_like(delta)
         dz = torch.empty_like(z) if z is not None else None
@@ -341,8 +347,9 @@ class _BlockScanFn(torch.autograd.Function):
             BLOCK_L=ctx.block_l, BLOCK_N=triton.next_power_of_2(state),
             num_warps=ctx.bwd_warps,
             **_flags(D32, z, bias32, ctx.softplus))
-        return (du, ddelta, dA.to(a_dtype), dB.reshape(B.shape).to(B.dtype),
-                dC.reshape(C.shape).to(C.dtype), dD.to(d_dtype) if dD is not None else None, dz,
+        b_shape, c_shape = ctx.bc_shapes
+        return (du, ddelta, dA.to(a_dtype), dB.reshape(b_shape).to(B4.dtype),
+                dC.reshape(c_shape).to(C4.dtype), dD.to(d_dtype) if dD is not None else None, dz,
                 dbias.to(bias_dtype) if dbias is not None else None,
                 dh0.to(h0_dtype) if dh0 is not None else None, None, None, None, None)
 
