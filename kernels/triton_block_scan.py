@@ -82,6 +82,17 @@ def _state_scan(B_ptr, C_ptr, b_row, c_row, t, m, dt, dtu, A2_n, h_start):
 
 
 @triton.jit
+def _gated_grad(dout_ptr, g_row, z_ptr, z_row, t, m, HAS_Z: tl.constexpr):
+    """The gradient of the output before the gate at the steps t (mask m): dout SiLU(z), or
+    dout without a gate; float32."""
+    dout = tl.load(dout_ptr + g_row + t, mask=m, other=0.0).to(tl.float32)
+    if HAS_Z:
+        z = tl.load(z_ptr + z_row + t, mask=m, other=0.0).to(tl.float32)
+        return dout * z * _sigmoid(z)
+    return dout
+
+
+@triton.jit
 def _pick(vec, offs, i):
     """vec[i] of a register vector, as a scalar."""
     return tl.sum(tl.where(offs == i, vec, 0.0))
@@ -184,21 +195,19 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
         chunk = n_chunks - 1 - i
         t = chunk * BLOCK_L + offs_l
         m = t < length
+        # live across the loop over states: Δ, Δu, Δ of the next step, dy, and three sums
+        # over the states; u, the output's gradient, z and delta are read again after it
         u = tl.load(u_ptr + u_row + t, mask=m, other=0.0).to(tl.float32)
-        raw, dt = _delta_steps(delta_ptr, dl_row, t, m, bias, SOFTPLUS, FAST)
+        _, dt = _delta_steps(delta_ptr, dl_row, t, m, bias, SOFTPLUS, FAST)
         _, dt_next = _delta_steps(delta_ptr, dl_row, t + 1, t + 1 < length, bias, SOFTPLUS,
                                   FAST)
         dtu = dt * u
-        dout = tl.load(dout_ptr + g_row + t, mask=m, other=0.0).to(tl.float32)
-        if HAS_Z:
-            z = tl.load(z_ptr + z_row + t, mask=m, other=0.0).to(tl.float32)
-            sig = _sigmoid(z)
-            dy = dout * z * sig
-        else:
-            dy = dout
-        ypre = Dv * u
-        du_acc = Dv * dy
-        ddt_acc = tl.zeros([BLOCK_L], dtype=tl.float32)
+        dy = _gated_grad(dout_ptr, g_row, z_ptr, z_row, t, m, HAS_Z)
+        if HAS_D:
+            dD += tl.sum(dy * u)
+        ypre = Dv * u                       # the output before the gate, for dz
+        gB = tl.zeros([BLOCK_L], dtype=tl.float32)      # sum over states of g_t B_t
+        gkA = tl.zeros([BLOCK_L], dtype=tl.float32)     # and of g_t a_t h_(t-1) A
         hstart_row = ((b * n_chunks + chunk) * dim + d) * state
         for n in range(state):
             A_n = _pick(A, offs_n, n)
@@ -213,24 +222,28 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
             _, g = tl.associative_scan((alpha, Ct * dy + last), 0, _combine, reverse=True)
             gk = g * (h - bb)                                  # g_t a_t h_(t-1)
             dA = tl.where(offs_n == n, dA + tl.sum(gk * dt), dA)
-            du_acc += g * dt * Bt
-            ddt_acc += g * u * Bt + gk * A_n
+            gB += g * Bt
+            gkA += gk * A_n
             tl.atomic_add(dB_ptr + bc_n + t, g * dtu, mask=m, sem="relaxed")
             tl.atomic_add(dC_ptr + bc_n + t, dy * h, mask=m, sem="relaxed")
             g_first = _pick(g, offs_l, 0)
             g_next = tl.where(offs_n == n, g_first, g_next)
             if HAS_DH0:
                 dh0 = tl.where(offs_n == n, _pick(a, offs_l, 0) * g_first, dh0)
-        tl.store(du_ptr + du_row + t, du_acc.to(du_ptr.dtype.element_ty), mask=m)
+        tl.store(du_ptr + du_row + t, (Dv * dy + dt * gB).to(du_ptr.dtype.element_ty), mask=m)
         if HAS_Z:
+            dout = tl.load(dout_ptr + g_row + t, mask=m, other=0.0).to(tl.float32)
+            z = tl.load(z_ptr + z_row + t, mask=m, other=0.0).to(tl.float32)
+            sig = _sigmoid(z)
             dz = dout * ypre * sig * (1.0 + z * (1.0 - sig))
             tl.store(dz_ptr + dz_row + t, dz.to(dz_ptr.dtype.element_ty), mask=m)
+        u = tl.load(u_ptr + u_row + t, mask=m, other=0.0).to(tl.float32)
+        ddt = u * gB + gkA
         if SOFTPLUS:
-            ddt_acc = ddt_acc * _sigmoid(raw)
-        ddt = tl.where(m, ddt_acc, 0.0)
+            raw, _ = _delta_steps(delta_ptr, dl_row, t, m, bias, False, FAST)
+            ddt = ddt * _sigmoid(raw)
+        ddt = tl.where(m, ddt, 0.0)
         tl.store(ddelta_ptr + dd_row + t, ddt.to(ddelta_ptr.dtype.element_ty), mask=m)
-        if HAS_D:
-            dD += tl.sum(dy * u)
         if HAS_BIAS:
             dbias += tl.sum(ddt)
     tl.atomic_add(dA_ptr + d * state + offs_n, dA, mask=mask_n, sem="relaxed")
