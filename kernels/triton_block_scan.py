@@ -41,13 +41,16 @@ import triton.language as tl
 from .triton_scan import _LOG2E, ScanConfig, _channel_major, _interpreted, _sigmoid, _softplus
 
 MAX_BLOCK_L = 2048     # steps a chunk: mamba_ssm's 128 threads x 16 steps
-# warps a program of the forward and of the backward. sm_90, 2048-step chunks
-# (benchmarks/kernel_stats.py): the forward holds 138 registers a thread in 4 warps; the
-# backward spills 152 bytes a thread in 4 warps and none in 8 (247 registers), yet in 8 it
-# took 1.14-1.35x the time forward+backward on an H100 (one program a multiprocessor instead
-# of two; `benchmarks/scan.py --layouts`, benchmarks/results/h100-2026-12-06, session 8).
+# warps a program of the forward and of the backward at most; a chunk shorter than 2048
+# steps gets one warp a STEPS_PER_WARP steps, so a thread holds 16 steps at every chunk
+# length, as in mamba_ssm's kernel (32, 64 and 128 threads for 512, 1024 and 2048 steps),
+# and a short chunk's scans stay inside fewer warps. sm_90 (benchmarks/kernel_stats.py): the
+# forward holds 96, 128 and 138 registers a thread at 512, 1024 and 2048 steps. The backward
+# in 8 warps at 2048 steps took 1.14-1.35x the time of 4 on an H100 (`benchmarks/scan.py
+# --layouts`, benchmarks/results/h100-2026-12-06, session 8).
 FWD_WARPS = 4
 BWD_WARPS = 4
+STEPS_PER_WARP = 512
 
 
 @triton.jit
@@ -268,6 +271,15 @@ def block_length(length: int, block_l: int = 0) -> int:
     return max(16, min(MAX_BLOCK_L, triton.next_power_of_2(length)))
 
 
+def block_warps(block_l: int, config: ScanConfig) -> tuple[int, int]:
+    """Warps a program of the forward and of the backward for chunks of ``block_l`` steps:
+    ``config``'s block_fwd_warps and block_bwd_warps, or where 0 one a STEPS_PER_WARP steps
+    (at least one), at most FWD_WARPS and BWD_WARPS."""
+    by_steps = max(1, block_l // STEPS_PER_WARP)
+    return (config.block_fwd_warps or min(FWD_WARPS, by_steps),
+            config.block_bwd_warps or min(BWD_WARPS, by_steps))
+
+
 def _rows_of(t: torch.Tensor) -> tuple:
     """A (batch, dim, length) tensor with adjacent steps and its batch and channel strides."""
     return t, t.stride(0), t.stride(1)
@@ -375,12 +387,13 @@ def selective_scan_block(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, 
     """(y, final state) of an unpacked scan in the block layout: y (batch, dim, length) in u's
     dtype, the final state (batch, dim, state) float32; differentiable in every input when
     ``needs_grad``. From ``config`` only block_l (steps a chunk, 0: ``block_length``'s
-    choice), block_fwd_warps and block_bwd_warps (0: FWD_WARPS, BWD_WARPS) apply."""
+    choice), block_fwd_warps and block_bwd_warps (0: one a STEPS_PER_WARP steps of a chunk,
+    at most FWD_WARPS and BWD_WARPS) apply."""
     for name in ("block_fwd_warps", "block_bwd_warps"):
         warps = getattr(config, name)
         if warps < 0 or warps & (warps - 1):
             raise ValueError(f"ScanConfig.{name} must be 0 or a power of two, got {warps}")
-    warps = config.block_fwd_warps or FWD_WARPS, config.block_bwd_warps or BWD_WARPS
     block_l = block_length(u.shape[-1], config.block_l)
+    warps = block_warps(block_l, config)
     return _BlockScanFn.apply(u, delta, A, B, C, D, z, delta_bias, initial_state,
                               delta_softplus, needs_grad, block_l, warps)
