@@ -13,7 +13,11 @@ state n at a time it forms a_t = exp(Δ_t A_n) and b_t = Δ_t u_t B_t over the w
 scans the pairs with ``tl.associative_scan`` under (a1, b1), (a2, b2) -> (a1 a2, a2 b1 + b2):
 each thread its consecutive steps, then across the threads. The state at the chunk start is
 joined into the first step (b_0 + a_0 h), so the scan's b is h_t; y_t += C_t h_t. Between
-chunks every state's value is carried in a (BLOCK_N,) register vector. There are batch x dim
+chunks every state's value is carried through memory (the final state's row): the thread that
+holds the chunk's last step writes it, every thread reads it back in the next chunk after a
+barrier, so no value is gathered across the threads (a reduction, with barriers of its own, a
+state a chunk) and A_n is read as a scalar. The backward carries its adjoints alike, from a
+chunk's first step to the chunk before. There are batch x dim
 programs and no passes over chunks, so a wide input fills the GPU in one launch at any
 length; a narrow one (few channels, one batch row) leaves it idle, which is where the tile
 layout (``kernels.triton_scan``) that cuts the length into chunks is faster:
@@ -96,25 +100,12 @@ def _gated_grad(dout_ptr, g_row, z_ptr, z_row, t, m, HAS_Z: tl.constexpr):
 
 
 @triton.jit
-def _pick(vec, offs, i):
-    """vec[i] of a register vector, as a scalar."""
-    return tl.sum(tl.where(offs == i, vec, 0.0))
-
-
-@triton.jit
-def _program(state, dim_per_group, sb_b, sb_g, sc_b, sc_g, BLOCK_N: tl.constexpr,
-             BLOCK_L: tl.constexpr):
-    """This program's channel d and batch row b (int64), its state and step offsets, the
-    states' mask, its B/C group and the offsets of its batch row and group in B and C."""
-    d = tl.program_id(0)
-    b = tl.program_id(1).to(tl.int64)
-    offs_n = tl.arange(0, BLOCK_N)
-    offs_l = tl.arange(0, BLOCK_L)
-    mask_n = offs_n < state
-    group = d // dim_per_group
-    b_base = b * sb_b + group * sb_g
-    c_base = b * sc_b + group * sc_g
-    return d, b, offs_n, offs_l, mask_n, group, b_base, c_base
+def _put(ptr, value, offs_l, at):
+    """Store ``value`` at step ``at`` of a chunk (a (BLOCK_L,) tensor) to the scalar at
+    ``ptr``: only the thread that holds that step writes, nothing is gathered across threads.
+    Other threads read it after a barrier, or after the next scan (whose combine passes
+    between the warps) where the scan's input was read before."""
+    tl.store(ptr + offs_l * 0, value, mask=offs_l == at)
 
 
 @triton.jit
@@ -125,76 +116,92 @@ def _block_fwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
                       HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
                       SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr, STORE: tl.constexpr,
                       FAST: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr):
-    """Program (channel d, batch row b). y in its own strides; final (batch, dim, state);
-    STORE: the state at every chunk start to hstart (batch, n_chunks, dim, state)."""
-    d, b, offs_n, offs_l, mask_n, group, b_base, c_base = _program(
-        state, dim_per_group, sb_b, sb_g, sc_b, sc_g, BLOCK_N, BLOCK_L)
+    """Program (channel d, batch row b). y in its own strides; final (batch, dim, state)
+    holds the state carried from chunk to chunk, a value a state (so the end state when the
+    program ends); STORE: the state at every chunk start to hstart (batch, n_chunks, dim,
+    state)."""
+    d = tl.program_id(0)
+    b = tl.program_id(1).to(tl.int64)
+    offs_n = tl.arange(0, BLOCK_N)
+    offs_l = tl.arange(0, BLOCK_L)
+    mask_n = offs_n < state
+    group = d // dim_per_group
+    b_base = b * sb_b + group * sb_g
+    c_base = b * sc_b + group * sc_g
     u_row, dl_row, z_row, y_row = b * su_b + d * su_d, b * sdl_b + d * sdl_d, \
         b * sz_b + d * sz_d, b * sy_b + d * sy_d
-    A2 = tl.load(A_ptr + d * state + offs_n, mask=mask_n, other=0.0) * _LOG2E
     bias = tl.load(bias_ptr + d).to(tl.float32) if HAS_BIAS else 0.0
     Dv = tl.load(D_ptr + d).to(tl.float32) if HAS_D else 0.0
-    state_row = (b * dim + d) * state
+    carry_ptr = final_ptr + (b * dim + d) * state
     if HAS_H0:
-        carry = tl.load(h0_ptr + state_row + offs_n, mask=mask_n, other=0.0)
+        h0 = tl.load(h0_ptr + (b * dim + d) * state + offs_n, mask=mask_n, other=0.0)
     else:
-        carry = tl.zeros([BLOCK_N], dtype=tl.float32)
+        h0 = tl.zeros([BLOCK_N], dtype=tl.float32)
+    tl.store(carry_ptr + offs_n, h0, mask=mask_n)
     for chunk in range(n_chunks):
-        if STORE:
-            tl.store(hstart_ptr + ((b * n_chunks + chunk) * dim + d) * state + offs_n, carry,
-                     mask=mask_n)
+        tl.debug_barrier()          # the carries written in the last chunk are visible
         t = chunk * BLOCK_L + offs_l
         m = t < length
         u = tl.load(u_ptr + u_row + t, mask=m, other=0.0).to(tl.float32)
         _, dt = _delta_steps(delta_ptr, dl_row, t, m, bias, SOFTPLUS, FAST)
         dtu = dt * u
         y = Dv * u
+        hstart_row = ((b * n_chunks + chunk) * dim + d) * state
         for n in range(state):
+            h_start = tl.load(carry_ptr + n)
+            if STORE:
+                _put(hstart_ptr + hstart_row + n, h_start + tl.zeros_like(dt), offs_l, 0)
             _, Ct, _, _, h = _state_scan(B_ptr, C_ptr, b_base + n * sb_n, c_base + n * sc_n,
-                                         t, m, dt, dtu, _pick(A2, offs_n, n),
-                                         _pick(carry, offs_n, n))
+                                         t, m, dt, dtu,
+                                         tl.load(A_ptr + d * state + n) * _LOG2E, h_start)
             y += Ct * h
-            carry = tl.where(offs_n == n, _pick(h, offs_l, BLOCK_L - 1), carry)
+            _put(carry_ptr + n, h, offs_l, BLOCK_L - 1)
         if HAS_Z:
             z = tl.load(z_ptr + z_row + t, mask=m, other=0.0).to(tl.float32)
             y = y * z * _sigmoid(z)
         tl.store(y_ptr + y_row + t, y.to(y_ptr.dtype.element_ty), mask=m)
-    tl.store(final_ptr + state_row + offs_n, carry, mask=mask_n)
 
 
 @triton.jit
 def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, sz_d,
                       dout_ptr, sg_b, sg_d, du_ptr, sdu_b, sdu_d, ddelta_ptr, sdd_b, sdd_d,
                       dz_ptr, sdz_b, sdz_d, A_ptr, B_ptr, sb_b, sb_g, sb_n, C_ptr, sc_b, sc_g,
-                      sc_n, D_ptr, bias_ptr, hstart_ptr, dfinal_ptr, dA_ptr, dB_ptr, dC_ptr,
-                      dD_ptr, dbias_ptr, dh0_ptr, dim, length, state, dim_per_group, n_groups,
-                      n_chunks, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
+                      sc_n, D_ptr, bias_ptr, hstart_ptr, dfinal_ptr, gcarry_ptr, dA_ptr, dB_ptr,
+                      dC_ptr, dD_ptr, dbias_ptr, dh0_ptr, dim, length, state, dim_per_group,
+                      n_groups, n_chunks, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
                       HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_DFINAL: tl.constexpr,
                       HAS_DH0: tl.constexpr, FAST: tl.constexpr, BLOCK_L: tl.constexpr,
                       BLOCK_N: tl.constexpr):
     """Program (channel d, batch row b), the chunks last to first. du, dΔ, dz in their own
     strides; dA (dim, state), dB, dC (batch, groups, state, length) contiguous, dD, dbias
-    (dim,) float32 and added to across programs; dh0 (batch, dim, state) written."""
-    d, b, offs_n, offs_l, mask_n, group, b_base, c_base = _program(
-        state, dim_per_group, sb_b, sb_g, sc_b, sc_g, BLOCK_N, BLOCK_L)
+    (dim,) float32 and added to across programs; dh0 (batch, dim, state) written; gcarry
+    (batch, dim, state) float32 carries the adjoint at a chunk's first step, a value a state,
+    to the chunk before."""
+    d = tl.program_id(0)
+    b = tl.program_id(1).to(tl.int64)
+    offs_n = tl.arange(0, BLOCK_N)
+    offs_l = tl.arange(0, BLOCK_L)
+    mask_n = offs_n < state
+    group = d // dim_per_group
+    b_base = b * sb_b + group * sb_g
+    c_base = b * sc_b + group * sc_g
     dbc_base = (b * n_groups + group) * state * length
     u_row, dl_row, z_row = b * su_b + d * su_d, b * sdl_b + d * sdl_d, b * sz_b + d * sz_d
     g_row, du_row = b * sg_b + d * sg_d, b * sdu_b + d * sdu_d
     dd_row, dz_row = b * sdd_b + d * sdd_d, b * sdz_b + d * sdz_d
-    A = tl.load(A_ptr + d * state + offs_n, mask=mask_n, other=0.0)
-    A2 = A * _LOG2E
     bias = tl.load(bias_ptr + d).to(tl.float32) if HAS_BIAS else 0.0
     Dv = tl.load(D_ptr + d).to(tl.float32) if HAS_D else 0.0
     state_row = (b * dim + d) * state
     if HAS_DFINAL:      # the adjoint after the last step, carried to it through a = 1
-        g_next = tl.load(dfinal_ptr + state_row + offs_n, mask=mask_n, other=0.0)
+        g_end = tl.load(dfinal_ptr + state_row + offs_n, mask=mask_n, other=0.0)
     else:
-        g_next = tl.zeros([BLOCK_N], dtype=tl.float32)
+        g_end = tl.zeros([BLOCK_N], dtype=tl.float32)
+    tl.store(gcarry_ptr + state_row + offs_n, g_end, mask=mask_n)
     dA = tl.zeros([BLOCK_N], dtype=tl.float32)
-    dh0 = tl.zeros([BLOCK_N], dtype=tl.float32)
     dD = tl.sum(tl.zeros([BLOCK_L], dtype=tl.float32))
     dbias = tl.sum(tl.zeros([BLOCK_L], dtype=tl.float32))
     for i in range(n_chunks):
+        tl.debug_barrier()          # the adjoints written in the last chunk are visible
         chunk = n_chunks - 1 - i
         t = chunk * BLOCK_L + offs_l
         m = t < length
@@ -213,15 +220,16 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
         gkA = tl.zeros([BLOCK_L], dtype=tl.float32)     # and of g_t a_t h_(t-1) A
         hstart_row = ((b * n_chunks + chunk) * dim + d) * state
         for n in range(state):
-            A_n = _pick(A, offs_n, n)
-            A2_n = _pick(A2, offs_n, n)
+            A_n = tl.load(A_ptr + d * state + n)
+            A2_n = A_n * _LOG2E
             bc_n = dbc_base + n * length
             Bt, Ct, a, bb, h = _state_scan(B_ptr, C_ptr, b_base + n * sb_n, c_base + n * sc_n,
                                            t, m, dt, dtu, A2_n,
                                            tl.load(hstart_ptr + hstart_row + n))
             ypre += Ct * h
             alpha = tl.exp2(dt_next * A2_n)
-            last = tl.where(offs_l == BLOCK_L - 1, alpha * _pick(g_next, offs_n, n), 0.0)
+            g_after = tl.load(gcarry_ptr + state_row + n)
+            last = tl.where(offs_l == BLOCK_L - 1, alpha * g_after, 0.0)
             _, g = tl.associative_scan((alpha, Ct * dy + last), 0, _combine, reverse=True)
             gk = g * (h - bb)                                  # g_t a_t h_(t-1)
             dA = tl.where(offs_n == n, dA + tl.sum(gk * dt), dA)
@@ -229,10 +237,10 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
             gkA += gk * A_n
             tl.atomic_add(dB_ptr + bc_n + t, g * dtu, mask=m, sem="relaxed")
             tl.atomic_add(dC_ptr + bc_n + t, dy * h, mask=m, sem="relaxed")
-            g_first = _pick(g, offs_l, 0)
-            g_next = tl.where(offs_n == n, g_first, g_next)
+            _put(gcarry_ptr + state_row + n, g, offs_l, 0)
             if HAS_DH0:
-                dh0 = tl.where(offs_n == n, _pick(a, offs_l, 0) * g_first, dh0)
+                if chunk == 0:
+                    _put(dh0_ptr + state_row + n, a * g, offs_l, 0)
         tl.store(du_ptr + du_row + t, (Dv * dy + dt * gB).to(du_ptr.dtype.element_ty), mask=m)
         if HAS_Z:
             dout = tl.load(dout_ptr + g_row + t, mask=m, other=0.0).to(tl.float32)
@@ -254,8 +262,6 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
         tl.atomic_add(dD_ptr + d, dD, sem="relaxed")
     if HAS_BIAS:
         tl.atomic_add(dbias_ptr + d, dbias, sem="relaxed")
-    if HAS_DH0:
-        tl.store(dh0_ptr + state_row + offs_n, dh0, mask=mask_n)
 
 
 # ----------------------------------------------------------------------------- launches
@@ -330,9 +336,7 @@ class _BlockScanFn(torch.autograd.Function):
             BLOCK_L=block_l, BLOCK_N=triton.next_power_of_2(state), num_warps=warps[0],
             **_flags(D, z, delta_bias, softplus))
         if needs_grad:
-            # B and C as the kernels read them (copied at most once), and their shapes
-            ctx.save_for_backward(u, delta, z, A32, Bv[0], Cv[0], D32, bias32, hstart)
-            ctx.bc_shapes = B.shape, C.shape
+            ctx.save_for_backward(u, delta, z, A32, B, C, D32, bias32, hstart)
             ctx.softplus, ctx.block_l, ctx.bwd_warps = softplus, block_l, warps[1]
             ctx.dtypes = (A.dtype, D.dtype if D is not None else None,
                           delta_bias.dtype if delta_bias is not None else None,
@@ -342,14 +346,14 @@ class _BlockScanFn(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dout, dfinal):
-        u, delta, z, A32, B4, C4, D32, bias32, hstart = ctx.saved_tensors
+        u, delta, z, A32, B, C, D32, bias32, hstart = ctx.saved_tensors
         a_dtype, d_dtype, bias_dtype, h0_dtype = ctx.dtypes
         batch, dim, length = u.shape
         state = A32.shape[1]
         dout = _channel_major(dout) if dout is not None else torch.zeros_like(u)
         dfinal = dfinal.contiguous().float() if dfinal is not None else None
-        Bv, Cv = _bc_rows(B4), _bc_rows(C4)
-        groups = B4.shape[1]
+        Bv, Cv = _bc_rows(B), _bc_rows(C)
+        groups = Bv[0].shape[1]
         f32 = dict(device=u.device, dtype=torch.float32)
         du, ddelta = torch.empty_like(u), torch.empty_like(delta)
         dz = torch.empty_like(z) if z is not None else None
@@ -360,21 +364,21 @@ class _BlockScanFn(torch.autograd.Function):
         dbias = torch.zeros(dim, **f32) if bias32 is not None else None
         want_dh0 = h0_dtype is not None and ctx.needs_input_grad[8]
         dh0 = torch.empty(batch, dim, state, **f32) if want_dh0 else None
+        gcarry = torch.empty(batch, dim, state, **f32)
         zz, dzz = (z, dz) if z is not None else (u, du)
         _block_bwd_kernel[(dim, batch)](
             *_rows_of(u), *_rows_of(delta), *_rows_of(zz), *_rows_of(dout), *_rows_of(du),
             *_rows_of(ddelta), *_rows_of(dzz), A32, *Bv, *Cv,
             D32 if D32 is not None else A32, bias32 if bias32 is not None else A32, hstart,
-            dfinal if dfinal is not None else A32, dA, dB, dC,
+            dfinal if dfinal is not None else A32, gcarry, dA, dB, dC,
             dD if dD is not None else dA, dbias if dbias is not None else dA,
             dh0 if dh0 is not None else dA, dim, length, state, dim // groups, groups,
             hstart.shape[1], HAS_DFINAL=dfinal is not None, HAS_DH0=want_dh0,
             BLOCK_L=ctx.block_l, BLOCK_N=triton.next_power_of_2(state),
             num_warps=ctx.bwd_warps,
             **_flags(D32, z, bias32, ctx.softplus))
-        b_shape, c_shape = ctx.bc_shapes
-        return (du, ddelta, dA.to(a_dtype), dB.reshape(b_shape).to(B4.dtype),
-                dC.reshape(c_shape).to(C4.dtype), dD.to(d_dtype) if dD is not None else None, dz,
+        return (du, ddelta, dA.to(a_dtype), dB.reshape(B.shape).to(B.dtype),
+                dC.reshape(C.shape).to(C.dtype), dD.to(d_dtype) if dD is not None else None, dz,
                 dbias.to(bias_dtype) if dbias is not None else None,
                 dh0.to(h0_dtype) if dh0 is not None else None, None, None, None, None)
 
