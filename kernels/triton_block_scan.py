@@ -301,6 +301,19 @@ def _bc_rows(M: torch.Tensor) -> tuple:
 
 
 
+def _gradient_sums(batch: int, groups: int, state: int, length: int, dim: int, with_D: bool,
+                   with_bias: bool, device: torch.device) -> tuple:
+    """The zeroed float32 sums the backward's programs add to, as views of one buffer zeroed
+    by one fill: [dB, dC] (2, batch, groups, state, length) (each 16-byte aligned), dA (dim,
+    state), dD and dbias (dim,) (None where absent)."""
+    per_bc = batch * groups * state * length
+    pad = -per_bc % 4
+    sizes = [2 * (per_bc + pad), dim * state, dim if with_D else 0, dim if with_bias else 0]
+    bc, dA, dD, dbias = torch.zeros(sum(sizes), device=device, dtype=torch.float32).split(sizes)
+    dBC = bc.view(2, per_bc + pad)[:, :per_bc].view(2, batch, groups, state, length)
+    return (dBC, dA.view(dim, state), dD if with_D else None, dbias if with_bias else None)
+
+
 def _flags(D: torch.Tensor | None, z: torch.Tensor | None, delta_bias: torch.Tensor | None,
            softplus: bool) -> dict:
     """The kernels' compile-time flags of a call."""
@@ -357,11 +370,9 @@ class _BlockScanFn(torch.autograd.Function):
         f32 = dict(device=u.device, dtype=torch.float32)
         du, ddelta = torch.empty_like(u), torch.empty_like(delta)
         dz = torch.empty_like(z) if z is not None else None
-        dA = torch.zeros(dim, state, **f32)
-        dB = torch.zeros(batch, groups, state, length, **f32)
-        dC = torch.zeros_like(dB)
-        dD = torch.zeros(dim, **f32) if D32 is not None else None
-        dbias = torch.zeros(dim, **f32) if bias32 is not None else None
+        dBC, dA, dD, dbias = _gradient_sums(batch, groups, state, length, dim, D32 is not None,
+                                            bias32 is not None, u.device)
+        dB, dC = dBC
         want_dh0 = h0_dtype is not None and ctx.needs_input_grad[8]
         dh0 = torch.empty(batch, dim, state, **f32) if want_dh0 else None
         gcarry = torch.empty(batch, dim, state, **f32)
@@ -377,8 +388,10 @@ class _BlockScanFn(torch.autograd.Function):
             BLOCK_L=ctx.block_l, BLOCK_N=triton.next_power_of_2(state),
             num_warps=ctx.bwd_warps,
             **_flags(D32, z, bias32, ctx.softplus))
-        return (du, ddelta, dA.to(a_dtype), dB.reshape(B.shape).to(B.dtype),
-                dC.reshape(C.shape).to(C.dtype), dD.to(d_dtype) if dD is not None else None, dz,
+        if B.dtype == C.dtype:      # one conversion for both
+            dB, dC = dBC.to(B.dtype)
+        return (du, ddelta, dA.to(a_dtype), dB.to(B.dtype).reshape(B.shape),
+                dC.to(C.dtype).reshape(C.shape), dD.to(d_dtype) if dD is not None else None, dz,
                 dbias.to(bias_dtype) if dbias is not None else None,
                 dh0.to(h0_dtype) if dh0 is not None else None, None, None, None, None)
 
