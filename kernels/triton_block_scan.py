@@ -109,6 +109,19 @@ def _put(ptr, value, offs_l, at):
 
 
 @triton.jit
+def _program(state, dim_per_group, sb_b, sb_g, sc_b, sc_g, BLOCK_N: tl.constexpr,
+             BLOCK_L: tl.constexpr):
+    """This program's channel d and batch row b (int64), its state and step offsets, the
+    states' mask, its B/C group and the offsets of its batch row and group in B and C."""
+    d = tl.program_id(0)
+    b = tl.program_id(1).to(tl.int64)
+    offs_n = tl.arange(0, BLOCK_N)
+    group = d // dim_per_group
+    return (d, b, offs_n, tl.arange(0, BLOCK_L), offs_n < state, group,
+            b * sb_b + group * sb_g, b * sc_b + group * sc_g)
+
+
+@triton.jit
 def _block_fwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, sz_d,
                       y_ptr, sy_b, sy_d, A_ptr, B_ptr, sb_b, sb_g, sb_n, C_ptr, sc_b, sc_g, sc_n,
                       D_ptr, bias_ptr, h0_ptr, final_ptr, hstart_ptr,
@@ -120,14 +133,8 @@ def _block_fwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
     holds the state carried from chunk to chunk, a value a state (so the end state when the
     program ends); STORE: the state at every chunk start to hstart (batch, n_chunks, dim,
     state)."""
-    d = tl.program_id(0)
-    b = tl.program_id(1).to(tl.int64)
-    offs_n = tl.arange(0, BLOCK_N)
-    offs_l = tl.arange(0, BLOCK_L)
-    mask_n = offs_n < state
-    group = d // dim_per_group
-    b_base = b * sb_b + group * sb_g
-    c_base = b * sc_b + group * sc_g
+    d, b, offs_n, offs_l, mask_n, group, b_base, c_base = _program(
+        state, dim_per_group, sb_b, sb_g, sc_b, sc_g, BLOCK_N, BLOCK_L)
     u_row, dl_row, z_row, y_row = b * su_b + d * su_d, b * sdl_b + d * sdl_d, \
         b * sz_b + d * sz_d, b * sy_b + d * sy_d
     bias = tl.load(bias_ptr + d).to(tl.float32) if HAS_BIAS else 0.0
@@ -177,14 +184,8 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
     (dim,) float32 and added to across programs; dh0 (batch, dim, state) written; gcarry
     (batch, dim, state) float32 carries the adjoint at a chunk's first step, a value a state,
     to the chunk before."""
-    d = tl.program_id(0)
-    b = tl.program_id(1).to(tl.int64)
-    offs_n = tl.arange(0, BLOCK_N)
-    offs_l = tl.arange(0, BLOCK_L)
-    mask_n = offs_n < state
-    group = d // dim_per_group
-    b_base = b * sb_b + group * sb_g
-    c_base = b * sc_b + group * sc_g
+    d, b, offs_n, offs_l, mask_n, group, b_base, c_base = _program(
+        state, dim_per_group, sb_b, sb_g, sc_b, sc_g, BLOCK_N, BLOCK_L)
     dbc_base = (b * n_groups + group) * state * length
     u_row, dl_row, z_row = b * su_b + d * su_d, b * sdl_b + d * sdl_d, b * sz_b + d * sz_d
     g_row, du_row = b * sg_b + d * sg_d, b * sdu_b + d * sdu_d
