@@ -350,7 +350,9 @@ class _BlockScanFn(torch.autograd.Function):
             BLOCK_L=block_l, BLOCK_N=triton.next_power_of_2(state), num_warps=warps[0],
             **_flags(D, z, delta_bias, softplus))
         if needs_grad:
-            ctx.save_for_backward(u, delta, z, A32, B, C, D32, bias32, hstart)
+            # B and C as the kernels read them (copied at most once), and their shapes
+            ctx.save_for_backward(u, delta, z, A32, Bv[0], Cv[0], D32, bias32, hstart)
+            ctx.bc_shapes = B.shape, C.shape
             ctx.softplus, ctx.block_l, ctx.bwd_warps = softplus, block_l, warps[1]
             ctx.dtypes = (A.dtype, D.dtype if D is not None else None,
                           delta_bias.dtype if delta_bias is not None else None,
@@ -360,14 +362,14 @@ class _BlockScanFn(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dout, dfinal):
-        u, delta, z, A32, B, C, D32, bias32, hstart = ctx.saved_tensors
+        u, delta, z, A32, B4, C4, D32, bias32, hstart = ctx.saved_tensors
         a_dtype, d_dtype, bias_dtype, h0_dtype = ctx.dtypes
         batch, dim, length = u.shape
         state = A32.shape[1]
         dout = _channel_major(dout) if dout is not None else torch.zeros_like(u)
         dfinal = dfinal.contiguous().float() if dfinal is not None else None
-        Bv, Cv = _bc_rows(B), _bc_rows(C)
-        groups = Bv[0].shape[1]
+        Bv, Cv = _bc_rows(B4), _bc_rows(C4)
+        groups = B4.shape[1]
         f32 = dict(device=u.device, dtype=torch.float32)
         du, ddelta = torch.empty_like(u), torch.empty_like(delta)
         dz = torch.empty_like(z) if z is not None else None
@@ -389,10 +391,11 @@ class _BlockScanFn(torch.autograd.Function):
             BLOCK_L=ctx.block_l, BLOCK_N=triton.next_power_of_2(state),
             num_warps=ctx.bwd_warps,
             **_flags(D32, z, bias32, ctx.softplus))
-        if B.dtype == C.dtype:      # one conversion for both
-            dB, dC = dBC.to(B.dtype)
-        return (du, ddelta, dA.to(a_dtype), dB.to(B.dtype).reshape(B.shape),
-                dC.to(C.dtype).reshape(C.shape), dD.to(d_dtype) if dD is not None else None, dz,
+        if B4.dtype == C4.dtype:    # one conversion for both
+            dB, dC = dBC.to(B4.dtype)
+        b_shape, c_shape = ctx.bc_shapes
+        return (du, ddelta, dA.to(a_dtype), dB.to(B4.dtype).reshape(b_shape),
+                dC.to(C4.dtype).reshape(c_shape), dD.to(d_dtype) if dD is not None else None, dz,
                 dbias.to(bias_dtype) if dbias is not None else None,
                 dh0.to(h0_dtype) if dh0 is not None else None, None, None, None, None)
 
