@@ -13,7 +13,11 @@ state n at a time it forms a_t = exp(Δ_t A_n) and b_t = Δ_t u_t B_t over the w
 scans the pairs with ``tl.associative_scan`` under (a1, b1), (a2, b2) -> (a1 a2, a2 b1 + b2):
 each thread its consecutive steps, then across the threads. The state at the chunk start is
 joined into the first step (b_0 + a_0 h), so the scan's b is h_t; y_t += C_t h_t. Between
-chunks every state's value is carried in a (BLOCK_N,) register vector. There are batch x dim
+chunks every state's value is carried through memory (the final state's row): the thread that
+holds the chunk's last step writes it, every thread reads it back in the next chunk after a
+barrier, so no value is gathered across the threads (a reduction, with barriers of its own, a
+state a chunk) and A_n is read as a scalar. The backward carries its adjoints alike, from a
+chunk's first step to the chunk before. There are batch x dim
 programs and no passes over chunks, so a wide input fills the GPU in one launch at any
 length; a narrow one (few channels, one batch row) leaves it idle, which is where the tile
 layout (``kernels.triton_scan``) that cuts the length into chunks is faster:
@@ -41,13 +45,16 @@ import triton.language as tl
 from .triton_scan import _LOG2E, ScanConfig, _channel_major, _interpreted, _sigmoid, _softplus
 
 MAX_BLOCK_L = 2048     # steps a chunk: mamba_ssm's 128 threads x 16 steps
-# warps a program of the forward and of the backward. sm_90, 2048-step chunks
-# (benchmarks/kernel_stats.py): the forward holds 138 registers a thread in 4 warps; the
-# backward spills 152 bytes a thread in 4 warps and none in 8 (247 registers), yet in 8 it
-# took 1.14-1.35x the time forward+backward on an H100 (one program a multiprocessor instead
-# of two; `benchmarks/scan.py --layouts`, benchmarks/results/h100-2026-12-06, session 8).
+# warps a program of the forward and of the backward at most; a chunk shorter than 2048
+# steps gets one warp a STEPS_PER_WARP steps, so a thread holds 16 steps at every chunk
+# length, as in mamba_ssm's kernel (32, 64 and 128 threads for 512, 1024 and 2048 steps),
+# and a short chunk's scans stay inside fewer warps. sm_90 (benchmarks/kernel_stats.py): the
+# forward holds 96, 128 and 138 registers a thread at 512, 1024 and 2048 steps. The backward
+# in 8 warps at 2048 steps took 1.14-1.35x the time of 4 on an H100 (`benchmarks/scan.py
+# --layouts`, benchmarks/results/h100-2026-12-06, session 8).
 FWD_WARPS = 4
 BWD_WARPS = 4
+STEPS_PER_WARP = 512
 
 
 @triton.jit
@@ -82,9 +89,23 @@ def _state_scan(B_ptr, C_ptr, b_row, c_row, t, m, dt, dtu, A2_n, h_start):
 
 
 @triton.jit
-def _pick(vec, offs, i):
-    """vec[i] of a register vector, as a scalar."""
-    return tl.sum(tl.where(offs == i, vec, 0.0))
+def _gated_grad(dout_ptr, g_row, z_ptr, z_row, t, m, HAS_Z: tl.constexpr):
+    """The gradient of the output before the gate at the steps t (mask m): dout SiLU(z), or
+    dout without a gate; float32."""
+    dout = tl.load(dout_ptr + g_row + t, mask=m, other=0.0).to(tl.float32)
+    if HAS_Z:
+        z = tl.load(z_ptr + z_row + t, mask=m, other=0.0).to(tl.float32)
+        return dout * z * _sigmoid(z)
+    return dout
+
+
+@triton.jit
+def _put(ptr, value, offs_l, at):
+    """Store ``value`` at step ``at`` of a chunk (a (BLOCK_L,) tensor) to the scalar at
+    ``ptr``: only the thread that holds that step writes, nothing is gathered across threads.
+    Other threads read it after a barrier, or after the next scan (whose combine passes
+    between the warps) where the scan's input was read before."""
+    tl.store(ptr + offs_l * 0, value, mask=offs_l == at)
 
 
 @triton.jit
@@ -95,12 +116,9 @@ def _program(state, dim_per_group, sb_b, sb_g, sc_b, sc_g, BLOCK_N: tl.constexpr
     d = tl.program_id(0)
     b = tl.program_id(1).to(tl.int64)
     offs_n = tl.arange(0, BLOCK_N)
-    offs_l = tl.arange(0, BLOCK_L)
-    mask_n = offs_n < state
     group = d // dim_per_group
-    b_base = b * sb_b + group * sb_g
-    c_base = b * sc_b + group * sc_g
-    return d, b, offs_n, offs_l, mask_n, group, b_base, c_base
+    return (d, b, offs_n, tl.arange(0, BLOCK_L), offs_n < state, group,
+            b * sb_b + group * sb_g, b * sc_b + group * sc_g)
 
 
 @triton.jit
@@ -111,126 +129,133 @@ def _block_fwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
                       HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
                       SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr, STORE: tl.constexpr,
                       FAST: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr):
-    """Program (channel d, batch row b). y in its own strides; final (batch, dim, state);
-    STORE: the state at every chunk start to hstart (batch, n_chunks, dim, state)."""
+    """Program (channel d, batch row b). y in its own strides; final (batch, dim, state)
+    holds the state carried from chunk to chunk, a value a state (so the end state when the
+    program ends); STORE: the state at every chunk start to hstart (batch, n_chunks, dim,
+    state)."""
     d, b, offs_n, offs_l, mask_n, group, b_base, c_base = _program(
         state, dim_per_group, sb_b, sb_g, sc_b, sc_g, BLOCK_N, BLOCK_L)
     u_row, dl_row, z_row, y_row = b * su_b + d * su_d, b * sdl_b + d * sdl_d, \
         b * sz_b + d * sz_d, b * sy_b + d * sy_d
-    A2 = tl.load(A_ptr + d * state + offs_n, mask=mask_n, other=0.0) * _LOG2E
     bias = tl.load(bias_ptr + d).to(tl.float32) if HAS_BIAS else 0.0
     Dv = tl.load(D_ptr + d).to(tl.float32) if HAS_D else 0.0
-    state_row = (b * dim + d) * state
+    carry_ptr = final_ptr + (b * dim + d) * state
     if HAS_H0:
-        carry = tl.load(h0_ptr + state_row + offs_n, mask=mask_n, other=0.0)
+        h0 = tl.load(h0_ptr + (b * dim + d) * state + offs_n, mask=mask_n, other=0.0)
     else:
-        carry = tl.zeros([BLOCK_N], dtype=tl.float32)
+        h0 = tl.zeros([BLOCK_N], dtype=tl.float32)
+    tl.store(carry_ptr + offs_n, h0, mask=mask_n)
     for chunk in range(n_chunks):
-        if STORE:
-            tl.store(hstart_ptr + ((b * n_chunks + chunk) * dim + d) * state + offs_n, carry,
-                     mask=mask_n)
+        tl.debug_barrier()          # the carries written in the last chunk are visible
         t = chunk * BLOCK_L + offs_l
         m = t < length
         u = tl.load(u_ptr + u_row + t, mask=m, other=0.0).to(tl.float32)
         _, dt = _delta_steps(delta_ptr, dl_row, t, m, bias, SOFTPLUS, FAST)
         dtu = dt * u
         y = Dv * u
+        hstart_row = ((b * n_chunks + chunk) * dim + d) * state
         for n in range(state):
+            h_start = tl.load(carry_ptr + n)
+            if STORE:
+                _put(hstart_ptr + hstart_row + n, h_start + tl.zeros_like(dt), offs_l, 0)
             _, Ct, _, _, h = _state_scan(B_ptr, C_ptr, b_base + n * sb_n, c_base + n * sc_n,
-                                         t, m, dt, dtu, _pick(A2, offs_n, n),
-                                         _pick(carry, offs_n, n))
+                                         t, m, dt, dtu,
+                                         tl.load(A_ptr + d * state + n) * _LOG2E, h_start)
             y += Ct * h
-            carry = tl.where(offs_n == n, _pick(h, offs_l, BLOCK_L - 1), carry)
+            _put(carry_ptr + n, h, offs_l, BLOCK_L - 1)
         if HAS_Z:
             z = tl.load(z_ptr + z_row + t, mask=m, other=0.0).to(tl.float32)
             y = y * z * _sigmoid(z)
         tl.store(y_ptr + y_row + t, y.to(y_ptr.dtype.element_ty), mask=m)
-    tl.store(final_ptr + state_row + offs_n, carry, mask=mask_n)
 
 
 @triton.jit
 def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, sz_d,
                       dout_ptr, sg_b, sg_d, du_ptr, sdu_b, sdu_d, ddelta_ptr, sdd_b, sdd_d,
                       dz_ptr, sdz_b, sdz_d, A_ptr, B_ptr, sb_b, sb_g, sb_n, C_ptr, sc_b, sc_g,
-                      sc_n, D_ptr, bias_ptr, hstart_ptr, dfinal_ptr, dA_ptr, dB_ptr, dC_ptr,
-                      dD_ptr, dbias_ptr, dh0_ptr, dim, length, state, dim_per_group, n_groups,
-                      n_chunks, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
+                      sc_n, D_ptr, bias_ptr, hstart_ptr, dfinal_ptr, gcarry_ptr, dA_ptr, dB_ptr,
+                      dC_ptr, dD_ptr, dbias_ptr, dh0_ptr, dim, length, state, dim_per_group,
+                      n_groups, n_chunks, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
                       HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_DFINAL: tl.constexpr,
                       HAS_DH0: tl.constexpr, FAST: tl.constexpr, BLOCK_L: tl.constexpr,
                       BLOCK_N: tl.constexpr):
     """Program (channel d, batch row b), the chunks last to first. du, dΔ, dz in their own
     strides; dA (dim, state), dB, dC (batch, groups, state, length) contiguous, dD, dbias
-    (dim,) float32 and added to across programs; dh0 (batch, dim, state) written."""
+    (dim,) float32 and added to across programs; dh0 (batch, dim, state) written; gcarry
+    (batch, dim, state) float32 carries the adjoint at a chunk's first step, a value a state,
+    to the chunk before."""
     d, b, offs_n, offs_l, mask_n, group, b_base, c_base = _program(
         state, dim_per_group, sb_b, sb_g, sc_b, sc_g, BLOCK_N, BLOCK_L)
     dbc_base = (b * n_groups + group) * state * length
     u_row, dl_row, z_row = b * su_b + d * su_d, b * sdl_b + d * sdl_d, b * sz_b + d * sz_d
     g_row, du_row = b * sg_b + d * sg_d, b * sdu_b + d * sdu_d
     dd_row, dz_row = b * sdd_b + d * sdd_d, b * sdz_b + d * sdz_d
-    A = tl.load(A_ptr + d * state + offs_n, mask=mask_n, other=0.0)
-    A2 = A * _LOG2E
     bias = tl.load(bias_ptr + d).to(tl.float32) if HAS_BIAS else 0.0
     Dv = tl.load(D_ptr + d).to(tl.float32) if HAS_D else 0.0
     state_row = (b * dim + d) * state
     if HAS_DFINAL:      # the adjoint after the last step, carried to it through a = 1
-        g_next = tl.load(dfinal_ptr + state_row + offs_n, mask=mask_n, other=0.0)
+        g_end = tl.load(dfinal_ptr + state_row + offs_n, mask=mask_n, other=0.0)
     else:
-        g_next = tl.zeros([BLOCK_N], dtype=tl.float32)
+        g_end = tl.zeros([BLOCK_N], dtype=tl.float32)
+    tl.store(gcarry_ptr + state_row + offs_n, g_end, mask=mask_n)
     dA = tl.zeros([BLOCK_N], dtype=tl.float32)
-    dh0 = tl.zeros([BLOCK_N], dtype=tl.float32)
     dD = tl.sum(tl.zeros([BLOCK_L], dtype=tl.float32))
     dbias = tl.sum(tl.zeros([BLOCK_L], dtype=tl.float32))
     for i in range(n_chunks):
+        tl.debug_barrier()          # the adjoints written in the last chunk are visible
         chunk = n_chunks - 1 - i
         t = chunk * BLOCK_L + offs_l
         m = t < length
+        # live across the loop over states: Δ, Δu, Δ of the next step, dy, and three sums
+        # over the states; u, the output's gradient, z and delta are read again after it
         u = tl.load(u_ptr + u_row + t, mask=m, other=0.0).to(tl.float32)
-        raw, dt = _delta_steps(delta_ptr, dl_row, t, m, bias, SOFTPLUS, FAST)
+        _, dt = _delta_steps(delta_ptr, dl_row, t, m, bias, SOFTPLUS, FAST)
         _, dt_next = _delta_steps(delta_ptr, dl_row, t + 1, t + 1 < length, bias, SOFTPLUS,
                                   FAST)
         dtu = dt * u
-        dout = tl.load(dout_ptr + g_row + t, mask=m, other=0.0).to(tl.float32)
-        if HAS_Z:
-            z = tl.load(z_ptr + z_row + t, mask=m, other=0.0).to(tl.float32)
-            sig = _sigmoid(z)
-            dy = dout * z * sig
-        else:
-            dy = dout
-        ypre = Dv * u
-        du_acc = Dv * dy
-        ddt_acc = tl.zeros([BLOCK_L], dtype=tl.float32)
+        dy = _gated_grad(dout_ptr, g_row, z_ptr, z_row, t, m, HAS_Z)
+        if HAS_D:
+            dD += tl.sum(dy * u)
+        ypre = Dv * u                       # the output before the gate, for dz
+        gB = tl.zeros([BLOCK_L], dtype=tl.float32)      # sum over states of g_t B_t
+        gkA = tl.zeros([BLOCK_L], dtype=tl.float32)     # and of g_t a_t h_(t-1) A
         hstart_row = ((b * n_chunks + chunk) * dim + d) * state
         for n in range(state):
-            A_n = _pick(A, offs_n, n)
-            A2_n = _pick(A2, offs_n, n)
+            A_n = tl.load(A_ptr + d * state + n)
+            A2_n = A_n * _LOG2E
             bc_n = dbc_base + n * length
             Bt, Ct, a, bb, h = _state_scan(B_ptr, C_ptr, b_base + n * sb_n, c_base + n * sc_n,
                                            t, m, dt, dtu, A2_n,
                                            tl.load(hstart_ptr + hstart_row + n))
             ypre += Ct * h
             alpha = tl.exp2(dt_next * A2_n)
-            last = tl.where(offs_l == BLOCK_L - 1, alpha * _pick(g_next, offs_n, n), 0.0)
+            g_after = tl.load(gcarry_ptr + state_row + n)
+            last = tl.where(offs_l == BLOCK_L - 1, alpha * g_after, 0.0)
             _, g = tl.associative_scan((alpha, Ct * dy + last), 0, _combine, reverse=True)
             gk = g * (h - bb)                                  # g_t a_t h_(t-1)
             dA = tl.where(offs_n == n, dA + tl.sum(gk * dt), dA)
-            du_acc += g * dt * Bt
-            ddt_acc += g * u * Bt + gk * A_n
+            gB += g * Bt
+            gkA += gk * A_n
             tl.atomic_add(dB_ptr + bc_n + t, g * dtu, mask=m, sem="relaxed")
             tl.atomic_add(dC_ptr + bc_n + t, dy * h, mask=m, sem="relaxed")
-            g_first = _pick(g, offs_l, 0)
-            g_next = tl.where(offs_n == n, g_first, g_next)
+            _put(gcarry_ptr + state_row + n, g, offs_l, 0)
             if HAS_DH0:
-                dh0 = tl.where(offs_n == n, _pick(a, offs_l, 0) * g_first, dh0)
-        tl.store(du_ptr + du_row + t, du_acc.to(du_ptr.dtype.element_ty), mask=m)
+                if chunk == 0:
+                    _put(dh0_ptr + state_row + n, a * g, offs_l, 0)
+        tl.store(du_ptr + du_row + t, (Dv * dy + dt * gB).to(du_ptr.dtype.element_ty), mask=m)
         if HAS_Z:
+            dout = tl.load(dout_ptr + g_row + t, mask=m, other=0.0).to(tl.float32)
+            z = tl.load(z_ptr + z_row + t, mask=m, other=0.0).to(tl.float32)
+            sig = _sigmoid(z)
             dz = dout * ypre * sig * (1.0 + z * (1.0 - sig))
             tl.store(dz_ptr + dz_row + t, dz.to(dz_ptr.dtype.element_ty), mask=m)
+        u = tl.load(u_ptr + u_row + t, mask=m, other=0.0).to(tl.float32)
+        ddt = u * gB + gkA
         if SOFTPLUS:
-            ddt_acc = ddt_acc * _sigmoid(raw)
-        ddt = tl.where(m, ddt_acc, 0.0)
+            raw, _ = _delta_steps(delta_ptr, dl_row, t, m, bias, False, FAST)
+            ddt = ddt * _sigmoid(raw)
+        ddt = tl.where(m, ddt, 0.0)
         tl.store(ddelta_ptr + dd_row + t, ddt.to(ddelta_ptr.dtype.element_ty), mask=m)
-        if HAS_D:
-            dD += tl.sum(dy * u)
         if HAS_BIAS:
             dbias += tl.sum(ddt)
     tl.atomic_add(dA_ptr + d * state + offs_n, dA, mask=mask_n, sem="relaxed")
@@ -238,8 +263,6 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
         tl.atomic_add(dD_ptr + d, dD, sem="relaxed")
     if HAS_BIAS:
         tl.atomic_add(dbias_ptr + d, dbias, sem="relaxed")
-    if HAS_DH0:
-        tl.store(dh0_ptr + state_row + offs_n, dh0, mask=mask_n)
 
 
 # ----------------------------------------------------------------------------- launches
@@ -255,6 +278,15 @@ def block_length(length: int, block_l: int = 0) -> int:
     return max(16, min(MAX_BLOCK_L, triton.next_power_of_2(length)))
 
 
+def block_warps(block_l: int, config: ScanConfig) -> tuple[int, int]:
+    """Warps a program of the forward and of the backward for chunks of ``block_l`` steps:
+    ``config``'s block_fwd_warps and block_bwd_warps, or where 0 one a STEPS_PER_WARP steps
+    (at least one), at most FWD_WARPS and BWD_WARPS."""
+    by_steps = max(1, block_l // STEPS_PER_WARP)
+    return (config.block_fwd_warps or min(FWD_WARPS, by_steps),
+            config.block_bwd_warps or min(BWD_WARPS, by_steps))
+
+
 def _rows_of(t: torch.Tensor) -> tuple:
     """A (batch, dim, length) tensor with adjacent steps and its batch and channel strides."""
     return t, t.stride(0), t.stride(1)
@@ -268,6 +300,19 @@ def _bc_rows(M: torch.Tensor) -> tuple:
         M4 = M4.contiguous()
     return M4, M4.stride(0), M4.stride(1), M4.stride(2)
 
+
+
+def _gradient_sums(batch: int, groups: int, state: int, length: int, dim: int, with_D: bool,
+                   with_bias: bool, device: torch.device) -> tuple:
+    """The zeroed float32 sums the backward's programs add to, as views of one buffer zeroed
+    by one fill: [dB, dC] (2, batch, groups, state, length) (each 16-byte aligned), dA (dim,
+    state), dD and dbias (dim,) (None where absent)."""
+    per_bc = batch * groups * state * length
+    pad = -per_bc % 4
+    sizes = [2 * (per_bc + pad), dim * state, dim if with_D else 0, dim if with_bias else 0]
+    bc, dA, dD, dbias = torch.zeros(sum(sizes), device=device, dtype=torch.float32).split(sizes)
+    dBC = bc.view(2, per_bc + pad)[:, :per_bc].view(2, batch, groups, state, length)
+    return (dBC, dA.view(dim, state), dD if with_D else None, dbias if with_bias else None)
 
 
 def _flags(D: torch.Tensor | None, z: torch.Tensor | None, delta_bias: torch.Tensor | None,
@@ -328,28 +373,29 @@ class _BlockScanFn(torch.autograd.Function):
         f32 = dict(device=u.device, dtype=torch.float32)
         du, ddelta = torch.empty_like(u), torch.empty_like(delta)
         dz = torch.empty_like(z) if z is not None else None
-        dA = torch.zeros(dim, state, **f32)
-        dB = torch.zeros(batch, groups, state, length, **f32)
-        dC = torch.zeros_like(dB)
-        dD = torch.zeros(dim, **f32) if D32 is not None else None
-        dbias = torch.zeros(dim, **f32) if bias32 is not None else None
+        dBC, dA, dD, dbias = _gradient_sums(batch, groups, state, length, dim, D32 is not None,
+                                            bias32 is not None, u.device)
+        dB, dC = dBC
         want_dh0 = h0_dtype is not None and ctx.needs_input_grad[8]
         dh0 = torch.empty(batch, dim, state, **f32) if want_dh0 else None
+        gcarry = torch.empty(batch, dim, state, **f32)
         zz, dzz = (z, dz) if z is not None else (u, du)
         _block_bwd_kernel[(dim, batch)](
             *_rows_of(u), *_rows_of(delta), *_rows_of(zz), *_rows_of(dout), *_rows_of(du),
             *_rows_of(ddelta), *_rows_of(dzz), A32, *Bv, *Cv,
             D32 if D32 is not None else A32, bias32 if bias32 is not None else A32, hstart,
-            dfinal if dfinal is not None else A32, dA, dB, dC,
+            dfinal if dfinal is not None else A32, gcarry, dA, dB, dC,
             dD if dD is not None else dA, dbias if dbias is not None else dA,
             dh0 if dh0 is not None else dA, dim, length, state, dim // groups, groups,
             hstart.shape[1], HAS_DFINAL=dfinal is not None, HAS_DH0=want_dh0,
             BLOCK_L=ctx.block_l, BLOCK_N=triton.next_power_of_2(state),
             num_warps=ctx.bwd_warps,
             **_flags(D32, z, bias32, ctx.softplus))
+        if B4.dtype == C4.dtype:    # one conversion for both
+            dB, dC = dBC.to(B4.dtype)
         b_shape, c_shape = ctx.bc_shapes
-        return (du, ddelta, dA.to(a_dtype), dB.reshape(b_shape).to(B4.dtype),
-                dC.reshape(c_shape).to(C4.dtype), dD.to(d_dtype) if dD is not None else None, dz,
+        return (du, ddelta, dA.to(a_dtype), dB.to(B4.dtype).reshape(b_shape),
+                dC.to(C4.dtype).reshape(c_shape), dD.to(d_dtype) if dD is not None else None, dz,
                 dbias.to(bias_dtype) if dbias is not None else None,
                 dh0.to(h0_dtype) if dh0 is not None else None, None, None, None, None)
 
@@ -362,12 +408,13 @@ def selective_scan_block(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, 
     """(y, final state) of an unpacked scan in the block layout: y (batch, dim, length) in u's
     dtype, the final state (batch, dim, state) float32; differentiable in every input when
     ``needs_grad``. From ``config`` only block_l (steps a chunk, 0: ``block_length``'s
-    choice), block_fwd_warps and block_bwd_warps (0: FWD_WARPS, BWD_WARPS) apply."""
+    choice), block_fwd_warps and block_bwd_warps (0: one a STEPS_PER_WARP steps of a chunk,
+    at most FWD_WARPS and BWD_WARPS) apply."""
     for name in ("block_fwd_warps", "block_bwd_warps"):
         warps = getattr(config, name)
         if warps < 0 or warps & (warps - 1):
             raise ValueError(f"ScanConfig.{name} must be 0 or a power of two, got {warps}")
-    warps = config.block_fwd_warps or FWD_WARPS, config.block_bwd_warps or BWD_WARPS
     block_l = block_length(u.shape[-1], config.block_l)
+    warps = block_warps(block_l, config)
     return _BlockScanFn.apply(u, delta, A, B, C, D, z, delta_bias, initial_state,
                               delta_softplus, needs_grad, block_l, warps)

@@ -331,6 +331,19 @@ def test_tilings_the_kernels_cannot_run_are_refused(config, message):
         selective_scan_triton(**args, config=ScanConfig(**config), **packed)
 
 
+@pytest.mark.parametrize("block_l, config, warps", [
+    (2048, {}, (4, 4)), (1024, {}, (2, 2)), (512, {}, (1, 1)), (16, {}, (1, 1)),
+    (8192, {}, (4, 4)), (512, dict(block_fwd_warps=4), (4, 1)),
+    (2048, dict(block_bwd_warps=8), (4, 8)),
+])
+def test_block_layout_warps_follow_the_chunk_unless_set(block_l, config, warps):
+    """A warp a 512 steps of a chunk (16 steps a thread, as mamba_ssm's kernel), at most 4;
+    ScanConfig's warps override either direction."""
+    from mambaseq.kernels.triton_block_scan import block_warps
+    from mambaseq.kernels.triton_scan import ScanConfig
+    assert block_warps(block_l, ScanConfig(layout="block", **config)) == warps
+
+
 def test_reference_dispatch_without_triton(monkeypatch):
     """MAMBASEQ_KERNELS=reference keeps ops.selective_scan on the PyTorch reference."""
     monkeypatch.setenv("MAMBASEQ_KERNELS", "reference")
