@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 14, session 9, call 1: the branches block-bwd-regs and block-bwd-dA (regs and one
-# commit more) measured against main's block layout in one GPU call (~7 min; written in
+# commit more) measured against main's block layout in one GPU call (written in
 # session 8 for block-bwd-regs, the dA branch and the profile added in session 9). Made ready
 # on the CPU machine, from the repository root with main checked out:
 #   mkdir -p .gpu && git archive -o .gpu/bwd.tar block-bwd-dA
@@ -12,11 +12,7 @@
 #     dA branch's, two alternating rounds, mamba_ssm beside them; then block-bwd-regs' file
 #     (baseline) against the dA branch's: the dA commit alone
 #  4. benchmarks/scan_profile.py (main's) on the dA branch: are 512-8K launch-bound?
-# A second call (warm, carry [".whl"], the tree that is to land) times issue 14's `gpu` suite
-# as session 6 did:
-#   python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
-#   export PYTHONPATH=/tmp/site; python3 -m pip install -q --no-deps --no-build-isolation -e .
-#   python3 -m pytest -m gpu -q -n 4 --dist loadfile -p no:cacheprovider tests
+# It ran in 322 s on an H100. `s9_call2.sh` then timed the `gpu` suite on the tree that landed.
 set -u
 T0=$SECONDS
 ROOT=$PWD
