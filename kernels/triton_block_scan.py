@@ -49,7 +49,8 @@ MAX_BLOCK_L = 2048     # steps a chunk: mamba_ssm's 128 threads x 16 steps
 # steps gets one warp a STEPS_PER_WARP steps, so a thread holds 16 steps at every chunk
 # length, as in mamba_ssm's kernel (32, 64 and 128 threads for 512, 1024 and 2048 steps),
 # and a short chunk's scans stay inside fewer warps. sm_90 (benchmarks/kernel_stats.py): the
-# forward holds 96, 128 and 138 registers a thread at 512, 1024 and 2048 steps. The backward
+# forward holds 96, 124 and 128 registers a thread at 512, 1024 and 2048 steps (at 128, four
+# programs a multiprocessor), the backward 255 and spills 0, 16 and 24 bytes. The backward
 # in 8 warps at 2048 steps took 1.14-1.35x the time of 4 on an H100 (`benchmarks/scan.py
 # --layouts`, benchmarks/results/h100-2026-12-06, session 8).
 FWD_WARPS = 4
