@@ -8,18 +8,25 @@ from typing import Callable
 import torch
 
 
-def kernel_table(work: Callable[[], object], repeats: int = 1, top: int = 12) -> str:
-    """Run ``work`` ``repeats`` times under the profiler (CUDA kernels only) and describe one
-    run: how many kernels it launches, its GPU time, and its ``top`` kernels by GPU time
-    (calls, microseconds and share per run). Needs CUDA."""
+def profiled_kernels(work: Callable[[], object], repeats: int = 1) -> list:
+    """Run ``work`` ``repeats`` times under the profiler (CUDA kernels only): its kernels'
+    averaged events (``self_device_time_total`` in us, ``count``, ``key``) over all runs,
+    longest first. Needs CUDA."""
     from torch.profiler import ProfilerActivity, profile
     torch.cuda.synchronize()
     with profile(activities=[ProfilerActivity.CUDA]) as prof:
         for _ in range(repeats):
             work()
         torch.cuda.synchronize()
-    kernels = sorted((e for e in prof.key_averages() if e.self_device_time_total > 0),
-                     key=lambda e: -e.self_device_time_total)
+    return sorted((e for e in prof.key_averages() if e.self_device_time_total > 0),
+                  key=lambda e: -e.self_device_time_total)
+
+
+def kernel_table(work: Callable[[], object], repeats: int = 1, top: int = 12) -> str:
+    """Run ``work`` ``repeats`` times under the profiler (CUDA kernels only) and describe one
+    run: how many kernels it launches, its GPU time, and its ``top`` kernels by GPU time
+    (calls, microseconds and share per run). Needs CUDA."""
+    kernels = profiled_kernels(work, repeats)
     total = sum(e.self_device_time_total for e in kernels) / repeats
     count = sum(e.count for e in kernels) / repeats
     lines = [f"{count:.0f} kernels, {total / 1e3:.3f} ms of GPU time", "",

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from typing import Callable
 
 import torch
 
-from benchmarks.kernel_profile import kernel_table
+from benchmarks.kernel_profile import kernel_table, profiled_kernels
 from benchmarks.peer import load_selective_scan_fn
 from benchmarks.scan import mamba_inputs, median_ms, scan_arguments, warm_up
 from mambaseq.kernels.triton_scan import selective_scan_triton
@@ -45,12 +46,8 @@ def host_ms(fn: Callable[[], object], reps: int = 20) -> float:
 
 def gpu_ms_and_kernels(fn: Callable[[], object]) -> tuple[float, int]:
     """Summed CUDA kernel time in ms of one call of ``fn``, and its kernel count."""
-    from torch.profiler import ProfilerActivity, profile
     warm_up(fn)
-    with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        fn()
-        torch.cuda.synchronize()
-    kernels = [e for e in prof.key_averages() if e.self_device_time_total > 0]
+    kernels = profiled_kernels(fn)
     return (sum(e.self_device_time_total for e in kernels) / 1e3,
             int(sum(e.count for e in kernels)))
 
@@ -78,6 +75,10 @@ def main() -> None:
     parser.add_argument("--lengths", type=int, nargs="+", default=[512, 2048, 8192])
     parser.add_argument("--out", default=".")
     args = parser.parse_args()
+    if any(length < 1 for length in args.lengths):
+        parser.error(f"--lengths takes lengths >= 1, got {args.lengths}")
+    if not torch.cuda.is_available():
+        sys.exit("benchmarks/scan_profile.py needs a CUDA GPU")
     scans = {"ours": selective_scan_triton}
     peer, note = load_selective_scan_fn()
     if peer is not None:

@@ -1,6 +1,6 @@
 """benchmarks/scan.py's arguments: the register caps of ``--regcaps``, the tiles per saved
-state of ``--saved-states`` and the steps per tile of ``--tile-steps``; the warm-up before
-timing, on a fake clock (the timing itself needs a GPU)."""
+state of ``--saved-states`` and the steps per tile of ``--tile-steps`` (and scan_profile.py's
+``--lengths``); the warm-up before timing, on a fake clock (the timing itself needs a GPU)."""
 import subprocess
 import sys
 
@@ -65,3 +65,10 @@ def test_scan_arguments_put_each_input_where_the_scan_takes_it() -> None:
     core, kw = scan_arguments({name: f"<{name}>" for name in names})
     assert core == ("<u>", "<delta>", "<A>", "<B>", "<C>")
     assert kw == dict(D="<D>", z="<z>", delta_bias="<delta_bias>", delta_softplus=True)
+
+
+def test_scan_profile_lengths_below_one_exit_2_with_one_line() -> None:
+    run = subprocess.run([sys.executable, "-m", "benchmarks.scan_profile", "--lengths", "512",
+                          "0"], capture_output=True, text=True)
+    assert run.returncode == 2
+    assert "[512, 0]" in run.stderr.strip().splitlines()[-1] and not run.stdout
