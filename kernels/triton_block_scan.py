@@ -376,7 +376,6 @@ class _BlockScanFn(torch.autograd.Function):
         dz = torch.empty_like(z) if z is not None else None
         dBC, dA, dD, dbias = _gradient_sums(batch, groups, state, length, dim, D32 is not None,
                                             bias32 is not None, u.device)
-        dB, dC = dBC
         want_dh0 = h0_dtype is not None and ctx.needs_input_grad[8]
         dh0 = torch.empty(batch, dim, state, **f32) if want_dh0 else None
         gcarry = torch.empty(batch, dim, state, **f32)
@@ -385,7 +384,7 @@ class _BlockScanFn(torch.autograd.Function):
             *_rows_of(u), *_rows_of(delta), *_rows_of(zz), *_rows_of(dout), *_rows_of(du),
             *_rows_of(ddelta), *_rows_of(dzz), A32, *Bv, *Cv,
             D32 if D32 is not None else A32, bias32 if bias32 is not None else A32, hstart,
-            dfinal if dfinal is not None else A32, gcarry, dA, dB, dC,
+            dfinal if dfinal is not None else A32, gcarry, dA, dBC[0], dBC[1],
             dD if dD is not None else dA, dbias if dbias is not None else dA,
             dh0 if dh0 is not None else dA, dim, length, state, dim // groups, groups,
             hstart.shape[1], HAS_DFINAL=dfinal is not None, HAS_DH0=want_dh0,
@@ -394,9 +393,11 @@ class _BlockScanFn(torch.autograd.Function):
             **_flags(D32, z, bias32, ctx.softplus))
         if B4.dtype == C4.dtype:    # one conversion for both
             dB, dC = dBC.to(B4.dtype)
+        else:
+            dB, dC = dBC[0].to(B4.dtype), dBC[1].to(C4.dtype)
         b_shape, c_shape = ctx.bc_shapes
-        return (du, ddelta, dA.to(a_dtype), dB.to(B4.dtype).reshape(b_shape),
-                dC.to(C4.dtype).reshape(c_shape), dD.to(d_dtype) if dD is not None else None, dz,
+        return (du, ddelta, dA.to(a_dtype), dB.reshape(b_shape),
+                dC.reshape(c_shape), dD.to(d_dtype) if dD is not None else None, dz,
                 dbias.to(bias_dtype) if dbias is not None else None,
                 dh0.to(h0_dtype) if dh0 is not None else None, None, None, None, None)
 

@@ -813,12 +813,13 @@ class ScanConfig:
     --tile-steps`` times it.
     layout: "tiles" (the kernels of this module), "block" (``kernels.triton_block_scan``: a
     program a channel, the length in chunks scanned across its threads; unpacked calls
-    only, and only ``block_l`` applies to it) or "auto": the block layout for unpacked calls
-    on a GPU with at least BLOCK_MIN_PROGRAMS_PER_SM channel rows (batch x dim) a
-    multiprocessor, the tiles otherwise. block_l: the block layout's steps a chunk (0: the
-    least power of two that holds the length, at most 2048); block_fwd_warps,
-    block_bwd_warps: the warps of its forward's and backward's programs (0: the module's
-    defaults); ``benchmarks/scan.py --layouts`` times them."""
+    only, and of these fields only the three below apply to it) or "auto": the block layout
+    for unpacked calls on a GPU with at least BLOCK_MIN_PROGRAMS_PER_SM channel rows (batch
+    x dim) a multiprocessor, the tiles otherwise. block_l: the block layout's steps a chunk
+    (0: the least power of two that holds the length, at most 2048); block_fwd_warps,
+    block_bwd_warps: the warps of its forward's and backward's programs (0: a warp a 512
+    steps of a chunk, at most 4: ``triton_block_scan.block_warps``);
+    ``benchmarks/scan.py --layouts`` times them."""
     num_warps: int = 1
     block_t: int = 0
     fwd_chunks: int = 0
