@@ -42,6 +42,7 @@ import torch
 import triton
 import triton.language as tl
 
+from .triton_launch import Launcher
 from .triton_scan import _LOG2E, ScanConfig, _channel_major, _interpreted, _sigmoid, _softplus
 
 MAX_BLOCK_L = 2048     # steps a chunk: mamba_ssm's 128 threads x 16 steps
@@ -268,6 +269,12 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
 
 # ----------------------------------------------------------------------------- launches
 
+def _next_power_of_2(n: int) -> int:
+    """The least power of two >= n (n >= 1): triton.next_power_of_2's value, without its
+    constexpr-function wrapper (about 2 us a call on the host path of a short scan)."""
+    return 1 << (n - 1).bit_length()
+
+
 def block_length(length: int, block_l: int = 0) -> int:
     """Steps a chunk: ``block_l`` (a power of two, at least 16), or by default the least power
     of two that holds the whole length, at most MAX_BLOCK_L."""
@@ -276,7 +283,7 @@ def block_length(length: int, block_l: int = 0) -> int:
             raise ValueError(f"ScanConfig.block_l must be 0 or a power of two >= 16, "
                              f"got {block_l}")
         return block_l
-    return max(16, min(MAX_BLOCK_L, triton.next_power_of_2(length)))
+    return max(16, min(MAX_BLOCK_L, _next_power_of_2(length)))
 
 
 def block_warps(block_l: int, config: ScanConfig) -> tuple[int, int]:
@@ -323,6 +330,9 @@ def _flags(D: torch.Tensor | None, z: torch.Tensor | None, delta_bias: torch.Ten
                 SOFTPLUS=softplus, FAST=not _interpreted())
 
 
+_launch_fwd, _launch_bwd = Launcher(_block_fwd_kernel), Launcher(_block_bwd_kernel)
+
+
 class _BlockScanFn(torch.autograd.Function):
     """Autograd of the block layout; forward returns (out, final_state)."""
 
@@ -337,18 +347,18 @@ class _BlockScanFn(torch.autograd.Function):
         Bv, Cv = _bc_rows(B), _bc_rows(C)
         batch, dim, length = u.shape
         state = A.shape[1]
-        n_chunks = triton.cdiv(length, block_l)
+        n_chunks = -(-length // block_l)
         f32 = dict(device=u.device, dtype=torch.float32)
         out = torch.empty_like(u)
         final = torch.empty(batch, dim, state, **f32)
         hstart = torch.empty(batch, n_chunks, dim, state, **f32) if needs_grad else final
         zz = z if z is not None else u
-        _block_fwd_kernel[(dim, batch)](
-            *_rows_of(u), *_rows_of(delta), *_rows_of(zz), *_rows_of(out), A32, *Bv, *Cv,
-            D32 if D32 is not None else A32, bias32 if bias32 is not None else A32,
+        _launch_fwd(
+            (dim, batch), *_rows_of(u), *_rows_of(delta), *_rows_of(zz), *_rows_of(out), A32,
+            *Bv, *Cv, D32 if D32 is not None else A32, bias32 if bias32 is not None else A32,
             h0 if h0 is not None else final, final, hstart, dim, length, state,
             dim // Bv[0].shape[1], n_chunks, HAS_H0=h0 is not None, STORE=needs_grad,
-            BLOCK_L=block_l, BLOCK_N=triton.next_power_of_2(state), num_warps=warps[0],
+            BLOCK_L=block_l, BLOCK_N=_next_power_of_2(state), num_warps=warps[0],
             **_flags(D, z, delta_bias, softplus))
         if needs_grad:
             # B and C as the kernels read them (copied at most once), and their shapes
@@ -380,15 +390,15 @@ class _BlockScanFn(torch.autograd.Function):
         dh0 = torch.empty(batch, dim, state, **f32) if want_dh0 else None
         gcarry = torch.empty(batch, dim, state, **f32)
         zz, dzz = (z, dz) if z is not None else (u, du)
-        _block_bwd_kernel[(dim, batch)](
-            *_rows_of(u), *_rows_of(delta), *_rows_of(zz), *_rows_of(dout), *_rows_of(du),
-            *_rows_of(ddelta), *_rows_of(dzz), A32, *Bv, *Cv,
+        _launch_bwd(
+            (dim, batch), *_rows_of(u), *_rows_of(delta), *_rows_of(zz), *_rows_of(dout),
+            *_rows_of(du), *_rows_of(ddelta), *_rows_of(dzz), A32, *Bv, *Cv,
             D32 if D32 is not None else A32, bias32 if bias32 is not None else A32, hstart,
             dfinal if dfinal is not None else A32, gcarry, dA, dBC[0], dBC[1],
             dD if dD is not None else dA, dbias if dbias is not None else dA,
             dh0 if dh0 is not None else dA, dim, length, state, dim // groups, groups,
             hstart.shape[1], HAS_DFINAL=dfinal is not None, HAS_DH0=want_dh0,
-            BLOCK_L=ctx.block_l, BLOCK_N=triton.next_power_of_2(state),
+            BLOCK_L=ctx.block_l, BLOCK_N=_next_power_of_2(state),
             num_warps=ctx.bwd_warps,
             **_flags(D32, z, bias32, ctx.softplus))
         if B4.dtype == C4.dtype:    # one conversion for both

@@ -442,6 +442,30 @@ def test_both_layouts_match_float64_gpu(layout):
 
 
 @pytest.mark.gpu
+def test_block_scan_direct_launches_match_float64_gpu(monkeypatch):
+    """A shape's second call in the block layout launches the compiled kernels kept by the
+    first (``kernels.triton_launch``), forward and backward, without Triton's binding; its
+    results are checked against float64 as the first call's are. The shape and flags of the
+    first case above, so nothing new compiles."""
+    from functools import partial
+    from mambaseq.kernels import triton_block_scan
+    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+    through_triton = []
+    for launcher in (triton_block_scan._launch_fwd, triton_block_scan._launch_bwd):
+        def keep_counted(*args, keep=launcher._launch_and_keep):
+            through_triton.append(args[0])
+            keep(*args)
+        monkeypatch.setattr(launcher, "_launch_and_keep", keep_counted)
+    scan = partial(selective_scan_triton, config=ScanConfig(layout="block"))
+    counts = []
+    for _ in range(2):
+        args = make_inputs(2, 200, 999, 16, torch.bfloat16, "cuda", with_h0=True)
+        check_scan(args, True, TOL[torch.bfloat16], scan=scan)
+        counts.append(len(through_triton))
+    assert counts[0] <= 2 and counts[1] == counts[0]
+
+
+@pytest.mark.gpu
 def test_scan_reads_strided_memory_gpu(monkeypatch):
     """The mixer's layouts, at the autocast case (its dtypes and shape): u, delta, z the channel
     rows of a wider tensor (read in place), the output's gradient channels-last (read a step

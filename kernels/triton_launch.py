@@ -1,0 +1,88 @@
+"""Launching a Triton kernel again without Triton's per-call argument binding.
+
+``kernel[grid](*args, **constexprs)`` binds and specializes every argument in Python on every
+call (is an int 1, a multiple of 16, 32-bit? is a pointer 16-byte aligned?), builds the cache
+key from that and looks the compiled kernel up: about 25 us a launch of the block scan's
+forward (40 arguments) on an H100's host, against 6.5 us for the compiled kernel's own
+launcher (benchmarks/results/h100-2026-12-06, session 10, call 1). A short scan's time is
+mostly such host time, so ``Launcher`` keeps the compiled kernels under a key of its own and
+calls the launcher directly.
+
+The key holds every int argument's value, every tensor argument's dtype and whether its data
+pointer is 16-byte aligned, the other arguments' values, the constexprs, the warps and the
+device: all that Triton's specialization is made of, and more. Equal keys therefore mean the
+same specialization and the same compiled kernel. A new key takes Triton's own path once
+(compiling where Triton has not) and keeps the kernel it launched. Under the interpreter,
+and while a launch hook is set (a profiler such as proton's), every call takes Triton's path.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import triton
+from triton import knobs
+from triton.runtime import driver
+
+from .triton_scan import _interpreted
+
+# kernels a launcher keeps at most: one a distinct shape (the key holds lengths and strides),
+# so a long run over many shapes starts over instead of growing without bound
+MAX_KEYS = 512
+
+
+def _arg_key(arg: Any) -> Any:
+    """What an argument contributes to the key: a tensor its dtype and pointer alignment,
+    anything else (ints, None) itself."""
+    if isinstance(arg, torch.Tensor):
+        return arg.dtype, arg.data_ptr() % 16 == 0
+    return arg
+
+
+def _hooked() -> bool:
+    """Whether a launch hook is set (Triton 3.6 keeps them as chains, empty by default)."""
+    hooks = (knobs.runtime.launch_enter_hook, knobs.runtime.launch_exit_hook)
+    return any(getattr(hook, "calls", hook) for hook in hooks)
+
+
+class Launcher:
+    """``Launcher(kernel)(grid, *args, num_warps=w, **constexprs)`` launches
+    ``kernel[grid](*args, num_warps=w, **constexprs)``. ``args`` are the kernel's leading
+    parameters in order; ``constexprs`` name all the rest."""
+
+    def __init__(self, kernel: triton.JITFunction):
+        self.kernel = kernel
+        self.compiled: dict[tuple, Any] = {}
+
+    def __call__(self, grid: tuple[int, ...], *args: Any, num_warps: int, **constexprs: Any
+                 ) -> None:
+        if _interpreted() or _hooked():
+            self.kernel[grid](*args, num_warps=num_warps, **constexprs)
+            return
+        device = torch.cuda.current_device()
+        key = (device, num_warps, *constexprs.values(), *map(_arg_key, args))
+        entry = self.compiled.get(key)
+        if entry is None:
+            self._launch_and_keep(key, grid, args, num_warps, constexprs)
+            return
+        compiled, tail = entry
+        grid_y = grid[1] if len(grid) > 1 else 1
+        grid_z = grid[2] if len(grid) > 2 else 1
+        compiled.run(grid[0], grid_y, grid_z, driver.active.get_current_stream(device),
+                     compiled.function, compiled.packed_metadata, None, None, None, *args,
+                     *tail)
+
+    def _launch_and_keep(self, key: tuple, grid: tuple[int, ...], args: tuple, num_warps: int,
+                         constexprs: dict[str, Any]) -> None:
+        """Launch through Triton and keep the compiled kernel with the constexprs' values in
+        the kernel's parameter order (the launcher takes every parameter, in order)."""
+        rest = self.kernel.arg_names[len(args):]
+        if sorted(rest) != sorted(constexprs):
+            raise TypeError(f"{self.kernel.__name__}: pass parameters {rest} as keywords, "
+                            f"got {sorted(constexprs)}")
+        compiled = self.kernel[grid](*args, num_warps=num_warps, **constexprs)
+        if hasattr(compiled, "result"):     # compiled asynchronously
+            compiled = compiled.result()
+        if len(self.compiled) >= MAX_KEYS:
+            self.compiled.clear()
+        self.compiled[key] = (compiled, tuple(constexprs[name] for name in rest))

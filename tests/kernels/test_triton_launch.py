@@ -1,0 +1,97 @@
+"""kernels.triton_launch: a launcher goes through Triton once per key and then calls the kept
+compiled kernel's launcher with every parameter in order; anything that changes Triton's
+specialization (an int's value, a tensor's dtype or alignment, a constexpr, the warps)
+goes through Triton again. A stand-in kernel records both paths, so this runs without a GPU;
+the GPU case in test_triton_scan.py checks the direct launches' results."""
+from types import SimpleNamespace
+
+import pytest
+import torch
+from triton import knobs
+from triton.knobs import HookChain
+
+from mambaseq.kernels import triton_launch
+from mambaseq.kernels.triton_launch import Launcher
+
+
+class StandInCompiled:
+    """A compiled kernel: records its launcher's calls."""
+
+    function, packed_metadata = "function", "metadata"
+
+    def __init__(self):
+        self.launches = []
+
+    def run(self, *args):
+        self.launches.append(args)
+
+
+class StandInKernel:
+    """A JITFunction of parameters (x_ptr, n, FLAG, BLOCK): records Triton's path."""
+
+    __name__ = "stand_in_kernel"
+    arg_names = ["x_ptr", "n", "FLAG", "BLOCK"]
+
+    def __init__(self):
+        self.calls, self.compiled = [], []
+
+    def __getitem__(self, grid):
+        def launch(*args, num_warps, **constexprs):
+            self.calls.append((grid, args, num_warps, constexprs))
+            self.compiled.append(StandInCompiled())
+            return self.compiled[-1]
+        return launch
+
+
+@pytest.fixture
+def kernel(monkeypatch):
+    monkeypatch.setattr(triton_launch, "_interpreted", lambda: False)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    stream = SimpleNamespace(get_current_stream=lambda device: 77)
+    monkeypatch.setattr(triton_launch, "driver", SimpleNamespace(active=stream))
+    return StandInKernel()
+
+
+def test_second_launch_calls_the_kept_kernel_with_every_parameter_in_order(kernel):
+    launch = Launcher(kernel)
+    x, y = torch.zeros(64), torch.ones(64)
+    launch((3, 2), x, 64, num_warps=4, BLOCK=32, FLAG=True)
+    launch((5,), y, 64, num_warps=4, BLOCK=32, FLAG=True)
+    assert len(kernel.calls) == 1 and kernel.calls[0][1] == (x, 64)
+    (args,) = kernel.compiled[0].launches
+    assert args[:9] == (5, 1, 1, 77, "function", "metadata", None, None, None)
+    assert args[9] is y and args[10:] == (64, True, 32)    # FLAG before BLOCK, as declared
+
+
+@pytest.mark.parametrize("change", [
+    dict(x=torch.zeros(65)[1:]),            # a pointer 4 bytes past 16-byte alignment
+    dict(x=torch.zeros(64, dtype=torch.float64)),
+    dict(n=48),                             # any other int value
+    dict(num_warps=8),
+    dict(FLAG=False),
+], ids=["misaligned", "dtype", "int", "warps", "constexpr"])
+def test_what_changes_the_specialization_goes_through_triton(kernel, change):
+    launch = Launcher(kernel)
+    for update in ({}, change):
+        call = dict(x=torch.zeros(64), n=64, num_warps=4, FLAG=True, BLOCK=32) | update
+        launch((1,), call.pop("x"), call.pop("n"), **call)
+    assert len(kernel.calls) == 2 and not kernel.compiled[0].launches
+
+
+@pytest.mark.parametrize("why", ["interpreter", "launch hook"])
+def test_interpreter_and_launch_hooks_always_go_through_triton(kernel, monkeypatch, why):
+    if why == "interpreter":
+        monkeypatch.setattr(triton_launch, "_interpreted", lambda: True)
+    else:       # a profiler's hook sees every launch
+        monkeypatch.setattr(knobs.runtime, "launch_enter_hook", HookChain())
+        knobs.runtime.launch_enter_hook.add(lambda metadata: None)
+    launch = Launcher(kernel)
+    for _ in range(2):
+        launch((1,), torch.zeros(64), 64, num_warps=4, FLAG=True, BLOCK=32)
+    assert len(kernel.calls) == 2 and not launch.compiled
+
+
+def test_parameters_not_named_are_refused(kernel):
+    with pytest.raises(TypeError, match=r"stand_in_kernel: pass parameters \['FLAG', 'BLOCK'\] "
+                                        r"as keywords, got \['BLOCK'\]"):
+        Launcher(kernel)((1,), torch.zeros(64), 64, num_warps=4, BLOCK=32)
