@@ -31,21 +31,25 @@ class _Recomputed(torch.autograd.Function):
         ctx.fn, ctx.n_inputs, ctx.params = fn, n_inputs, params
         ctx.autocast = (device, torch.is_autocast_enabled(device),
                         torch.get_autocast_dtype(device))
-        ctx.save_for_backward(*inputs)
         ctx.set_materialize_grads(False)
-        ctx.stash = ScanStash()
-        with stashing(ctx.stash):
-            return fn(*inputs)
+        stash = ScanStash()
+        with stashing(stash):
+            outputs = fn(*inputs)
+        # the recorded scans through save_for_backward: y is one of the outputs (a ctx
+        # attribute holding it would be a reference cycle through this node)
+        ctx.save_for_backward(*inputs, *stash.tensors())
+        return outputs
 
     @staticmethod
     def backward(ctx, *grad_outputs):
         wants = ctx.needs_input_grad[2:]
+        saved = ctx.saved_tensors
         inputs = [t.detach().requires_grad_(want) if t is not None and t.is_floating_point()
-                  else t for t, want in zip(ctx.saved_tensors, wants)]
+                  else t for t, want in zip(saved[:ctx.n_inputs], wants)]
         device, enabled, dtype = ctx.autocast
-        ctx.stash.replay()
+        stash = ScanStash.replaying_from(saved[ctx.n_inputs:])
         with (torch.enable_grad(), torch.autocast(device, dtype=dtype, enabled=enabled),
-              stashing(ctx.stash)):
+              stashing(stash)):
             outputs = ctx.fn(*inputs)
         pairs = [(o, g) for o, g in zip(outputs, grad_outputs)
                  if o is not None and g is not None and o.requires_grad]

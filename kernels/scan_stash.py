@@ -9,13 +9,18 @@ under a megabyte a layer at the 130M LM's shapes); y is the very tensor the core
 which the next layer keeps anyway. The second run makes the same calls on the same inputs and
 is handed them back in the same order. A scan in the tile layout records nothing and runs
 again. Outside a ``stashing`` block nothing changes.
+
+The recording's tensors must reach the backward pass through ``ctx.save_for_backward``
+(``tensors`` and ``replaying_from``), never as an attribute of ``ctx``: y is an output of the
+recomputed function, and an output held by its own node's ctx is a reference cycle that
+keeps the whole graph's memory until Python's garbage collector runs.
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import torch
 
@@ -33,9 +38,16 @@ class ScanStash:
     def put(self, out: torch.Tensor, final: torch.Tensor, hstart: torch.Tensor) -> None:
         self.entries.append((out, final, hstart))
 
-    def replay(self) -> None:
-        """Hand the recorded scans back from the first (again, for a second backward)."""
-        self.replaying, self.taken = True, 0
+    def tensors(self) -> list[torch.Tensor]:
+        """The recorded tensors, three a scan in call order, for ``ctx.save_for_backward``."""
+        return [t for entry in self.entries for t in entry]
+
+    @classmethod
+    def replaying_from(cls, tensors: Sequence[torch.Tensor]) -> ScanStash:
+        """A stash that hands back the scans whose ``tensors()`` these are, from the first."""
+        flat = list(tensors)
+        entries = [(flat[i], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)]
+        return cls(entries=entries, replaying=True)
 
     def take(self, out_shape: torch.Size, hstart_shape: tuple[int, ...]
              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -2,10 +2,12 @@
 the same outputs and every gradient as keeping all intermediates, unpacked, packed, carrying
 state and under bf16 autocast; on the CPU reference path, under the Triton interpreter and on
 the GPU; and less kept for backward (``benchmarks/saved_memory.py``)."""
+import gc
 import importlib.util
 import os
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
@@ -155,6 +157,31 @@ def test_recompute_replays_block_scans_interpreted(monkeypatch):
     (replayed, kept), launches = block_scan_recompute(model, ids, monkeypatch)
     assert launches == [2, 2]          # two mixers, one forward each
     assert_close(replayed, kept, 1e-6)
+
+
+@interpreted
+def test_recompute_frees_the_recorded_scans_without_the_garbage_collector(monkeypatch):
+    """The recorded scans (y is an output of the recomputed core) are freed with the graph,
+    by reference counting alone: held by the node's ctx they made a reference cycle that kept
+    every layer's memory until Python's collector ran."""
+    from mambaseq.kernels import scan_stash, triton_scan
+    monkeypatch.setattr(triton_scan, "_auto_block", lambda rows, dev: True)
+    recorded, put = [], scan_stash.ScanStash.put
+
+    def put_and_watch(stash, out, final, hstart):
+        recorded.extend(weakref.ref(t) for t in (out, final, hstart))
+        put(stash, out, final, hstart)
+    monkeypatch.setattr(scan_stash.ScanStash, "put", put_and_watch)
+    model = small_model(torch.float32, d_model=16)
+    ids = torch.randint(0, 16, (1, 29))
+    gc.collect()
+    gc.disable()
+    try:
+        run(model, ids, None, True)
+        alive = sum(ref() is not None for ref in recorded)
+    finally:
+        gc.enable()
+    assert len(recorded) == 6 and alive == 0
 
 
 def test_recompute_under_triton_interpreter():
