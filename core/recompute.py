@@ -2,15 +2,20 @@
 inputs, and run it again (under the same autocast) when the backward pass needs them.
 
 This is what the Mamba mixer uses to keep only in_proj's output per token and recompute the
-conv, Δ, B, C and the scan's saved states in the backward pass (as mamba_ssm's fused block
-does). Unlike ``torch.utils.checkpoint`` its saved inputs go through ``ctx.save_for_backward``,
-so ``torch.autograd.graph.saved_tensors_hooks`` (``benchmarks/saved_memory.py``) sees them.
+conv, Δ, B and C in the backward pass (as mamba_ssm's fused block does). The selective scans
+in the block layout are not run again: the first run records their outputs and chunk-start
+states and the second takes them back (``kernels.scan_stash``), as mamba_ssm's block keeps
+its scan's chunk states. Unlike ``torch.utils.checkpoint`` its saved inputs go through
+``ctx.save_for_backward``, so ``torch.autograd.graph.saved_tensors_hooks``
+(``benchmarks/saved_memory.py``) sees them.
 """
 from __future__ import annotations
 
 from typing import Callable, Sequence
 
 import torch
+
+from mambaseq.kernels.scan_stash import ScanStash, stashing
 
 
 class _Recomputed(torch.autograd.Function):
@@ -26,17 +31,25 @@ class _Recomputed(torch.autograd.Function):
         ctx.fn, ctx.n_inputs, ctx.params = fn, n_inputs, params
         ctx.autocast = (device, torch.is_autocast_enabled(device),
                         torch.get_autocast_dtype(device))
-        ctx.save_for_backward(*inputs)
         ctx.set_materialize_grads(False)
-        return fn(*inputs)
+        stash = ScanStash()
+        with stashing(stash):
+            outputs = fn(*inputs)
+        # the recorded scans through save_for_backward: y is one of the outputs (a ctx
+        # attribute holding it would be a reference cycle through this node)
+        ctx.save_for_backward(*inputs, *stash.tensors())
+        return outputs
 
     @staticmethod
     def backward(ctx, *grad_outputs):
         wants = ctx.needs_input_grad[2:]
+        saved = ctx.saved_tensors
         inputs = [t.detach().requires_grad_(want) if t is not None and t.is_floating_point()
-                  else t for t, want in zip(ctx.saved_tensors, wants)]
+                  else t for t, want in zip(saved[:ctx.n_inputs], wants)]
         device, enabled, dtype = ctx.autocast
-        with torch.enable_grad(), torch.autocast(device, dtype=dtype, enabled=enabled):
+        stash = ScanStash.replaying_from(saved[ctx.n_inputs:])
+        with (torch.enable_grad(), torch.autocast(device, dtype=dtype, enabled=enabled),
+              stashing(stash)):
             outputs = ctx.fn(*inputs)
         pairs = [(o, g) for o, g in zip(outputs, grad_outputs)
                  if o is not None and g is not None and o.requires_grad]

@@ -42,6 +42,7 @@ import torch
 import triton
 import triton.language as tl
 
+from .scan_stash import ScanStash, active_stash
 from .triton_launch import Launcher
 from .triton_scan import _LOG2E, ScanConfig, _channel_major, _interpreted, _sigmoid, _softplus
 
@@ -338,7 +339,8 @@ class _BlockScanFn(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, u, delta, A, B, C, D, z, delta_bias, initial_state, softplus: bool,
-                needs_grad: bool, block_l: int, warps: tuple[int, int]):
+                needs_grad: bool, block_l: int, warps: tuple[int, int],
+                stash: ScanStash | None):
         u, delta, z = _channel_major(u), _channel_major(delta), _channel_major(z)
         A32 = A.contiguous().float()
         D32 = D.contiguous().float() if D is not None else None
@@ -348,18 +350,26 @@ class _BlockScanFn(torch.autograd.Function):
         batch, dim, length = u.shape
         state = A.shape[1]
         n_chunks = -(-length // block_l)
-        f32 = dict(device=u.device, dtype=torch.float32)
-        out = torch.empty_like(u)
-        final = torch.empty(batch, dim, state, **f32)
-        hstart = torch.empty(batch, n_chunks, dim, state, **f32) if needs_grad else final
-        zz = z if z is not None else u
-        _launch_fwd(
-            (dim, batch), *_rows_of(u), *_rows_of(delta), *_rows_of(zz), *_rows_of(out), A32,
-            *Bv, *Cv, D32 if D32 is not None else A32, bias32 if bias32 is not None else A32,
-            h0 if h0 is not None else final, final, hstart, dim, length, state,
-            dim // Bv[0].shape[1], n_chunks, HAS_H0=h0 is not None, STORE=needs_grad,
-            BLOCK_L=block_l, BLOCK_N=_next_power_of_2(state), num_warps=warps[0],
-            **_flags(D, z, delta_bias, softplus))
+        if stash is not None and stash.replaying:   # the recorded run's results, no kernel
+            out, final, hstart = stash.take(u.shape, (batch, n_chunks, dim, state))
+            out, final = out.detach(), final.detach()
+        else:
+            f32 = dict(device=u.device, dtype=torch.float32)
+            out = torch.empty_like(u)
+            final = torch.empty(batch, dim, state, **f32)
+            store = needs_grad or stash is not None
+            hstart = torch.empty(batch, n_chunks, dim, state, **f32) if store else final
+            zz = z if z is not None else u
+            _launch_fwd(
+                (dim, batch), *_rows_of(u), *_rows_of(delta), *_rows_of(zz), *_rows_of(out),
+                A32, *Bv, *Cv, D32 if D32 is not None else A32,
+                bias32 if bias32 is not None else A32, h0 if h0 is not None else final, final,
+                hstart, dim, length, state, dim // Bv[0].shape[1], n_chunks,
+                HAS_H0=h0 is not None, STORE=store, BLOCK_L=block_l,
+                BLOCK_N=_next_power_of_2(state), num_warps=warps[0],
+                **_flags(D, z, delta_bias, softplus))
+            if stash is not None:
+                stash.put(out, final, hstart)
         if needs_grad:
             # B and C as the kernels read them (copied at most once), and their shapes
             ctx.save_for_backward(u, delta, z, A32, Bv[0], Cv[0], D32, bias32, hstart)
@@ -409,7 +419,7 @@ class _BlockScanFn(torch.autograd.Function):
         return (du, ddelta, dA.to(a_dtype), dB.reshape(b_shape),
                 dC.reshape(c_shape), dD.to(d_dtype) if dD is not None else None, dz,
                 dbias.to(bias_dtype) if dbias is not None else None,
-                dh0.to(h0_dtype) if dh0 is not None else None, None, None, None, None)
+                dh0.to(h0_dtype) if dh0 is not None else None, None, None, None, None, None)
 
 
 def selective_scan_block(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor,
@@ -429,4 +439,4 @@ def selective_scan_block(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, 
     block_l = block_length(u.shape[-1], config.block_l)
     warps = block_warps(block_l, config)
     return _BlockScanFn.apply(u, delta, A, B, C, D, z, delta_bias, initial_state,
-                              delta_softplus, needs_grad, block_l, warps)
+                              delta_softplus, needs_grad, block_l, warps, active_stash())

@@ -2,10 +2,12 @@
 the same outputs and every gradient as keeping all intermediates, unpacked, packed, carrying
 state and under bf16 autocast; on the CPU reference path, under the Triton interpreter and on
 the GPU; and less kept for backward (``benchmarks/saved_memory.py``)."""
+import gc
 import importlib.util
 import os
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
@@ -48,9 +50,9 @@ def assert_close(got, want, tol):
         assert rel(g, w) <= tol
 
 
-def small_model(dtype=torch.float64, device="cpu", n_layer=2, **kw):
+def small_model(dtype=torch.float64, device="cpu", n_layer=2, d_model=32, **kw):
     torch.manual_seed(0)
-    cfg = MambaConfig(d_model=32, n_layer=n_layer, vocab_size=16, **kw)
+    cfg = MambaConfig(d_model=d_model, n_layer=n_layer, vocab_size=16, **kw)
     return MambaLM(cfg).to(device=device, dtype=dtype)
 
 
@@ -119,6 +121,70 @@ def test_recompute_triton_matches_float64_interpreted(packed):
                      run(model, ids, None, False, bf16=True), 1e-5)
 
 
+class CountedLaunches:
+    """A kernel's launcher (``kernels.triton_launch.Launcher``) standing in for itself that
+    counts its launches."""
+
+    def __init__(self, launch):
+        self.launch, self.launches = launch, 0
+
+    def __call__(self, *args, **kwargs):
+        self.launches += 1
+        self.launch(*args, **kwargs)
+
+
+def block_scan_recompute(model, ids, monkeypatch, device="cpu"):
+    """``run`` with recomputation and with every intermediate kept, the scans in the block
+    layout: both results, and how many times the block forward kernel ran for each."""
+    from mambaseq.kernels import triton_block_scan, triton_scan
+    monkeypatch.setattr(triton_scan, "_auto_block", lambda rows, dev: True)
+    counted = CountedLaunches(triton_block_scan._launch_fwd)
+    monkeypatch.setattr(triton_block_scan, "_launch_fwd", counted)
+    results, launches = [], []
+    for recompute in (True, False):
+        counted.launches = 0
+        results.append(run(model, ids, None, recompute, device=device))
+        launches.append(counted.launches)
+    return results, launches
+
+
+@interpreted
+def test_recompute_replays_block_scans_interpreted(monkeypatch):
+    """In the block layout the recomputation takes the first run's scan results back
+    (``kernels.scan_stash``) instead of running the scan's forward again: one forward launch a
+    mixer, as when keeping everything, and the same gradients."""
+    model = small_model(torch.float32, d_model=16)
+    ids = torch.randint(0, 16, (1, 29))
+    (replayed, kept), launches = block_scan_recompute(model, ids, monkeypatch)
+    assert launches == [2, 2]          # two mixers, one forward each
+    assert_close(replayed, kept, 1e-6)
+
+
+@interpreted
+def test_recompute_frees_the_recorded_scans_without_the_garbage_collector(monkeypatch):
+    """The recorded scans (y is an output of the recomputed core) are freed with the graph,
+    by reference counting alone: held by the node's ctx they made a reference cycle that kept
+    every layer's memory until Python's collector ran."""
+    from mambaseq.kernels import scan_stash, triton_scan
+    monkeypatch.setattr(triton_scan, "_auto_block", lambda rows, dev: True)
+    recorded, put = [], scan_stash.ScanStash.put
+
+    def put_and_watch(stash, out, final, hstart):
+        recorded.extend(weakref.ref(t) for t in (out, final, hstart))
+        put(stash, out, final, hstart)
+    monkeypatch.setattr(scan_stash.ScanStash, "put", put_and_watch)
+    model = small_model(torch.float32, d_model=16)
+    ids = torch.randint(0, 16, (1, 29))
+    gc.collect()
+    gc.disable()
+    try:
+        run(model, ids, None, True)
+        alive = sum(ref() is not None for ref in recorded)
+    finally:
+        gc.enable()
+    assert len(recorded) == 6 and alive == 0
+
+
 def test_recompute_under_triton_interpreter():
     """Run this file's interpreted cases in a fresh process with the interpreter switched on."""
     if INTERPRETED:
@@ -147,3 +213,14 @@ def test_recompute_gpu(packed):
     assert_close(run(gpu, ids.cuda(), cu_gpu, True, device="cuda"), want, 1e-4)
     assert_close(run(gpu, ids.cuda(), cu_gpu, True, bf16=True, device="cuda"),
                  run(gpu, ids.cuda(), cu_gpu, False, bf16=True, device="cuda"), 1e-2)
+
+
+@pytest.mark.gpu
+def test_recompute_replays_block_scans_gpu(monkeypatch):
+    """The block layout at a real width (2 x 512 channel rows): one scan forward a mixer with
+    recomputation, and its gradients those of keeping everything (float32 atomics reorder)."""
+    model = small_model(torch.float32, "cuda", d_model=256)
+    ids = torch.randint(0, 16, (2, 3000), device="cuda")
+    (replayed, kept), launches = block_scan_recompute(model, ids, monkeypatch, "cuda")
+    assert launches == [2, 2]
+    assert_close(replayed, kept, 1e-4)
