@@ -13,7 +13,8 @@ pointer is 16-byte aligned, the other arguments' values, the constexprs, the war
 device: all that Triton's specialization is made of, and more. Equal keys therefore mean the
 same specialization and the same compiled kernel. A new key takes Triton's own path once
 (compiling where Triton has not) and keeps the kernel it launched. Under the interpreter,
-and while a launch hook is set (a profiler such as proton's), every call takes Triton's path.
+while a launch hook is set (a profiler such as proton's), and when the first argument is not
+a CUDA tensor, every call takes Triton's path.
 """
 from __future__ import annotations
 
@@ -45,6 +46,12 @@ def _hooked() -> bool:
     return any(getattr(hook, "calls", hook) for hook in hooks)
 
 
+def _on_cuda(arg: Any) -> bool:
+    """Whether a kernel's first argument is a CUDA tensor (not a CPU one: the interpreter's,
+    or benchmarks/gpu_test_variants.py's stand-in GPU, which intercepts Triton's path)."""
+    return isinstance(arg, torch.Tensor) and arg.is_cuda
+
+
 class Launcher:
     """``Launcher(kernel)(grid, *args, num_warps=w, **constexprs)`` launches
     ``kernel[grid](*args, num_warps=w, **constexprs)``. ``args`` are the kernel's leading
@@ -56,7 +63,7 @@ class Launcher:
 
     def __call__(self, grid: tuple[int, ...], *args: Any, num_warps: int, **constexprs: Any
                  ) -> None:
-        if _interpreted() or _hooked():
+        if _interpreted() or _hooked() or not _on_cuda(args[0]):
             self.kernel[grid](*args, num_warps=num_warps, **constexprs)
             return
         device = torch.cuda.current_device()

@@ -11,7 +11,7 @@ from triton import knobs
 from triton.knobs import HookChain
 
 from mambaseq.kernels import triton_launch
-from mambaseq.kernels.triton_launch import Launcher
+from mambaseq.kernels.triton_launch import Launcher, _on_cuda as on_cuda
 
 
 class StandInCompiled:
@@ -46,6 +46,7 @@ class StandInKernel:
 @pytest.fixture
 def kernel(monkeypatch):
     monkeypatch.setattr(triton_launch, "_interpreted", lambda: False)
+    monkeypatch.setattr(triton_launch, "_on_cuda", lambda arg: True)     # CPU tensors here
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
     stream = SimpleNamespace(get_current_stream=lambda device: 77)
     monkeypatch.setattr(triton_launch, "driver", SimpleNamespace(active=stream))
@@ -78,10 +79,13 @@ def test_what_changes_the_specialization_goes_through_triton(kernel, change):
     assert len(kernel.calls) == 2 and not kernel.compiled[0].launches
 
 
-@pytest.mark.parametrize("why", ["interpreter", "launch hook"])
-def test_interpreter_and_launch_hooks_always_go_through_triton(kernel, monkeypatch, why):
+@pytest.mark.parametrize("why", ["interpreter", "launch hook", "CPU tensor"])
+def test_interpreter_launch_hooks_and_cpu_tensors_always_go_through_triton(kernel, monkeypatch,
+                                                                           why):
     if why == "interpreter":
         monkeypatch.setattr(triton_launch, "_interpreted", lambda: True)
+    elif why == "CPU tensor":   # gpu_test_variants.py's stand-in GPU intercepts Triton's path
+        monkeypatch.setattr(triton_launch, "_on_cuda", on_cuda)
     else:       # a profiler's hook sees every launch
         monkeypatch.setattr(knobs.runtime, "launch_enter_hook", HookChain())
         knobs.runtime.launch_enter_hook.add(lambda metadata: None)
