@@ -67,7 +67,7 @@ class Launcher:
             self.kernel[grid](*args, num_warps=num_warps, **constexprs)
             return
         device = torch.cuda.current_device()
-        key = (device, num_warps, *constexprs.values(), *map(_arg_key, args))
+        key = (device, num_warps, *constexprs.items(), *map(_arg_key, args))
         entry = self.compiled.get(key)
         if entry is None:
             self._launch_and_keep(key, grid, args, num_warps, constexprs)

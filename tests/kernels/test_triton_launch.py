@@ -95,6 +95,15 @@ def test_interpreter_launch_hooks_and_cpu_tensors_always_go_through_triton(kerne
     assert len(kernel.calls) == 2 and not launch.compiled
 
 
+def test_constexprs_are_told_apart_by_name(kernel):
+    """The same values under other names (another call site's keyword order) are another
+    specialization."""
+    launch = Launcher(kernel)
+    launch((1,), torch.zeros(64), 64, num_warps=4, FLAG=1, BLOCK=32)
+    launch((1,), torch.zeros(64), 64, num_warps=4, BLOCK=1, FLAG=32)
+    assert len(kernel.calls) == 2 and not kernel.compiled[0].launches
+
+
 def test_parameters_not_named_are_refused(kernel):
     with pytest.raises(TypeError, match=r"stand_in_kernel: pass parameters \['FLAG', 'BLOCK'\] "
                                         r"as keywords, got \['BLOCK'\]"):
