@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Issue 14, session 10, call 3, on branch scan-host-2 (the block scan without autograd when no
+# gradient is wanted). Carry [".whl", ".peer", ".gpu"]; .gpu/triton_block_scan_main.py is
+# main's block file (4fb6aba, with the launcher):
+#   git show main:kernels/triton_block_scan.py > .gpu/triton_block_scan_main.py
+#  1. mamba_ssm built in the background; the `gpu` suite under -n 4
+#  2. host_timeline.py: where a short forward+backward's host time goes
+#  3. scan_versions: main's block file against this one, 2 rounds
+#  4. scan_profile; the scan table beside mamba_ssm, 512 to 16K
+set -u
+T0=$SECONDS
+ROOT=$PWD
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site \
+  .whl/*.whl >/dev/null 2>&1
+export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
+python3 -m pip install -q --no-deps --no-build-isolation -e . >/dev/null 2>&1
+nvidia-smi --query-gpu=name --format=csv,noheader
+step() { echo "== $1 at $((SECONDS - T0)) s"; }
+export MAMBASEQ_PEER_DIR=$ROOT/.peer/mamba_ssm
+(TORCH_CUDA_ARCH_LIST=9.0 MAX_JOBS=10 python3 -m benchmarks.peer > /tmp/peer.log 2>&1) &
+PEER=$!
+step "gpu suite, -n 4 --dist loadfile"
+timeout 200 python3 -m pytest -m gpu -q -n 4 --dist loadfile -p no:cacheprovider tests 2>&1 \
+  | tail -3
+wait $PEER; tail -1 /tmp/peer.log
+step "host timeline"
+PYTHONPATH=/tmp/site:$ROOT timeout 60 python3 \
+  benchmarks/results/h100-2026-12-06/session10/host_timeline.py 2>&1 | tail -24
+step "main's block file (baseline) against this one"
+timeout 150 python3 -m benchmarks.scan_versions .gpu/triton_block_scan_main.py --rounds 2 \
+  --out "$OUT/versions" 2>&1 | tail -10
+step "scan_profile"
+timeout 40 python3 -m benchmarks.scan_profile --out "$OUT" 2>&1 | grep "^| [0-9]"
+step "scan table beside mamba_ssm, 512 to 16K"
+timeout 60 python3 -m benchmarks.scan --max-log2 14 --ref-max-log2 9 --out "$OUT" 2>&1 \
+  | tail -10
+step "end"
