@@ -39,9 +39,11 @@ block._launch_bwd = marked(block._launch_bwd, "backward: Python before the launc
 backward = block._BlockScanFn.backward
 block._BlockScanFn.backward = staticmethod(marked(backward, "engine, to our backward",
                                                   "backward: Python after the launch"))
-args_ready = []
-for name, scan in (("ours", selective_scan_triton),) + (
-        (("mamba_ssm", load_selective_scan_fn()[0]),) if load_selective_scan_fn()[0] else ()):
+scans = {"ours": selective_scan_triton}
+peer, _ = load_selective_scan_fn()
+if peer is not None:
+    scans["mamba_ssm"] = peer
+for name, scan in scans.items():
     _, forward_backward = scan_calls(scan, 512)
     fwd_only, _ = scan_calls(scan, 512)
     for label, fn in (("fwd", fwd_only), ("fwd+bwd", forward_backward)):
