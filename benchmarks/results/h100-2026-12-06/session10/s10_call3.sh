@@ -3,10 +3,11 @@
 # gradient is wanted). Carry [".whl", ".peer", ".gpu"]; .gpu/triton_block_scan_main.py is
 # main's block file (4fb6aba, with the launcher):
 #   git show main:kernels/triton_block_scan.py > .gpu/triton_block_scan_main.py
-#  1. mamba_ssm built in the background; the `gpu` suite under -n 4
+#  1. mamba_ssm built in the background; the GPU tests of the block scan and the recomputation
 #  2. host_timeline.py: where a short forward+backward's host time goes
-#  3. scan_versions: main's block file against this one, 2 rounds
-#  4. scan_profile (three starts had failed: the scan table was left out)
+#  3. scan_versions: main's block file against this one, 1 round
+#  4. scan_profile (five starts had failed, so this call was cut down: no scan table, one round, the
+#     block scan's and the recomputation's GPU tests, not the whole suite)
 set -u
 T0=$SECONDS
 ROOT=$PWD
@@ -19,15 +20,16 @@ step() { echo "== $1 at $((SECONDS - T0)) s"; }
 export MAMBASEQ_PEER_DIR=$ROOT/.peer/mamba_ssm
 (TORCH_CUDA_ARCH_LIST=9.0 MAX_JOBS=10 python3 -m benchmarks.peer > /tmp/peer.log 2>&1) &
 PEER=$!
-step "gpu suite, -n 4 --dist loadfile"
-timeout 200 python3 -m pytest -m gpu -q -n 4 --dist loadfile -p no:cacheprovider tests 2>&1 \
+step "GPU tests of the block scan, the recomputation and the launcher"
+timeout 150 python3 -m pytest -m gpu -q -n 2 --dist loadfile -p no:cacheprovider \
+  tests/kernels/test_triton_scan.py tests/core/test_recompute.py -k "block or recompute" 2>&1 \
   | tail -3
 wait $PEER; tail -1 /tmp/peer.log
 step "host timeline"
 PYTHONPATH=/tmp/site:$ROOT timeout 60 python3 \
   benchmarks/results/h100-2026-12-06/session10/host_timeline.py 2>&1 | tail -24
 step "main's block file (baseline) against this one"
-timeout 150 python3 -m benchmarks.scan_versions .gpu/triton_block_scan_main.py --rounds 2 \
+timeout 120 python3 -m benchmarks.scan_versions .gpu/triton_block_scan_main.py --rounds 1 \
   --out "$OUT/versions" 2>&1 | tail -10
 step "scan_profile"
 timeout 40 python3 -m benchmarks.scan_profile --out "$OUT" 2>&1 | grep "^| [0-9]"
