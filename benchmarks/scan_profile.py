@@ -70,6 +70,16 @@ def scan_calls(scan: Callable, length: int) -> tuple[Callable[[], object], Calla
     return forward, forward_backward
 
 
+def scans_beside_peer() -> tuple[dict[str, Callable], str]:
+    """{"ours": our scan, "mamba_ssm": its selective_scan_fn where it loads}, and the line
+    that says whether it did."""
+    scans: dict[str, Callable] = {"ours": selective_scan_triton}
+    peer, note = load_selective_scan_fn()
+    if peer is not None:
+        scans["mamba_ssm"] = peer
+    return scans, note
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lengths", type=int, nargs="+", default=[512, 2048, 8192])
@@ -79,10 +89,7 @@ def main() -> None:
         parser.error(f"--lengths takes lengths >= 1, got {args.lengths}")
     if not torch.cuda.is_available():
         sys.exit("benchmarks/scan_profile.py needs a CUDA GPU")
-    scans = {"ours": selective_scan_triton}
-    peer, note = load_selective_scan_fn()
-    if peer is not None:
-        scans["mamba_ssm"] = peer
+    scans, note = scans_beside_peer()
     print(f"# mamba_ssm: {note}")
     lines = ["| L | scan | pass | event ms | gpu ms | host ms | kernels |",
              "|---|---|---|---|---|---|---|"]

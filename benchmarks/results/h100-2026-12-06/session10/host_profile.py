@@ -10,17 +10,12 @@ import pstats
 import time
 
 import torch
-import triton
 
 import mambaseq.kernels.triton_block_scan as block
-from benchmarks.peer import load_selective_scan_fn
-from benchmarks.scan_profile import scan_calls
+from benchmarks.scan_profile import scan_calls, scans_beside_peer
 from mambaseq.kernels.triton_scan import selective_scan_triton
 
-scans = {"ours": selective_scan_triton}
-peer, note = load_selective_scan_fn()
-if peer is not None:
-    scans["mamba_ssm"] = peer
+scans, _ = scans_beside_peer()
 for name, scan in scans.items():
     _, forward_backward = scan_calls(scan, 512)
     for _ in range(30):

@@ -12,9 +12,7 @@ from collections import defaultdict
 import torch
 
 import mambaseq.kernels.triton_block_scan as block
-from benchmarks.peer import load_selective_scan_fn
-from benchmarks.scan_profile import scan_calls
-from mambaseq.kernels.triton_scan import selective_scan_triton
+from benchmarks.scan_profile import scan_calls, scans_beside_peer
 
 marks: list[tuple[str, float]] = []
 
@@ -39,10 +37,7 @@ block._launch_bwd = marked(block._launch_bwd, "backward: Python before the launc
 backward = block._BlockScanFn.backward
 block._BlockScanFn.backward = staticmethod(marked(backward, "engine, to our backward",
                                                   "backward: Python after the launch"))
-scans = {"ours": selective_scan_triton}
-peer, _ = load_selective_scan_fn()
-if peer is not None:
-    scans["mamba_ssm"] = peer
+scans, _ = scans_beside_peer()
 for name, scan in scans.items():
     _, forward_backward = scan_calls(scan, 512)
     fwd_only, _ = scan_calls(scan, 512)

@@ -10,17 +10,7 @@
 #  5. the scan table beside mamba_ssm, 512 to 64K
 #  6. scan_profile: host and GPU time a call at 512, 2K, 8K
 set -u
-T0=$SECONDS
-ROOT=$PWD
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site \
-  .whl/*.whl >/dev/null 2>&1
-export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
-python3 -m pip install -q --no-deps --no-build-isolation -e . >/dev/null 2>&1
-nvidia-smi --query-gpu=name --format=csv,noheader
-step() { echo "== $1 at $((SECONDS - T0)) s"; }
-export MAMBASEQ_PEER_DIR=$ROOT/.peer/mamba_ssm
-(TORCH_CUDA_ARCH_LIST=9.0 MAX_JOBS=10 python3 -m benchmarks.peer > /tmp/peer.log 2>&1) &
-PEER=$!
+source benchmarks/results/h100-2026-12-06/session10/device_setup.sh
 step "gpu suite, -n 4 --dist loadfile"
 timeout 200 python3 -m pytest -m gpu -q -n 4 --dist loadfile -p no:cacheprovider tests 2>&1 \
   | tail -4
