@@ -8,7 +8,7 @@ The baseline is a copy of ``kernels/triton_scan.py`` (the tile layout, and the d
     git show ef585c0:kernels/triton_scan.py > /tmp/triton_scan_ef585c0.py
     python -m benchmarks.scan_versions /tmp/triton_scan_ef585c0.py [--rounds 2] [--out DIR]
     git show main:kernels/triton_block_scan.py > /tmp/triton_block_scan_main.py
-    python -m benchmarks.scan_versions /tmp/triton_block_scan_main.py
+    python -m benchmarks.scan_versions /tmp/triton_block_scan_main.py [--max-length 65536]
 
 A block-layout baseline runs every shape in the block layout; "ours" is then this checkout's
 scan in the layout its dispatch picks ("auto": the block layout at these shapes on an H100).
@@ -110,9 +110,15 @@ def main() -> None:
                         "of another commit")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds (>= 1)")
     parser.add_argument("--out", default=".", help="folder for scan_versions.csv")
+    parser.add_argument("--max-length", type=int, default=0,
+                        help="only the shapes up to this length (0: all; 65536 leaves out the "
+                        "2^20 row, about half the run)")
     opts = parser.parse_args()
     if opts.rounds < 1:
         parser.error(f"--rounds takes 1 or more, got {opts.rounds}")
+    if opts.max_length < 0:
+        parser.error(f"--max-length takes 0 (all) or a length, got {opts.max_length}")
+    shapes = [s for s in SHAPES if not opts.max_length or s[2] <= opts.max_length]
     try:
         baseline = load_baseline(opts.baseline)
     except ValueError as err:
@@ -128,7 +134,7 @@ def main() -> None:
     os.makedirs(opts.out, exist_ok=True)
     rows = []
     torch.manual_seed(0)
-    for batch, dim, length in SHAPES:
+    for batch, dim, length in shapes:
         torch.cuda.empty_cache()
         cells = measure_shape(batch, dim, length, versions, opts.rounds, peer)
         base, ours = best(cells["baseline"]), best(cells["ours"])

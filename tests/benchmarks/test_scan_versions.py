@@ -81,3 +81,10 @@ def test_rounds_below_one_exit_2_with_one_line_before_anything_runs() -> None:
                           "--rounds", "0"], capture_output=True, text=True)
     assert run.returncode == 2 and not run.stdout
     assert "--rounds takes 1 or more, got 0" in run.stderr.strip().splitlines()[-1]
+
+
+def test_negative_max_length_exits_2_with_one_line_before_anything_runs() -> None:
+    run = subprocess.run([sys.executable, "-m", "benchmarks.scan_versions", str(SCAN_FILE),
+                          "--max-length", "-1"], capture_output=True, text=True)
+    assert run.returncode == 2 and not run.stdout
+    assert "--max-length takes 0 (all) or a length, got -1" in run.stderr.strip().splitlines()[-1]
