@@ -8,6 +8,7 @@ would be chosen (the CPU interpreter uses this together with ``TRITON_INTERPRET=
 """
 from __future__ import annotations
 
+import functools
 import os
 
 import torch
@@ -53,3 +54,10 @@ def use_triton(*tensors: torch.Tensor) -> bool:
     if choice == "triton":
         return True
     return all(t.is_cuda for t in tensors if t is not None)
+
+
+@functools.lru_cache(maxsize=None)
+def multiprocessor_count(device: torch.device) -> int:
+    """The CUDA device's multiprocessor count, asked once a device (launch heuristics ask it
+    on every call, a short scan's host path among them)."""
+    return torch.cuda.get_device_properties(device).multi_processor_count

@@ -8,13 +8,13 @@ program walks ROWS rows and leaves a partial weight gradient, summed afterwards.
 """
 from __future__ import annotations
 
-import functools
 import os
 
 import torch
 import triton
 import triton.language as tl
 
+from .backend import multiprocessor_count
 from .triton_pdl import pdl_options, wait_for_previous_kernel
 
 _MAX_BLOCK = 65536
@@ -24,12 +24,11 @@ def _interpreting() -> bool:
     return os.environ.get("TRITON_INTERPRET") == "1"
 
 
-@functools.lru_cache(maxsize=None)
 def _backward_programs(device: torch.device) -> int:
     """How many backward programs share the rows: 16 per SM on a GPU, 4 in the interpreter."""
     if _interpreting():
         return 4
-    return 16 * torch.cuda.get_device_properties(device).multi_processor_count
+    return 16 * multiprocessor_count(device)
 
 
 def _num_warps(block: int) -> int:

@@ -71,7 +71,6 @@ chose other layouts and ran out of registers (255 where 90 suffice).
 """
 from __future__ import annotations
 
-import functools
 import math
 import os
 from dataclasses import dataclass, replace
@@ -81,7 +80,7 @@ import triton
 import triton.language as tl
 from triton.language.extra import libdevice
 
-from .backend import grad_wanted
+from .backend import grad_wanted, multiprocessor_count
 from .varlen import sequence_ids
 
 SUPPORTED_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
@@ -929,20 +928,13 @@ class _Plan:
                     FAST=not _interpreted(), num_warps=self.num_warps, **cap)
 
 
-@functools.lru_cache(maxsize=None)
-def _multiprocessors(device: torch.device) -> int:
-    """The GPU's multiprocessor count, asked once a device (the query is on every short
-    scan's host path)."""
-    return torch.cuda.get_device_properties(device).multi_processor_count
-
-
 def _auto_chunks(programs: int, n_tiles: int, kernel: str, device: torch.device) -> int:
     """Chunks along the length so that the one-warp programs fill the GPU in a single wave
     of resident programs (``_RESIDENT``), so a partly filled second wave never doubles the
     time; each chunk at least MIN_TILES_PER_CHUNK tiles long."""
     if _interpreted() or device.type != "cuda":
         return min(2, n_tiles)
-    slots = _RESIDENT[kernel] * _multiprocessors(device)
+    slots = _RESIDENT[kernel] * multiprocessor_count(device)
     return max(1, min(slots // programs, n_tiles // MIN_TILES_PER_CHUNK))
 
 
@@ -1265,7 +1257,7 @@ def _auto_block(rows: int, device: torch.device) -> bool:
     multiprocessor (the tiles under the interpreter)."""
     if device.type != "cuda" or _interpreted():
         return False
-    return rows >= BLOCK_MIN_PROGRAMS_PER_SM * _multiprocessors(device)
+    return rows >= BLOCK_MIN_PROGRAMS_PER_SM * multiprocessor_count(device)
 
 
 def triton_supports(u: torch.Tensor, B: torch.Tensor, num_warps: int = 1) -> bool:
