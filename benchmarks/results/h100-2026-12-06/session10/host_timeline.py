@@ -39,8 +39,7 @@ block._BlockScanFn.backward = staticmethod(marked(backward, "engine, to our back
                                                   "backward: Python after the launch"))
 scans, _ = scans_beside_peer()
 for name, scan in scans.items():
-    _, forward_backward = scan_calls(scan, 512)
-    fwd_only, _ = scan_calls(scan, 512)
+    fwd_only, forward_backward = scan_calls(scan, 512)
     for label, fn in (("fwd", fwd_only), ("fwd+bwd", forward_backward)):
         spans, totals = defaultdict(list), []
         for i in range(330):
