@@ -1,17 +1,13 @@
 #!/usr/bin/env bash
 # Issue 14, session 12: the last try, for about 190 s of command after fifteen failed starts.
 # Runs on main with this folder's block-variants.patch applied (`git apply`).
-# Carry [".whl", ".gpu"]. No mamba_ssm build (it would not finish): the GPU tests of the
-# block scan, then its kernel variants off and on side by side, then main's block file
-# against this one to 64K.
+# Carry [".whl", ".gpu"]. No mamba_ssm (the build device_setup.sh starts is stopped): the GPU
+# tests of the block scan, then its kernel variants off and on side by side, then main's
+# block file against this one to 64K.
 set -u
-T0=$SECONDS
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site \
-  .whl/*.whl >/dev/null 2>&1
-export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 MAMBASEQ_PEER_DIR=
-python3 -m pip install -q --no-deps --no-build-isolation -e . >/dev/null 2>&1
-nvidia-smi --query-gpu=name --format=csv,noheader
-step() { echo "== $1 at $((SECONDS - T0)) s"; }
+source benchmarks/results/h100-2026-12-06/session10/device_setup.sh
+kill $PEER 2>/dev/null          # mamba_ssm's build would not finish in time
+export MAMBASEQ_PEER_DIR=
 step "GPU tests of the block scan"
 timeout 100 python3 -m pytest -m gpu -q -n 8 -p no:cacheprovider \
   tests/kernels/test_triton_scan.py -k "block" 2>&1 | tail -3
