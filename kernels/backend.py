@@ -16,6 +16,7 @@ import torch
 ENV_VAR = "MAMBASEQ_KERNELS"
 _CHOICES = ("auto", "reference", "triton")
 PDL_ENV_VAR = "MAMBASEQ_PDL"
+INTERPRET_ENV_VAR = "TRITON_INTERPRET"
 
 
 def kernel_choice() -> str:
@@ -32,6 +33,13 @@ def pdl_requested() -> bool:
     if value not in ("0", "1"):
         raise ValueError(f"{PDL_ENV_VAR}={value!r}: expected 0 or 1")
     return value == "1"
+
+
+def triton_interpreted() -> bool:
+    """Whether Triton runs kernels in its CPU interpreter (``TRITON_INTERPRET=1``): the kernels
+    then pick small blocks and one warp, and skip what only a compiled kernel has (register
+    caps, fast math, programmatic dependent launch)."""
+    return os.environ.get(INTERPRET_ENV_VAR) == "1"
 
 
 def check_environment() -> None:

@@ -42,9 +42,10 @@ import torch
 import triton
 import triton.language as tl
 
+from .backend import triton_interpreted
 from .scan_stash import ScanStash, active_stash
 from .triton_launch import Launcher
-from .triton_scan import _LOG2E, ScanConfig, _channel_major, _interpreted, _sigmoid, _softplus
+from .triton_scan import _LOG2E, ScanConfig, _channel_major, _sigmoid, _softplus
 
 MAX_BLOCK_L = 2048     # steps a chunk: mamba_ssm's 128 threads x 16 steps
 # warps a program of the forward and of the backward at most; a chunk shorter than 2048
@@ -328,7 +329,7 @@ def _flags(D: torch.Tensor | None, z: torch.Tensor | None, delta_bias: torch.Ten
            softplus: bool) -> dict:
     """The kernels' compile-time flags of a call."""
     return dict(HAS_D=D is not None, HAS_Z=z is not None, HAS_BIAS=delta_bias is not None,
-                SOFTPLUS=softplus, FAST=not _interpreted())
+                SOFTPLUS=softplus, FAST=not triton_interpreted())
 
 
 _launch_fwd, _launch_bwd = Launcher(_block_fwd_kernel), Launcher(_block_bwd_kernel)

@@ -16,24 +16,23 @@ on sm_90 at every tile shape; ``benchmarks/kernel_stats.py``).
 """
 from __future__ import annotations
 
-import os
-
 import torch
 import triton
 import triton.language as tl
 
+from .backend import triton_interpreted
 from .triton_pdl import pdl_options, wait_for_previous_kernel
 from .varlen import check_cu_seqlens, last_inputs, sequence_ids
 
 _ACTIVATIONS = (None, "silu")
 # Length of the tile every backward program covers: fixed so the partial sums of the weight
 # gradient have a known shape before launch.
-_BWD_BLOCK_L = 32 if os.environ.get("TRITON_INTERPRET") == "1" else 128
+_BWD_BLOCK_L = 32 if triton_interpreted() else 128
 
 
 def _configs(options: list[tuple[int, int, int]]) -> list[triton.Config]:
     """(BLOCK_D, BLOCK_L, num_warps) options; only the first under the interpreter."""
-    if os.environ.get("TRITON_INTERPRET") == "1":
+    if triton_interpreted():
         return [triton.Config({"BLOCK_D": 16, "BLOCK_L": 32}, num_warps=1)]
     return [triton.Config({"BLOCK_D": d, "BLOCK_L": l}, num_warps=w) for d, l, w in options]
 
@@ -333,7 +332,7 @@ def causal_conv1d_update_triton(x: torch.Tensor, conv_state: torch.Tensor, weigh
                          f"got {tuple(conv_state.shape)}")
     bias = None if bias is None else bias.contiguous()
     y = torch.empty_like(x)
-    block_d = 16 if os.environ.get("TRITON_INTERPRET") == "1" else 256
+    block_d = 16 if triton_interpreted() else 256
     _conv_update_kernel[(batch, triton.cdiv(dim, block_d))](
         x, conv_state, weight, bias, y, dim, *x.stride(), *conv_state.stride(), *weight.stride(),
         *y.stride(), W=width, HAS_BIAS=bias is not None, SILU=activation == "silu",

@@ -25,7 +25,7 @@ import triton
 from triton import knobs
 from triton.runtime import driver
 
-from .triton_scan import _interpreted
+from .backend import triton_interpreted
 
 # kernels a launcher keeps at most: one a distinct shape (the key holds lengths and strides),
 # so a long run over many shapes starts over instead of growing without bound
@@ -63,7 +63,7 @@ class Launcher:
 
     def __call__(self, grid: tuple[int, ...], *args: Any, num_warps: int, **constexprs: Any
                  ) -> None:
-        if _interpreted() or _hooked() or not _on_cuda(args[0]):
+        if triton_interpreted() or _hooked() or not _on_cuda(args[0]):
             self.kernel[grid](*args, num_warps=num_warps, **constexprs)
             return
         device = torch.cuda.current_device()

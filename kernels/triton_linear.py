@@ -22,12 +22,11 @@ IEEE float32 (no TF32), as ``F.linear`` does by default.
 """
 from __future__ import annotations
 
-import os
-
 import torch
 import triton
 import triton.language as tl
 
+from .backend import triton_interpreted
 from .triton_pdl import pdl_options, wait_for_previous_kernel
 
 # Rows a program multiplies at most; more rows take more programs along the rows.
@@ -39,7 +38,7 @@ SPLIT_BLOCK_N, SPLIT_BLOCK_K, SPLIT_PROGRAMS = 32, 64, 128
 def _configs() -> list[triton.Config]:
     """Column tiles (BLOCK_N) x depth tiles (BLOCK_K): narrow tiles give the small matrices
     enough programs to fill the GPU, deep ones keep more bytes in flight."""
-    if os.environ.get("TRITON_INTERPRET") == "1":
+    if triton_interpreted():
         return [triton.Config({"BLOCK_N": 16, "BLOCK_K": 32})]
     return [triton.Config({"BLOCK_N": n, "BLOCK_K": k}, num_warps=4, num_stages=s)
             for n, k, s in ((16, 256, 4), (32, 128, 4), (32, 256, 3), (64, 128, 4),
@@ -55,7 +54,7 @@ def dot_precision(*tensors: torch.Tensor) -> int:
     if torch.float64 in dtypes:
         return 2
     sixteen = len(dtypes) == 1 and dtypes <= {torch.bfloat16, torch.float16}
-    return 0 if sixteen and os.environ.get("TRITON_INTERPRET") != "1" else 1
+    return 0 if sixteen and not triton_interpreted() else 1
 
 
 @triton.jit

@@ -8,31 +8,25 @@ program walks ROWS rows and leaves a partial weight gradient, summed afterwards.
 """
 from __future__ import annotations
 
-import os
-
 import torch
 import triton
 import triton.language as tl
 
-from .backend import multiprocessor_count
+from .backend import multiprocessor_count, triton_interpreted
 from .triton_pdl import pdl_options, wait_for_previous_kernel
 
 _MAX_BLOCK = 65536
 
 
-def _interpreting() -> bool:
-    return os.environ.get("TRITON_INTERPRET") == "1"
-
-
 def _backward_programs(device: torch.device) -> int:
     """How many backward programs share the rows: 16 per SM on a GPU, 4 in the interpreter."""
-    if _interpreting():
+    if triton_interpreted():
         return 4
     return 16 * multiprocessor_count(device)
 
 
 def _num_warps(block: int) -> int:
-    return 1 if _interpreting() else min(16, max(1, block // 256))
+    return 1 if triton_interpreted() else min(16, max(1, block // 256))
 
 
 @triton.jit

@@ -27,13 +27,12 @@ On with a CUDA tensor on such a GPU; off under Triton's interpreter, on older GP
 from __future__ import annotations
 
 import functools
-import os
 
 import torch
 import triton
 import triton.language as tl
 
-from .backend import pdl_requested
+from .backend import pdl_requested, triton_interpreted
 
 # Rows from which a kernel triggers its successor's launch early (see the module docstring).
 TRIGGER_MIN_ROWS = 64
@@ -41,7 +40,7 @@ TRIGGER_MIN_ROWS = 64
 
 def pdl_launch(t: torch.Tensor) -> bool:
     """Whether kernels working on ``t`` launch with programmatic dependent launch."""
-    if not pdl_requested() or not t.is_cuda or os.environ.get("TRITON_INTERPRET") == "1":
+    if not pdl_requested() or not t.is_cuda or triton_interpreted():
         return False
     return _compute_capability(t.device)[0] >= 9
 

@@ -72,7 +72,6 @@ chose other layouts and ran out of registers (255 where 90 suffice).
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, replace
 
 import torch
@@ -80,7 +79,7 @@ import triton
 import triton.language as tl
 from triton.language.extra import libdevice
 
-from .backend import grad_wanted, multiprocessor_count
+from .backend import grad_wanted, multiprocessor_count, triton_interpreted
 from .varlen import sequence_ids
 
 SUPPORTED_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
@@ -834,8 +833,9 @@ class ScanConfig:
     block_bwd_warps: int = 0
 
 
-def _interpreted() -> bool:
-    return os.environ.get("TRITON_INTERPRET") == "1"
+# Copies of kernels/triton_block_scan.py from older commits, which benchmarks/scan_versions.py
+# loads as baselines, import this name from here.
+_interpreted = triton_interpreted
 
 
 # Resident one-warp programs per multiprocessor of the forward and backward scan kernels,
@@ -923,16 +923,16 @@ class _Plan:
     def blocks(self, max_regs: int = 0) -> dict:
         """The tile sizes and launch options of a scan kernel; ``max_regs`` (0: none) caps its
         registers a thread (compiled code only: the interpreter has no registers)."""
-        cap = dict(maxnreg=max_regs) if max_regs and not _interpreted() else {}
+        cap = dict(maxnreg=max_regs) if max_regs and not triton_interpreted() else {}
         return dict(BLOCK_D=self.block_d, BLOCK_N=self.block_n, BLOCK_T=self.block_t,
-                    FAST=not _interpreted(), num_warps=self.num_warps, **cap)
+                    FAST=not triton_interpreted(), num_warps=self.num_warps, **cap)
 
 
 def _auto_chunks(programs: int, n_tiles: int, kernel: str, device: torch.device) -> int:
     """Chunks along the length so that the one-warp programs fill the GPU in a single wave
     of resident programs (``_RESIDENT``), so a partly filled second wave never doubles the
     time; each chunk at least MIN_TILES_PER_CHUNK tiles long."""
-    if _interpreted() or device.type != "cuda":
+    if triton_interpreted() or device.type != "cuda":
         return min(2, n_tiles)
     slots = _RESIDENT[kernel] * multiprocessor_count(device)
     return max(1, min(slots // programs, n_tiles // MIN_TILES_PER_CHUNK))
@@ -942,7 +942,7 @@ def _chunk_align(unit: int) -> int:
     """Steps a chunk length is a multiple of: whole units (tiles, or the groups of tiles that
     share a saved state), and on the GPU 16 (see the module notes; the interpreter keeps
     chunks of whole units, so small tests cut where they mean to)."""
-    return unit if _interpreted() else unit * 16 // math.gcd(unit, 16)
+    return unit if triton_interpreted() else unit * 16 // math.gcd(unit, 16)
 
 
 def _chunk_len(length: int, chunks: int, unit: int) -> int:
@@ -1255,7 +1255,7 @@ def _auto_block(rows: int, device: torch.device) -> bool:
     """"auto"'s choice for an unpacked call of ``rows`` channel rows (batch x dim) on
     ``device``: the block layout on a GPU with at least BLOCK_MIN_PROGRAMS_PER_SM rows a
     multiprocessor (the tiles under the interpreter)."""
-    if device.type != "cuda" or _interpreted():
+    if device.type != "cuda" or triton_interpreted():
         return False
     return rows >= BLOCK_MIN_PROGRAMS_PER_SM * multiprocessor_count(device)
 

@@ -13,12 +13,11 @@ written by ``triton_linear``'s product first (faster there).
 """
 from __future__ import annotations
 
-import os
-
 import torch
 import triton
 import triton.language as tl
 
+from .backend import triton_interpreted
 from .triton_linear import decode_linear_triton, dot_precision, tile_product
 from .triton_pdl import pdl_options, wait_for_previous_kernel
 
@@ -161,7 +160,7 @@ def selective_state_update_triton(state: torch.Tensor, x: torch.Tensor, delta: t
     delta_bias = None if delta_bias is None else delta_bias.contiguous()
     y = torch.empty_like(x)
     block_n = triton.next_power_of_2(nstate)
-    interpreted = os.environ.get("TRITON_INTERPRET") == "1"
+    interpreted = triton_interpreted()
     flags = dict(HAS_D=D is not None, HAS_Z=z is not None, HAS_DTB=delta_bias is not None,
                  SOFTPLUS=delta_softplus, BLOCK_N=block_n, **pdl_options(x))
     z_strides = z.stride() if z is not None else (0, 0)

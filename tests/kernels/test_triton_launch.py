@@ -45,7 +45,7 @@ class StandInKernel:
 
 @pytest.fixture
 def kernel(monkeypatch):
-    monkeypatch.setattr(triton_launch, "_interpreted", lambda: False)
+    monkeypatch.setattr(triton_launch, "triton_interpreted", lambda: False)
     monkeypatch.setattr(triton_launch, "_on_cuda", lambda arg: True)     # CPU tensors here
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
     stream = SimpleNamespace(get_current_stream=lambda device: 77)
@@ -83,7 +83,7 @@ def test_what_changes_the_specialization_goes_through_triton(kernel, change):
 def test_interpreter_launch_hooks_and_cpu_tensors_always_go_through_triton(kernel, monkeypatch,
                                                                            why):
     if why == "interpreter":
-        monkeypatch.setattr(triton_launch, "_interpreted", lambda: True)
+        monkeypatch.setattr(triton_launch, "triton_interpreted", lambda: True)
     elif why == "CPU tensor":   # gpu_test_variants.py's stand-in GPU intercepts Triton's path
         monkeypatch.setattr(triton_launch, "_on_cuda", on_cuda)
     else:       # a profiler's hook sees every launch
