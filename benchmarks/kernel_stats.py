@@ -1,23 +1,28 @@
 """Every Triton kernel compiled for an NVIDIA target on any machine, GPU or not: registers,
-local-memory stack (spills), and the SASS instruction mix per kernel variant.
+local-memory stack (spills), and the SASS instruction mix per kernel variant, whole and in its
+innermost loop.
 
 Triton ships ptxas, so kernels compile to cubin without a GPU. That makes two things possible
 on a CPU-only machine: catching compile errors in code paths the interpreter cannot judge
 (``--check`` exits 1 on the first failure; a test runs it), and working on register pressure
 and spills between GPU sessions (a kernel whose stack is not 0 spills to local memory).
-Prints a Markdown table; ``--out`` also writes it as kernel_stats.csv.
+Prints a Markdown table; ``--out`` also writes it as kernel_stats.csv. The "loop" columns count
+the innermost loop's body (the shortest span a backward branch closes): what a warp issues
+each pass, e.g. a scan kernel's per-chunk, per-state work. ``--loop-mix TEXT`` prints, for
+the kernels whose label contains TEXT, every opcode of that body and its count (where the
+instructions go: arithmetic, shuffles, barriers, layout changes through shared memory).
 
-    python benchmarks/kernel_stats.py [--arch 90] [--out DIR] [--check]
+    python benchmarks/kernel_stats.py [--arch 90] [--out DIR] [--check] [--loop-mix TEXT]
 """
 from __future__ import annotations
 
 import argparse
 import csv
-import os
 import re
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import triton
@@ -30,8 +35,15 @@ import mambaseq.kernels.triton_linear as linear
 import mambaseq.kernels.triton_norm as norm
 import mambaseq.kernels.triton_scan as scan
 import mambaseq.kernels.triton_step as step
+from mambaseq.kernels.backend import triton_interpreted
+
 CUOBJDUMP = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "cuobjdump"
 OPS = ("MUFU", "FFMA", "FMUL", "LDG", "STG", "SHFL", "REDG", "LDL", "STL")
+LOOP_OPS = ("SHFL", "BAR")
+# one SASS instruction as cuobjdump prints it: /*address*/, an optional predicate, the opcode
+# with its modifiers (MUFU.EX2), the operands, and a branch's target address if it has one
+SASS_LINE = re.compile(r"/\*([0-9a-f]{4,})\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]*)([^;]*);")
+BRANCH_TARGET = re.compile(r"0x([0-9a-f]+)")
 BF, F32, I32 = "*bf16", "*fp32", "*i32"
 # pointer arguments by name (bf16 activations, float32 state and parameters); others are i32
 POINTERS = {name: BF for name in ("u_ptr", "delta_ptr", "z_ptr", "out_ptr", "dout_ptr", "du_ptr",
@@ -156,12 +168,27 @@ def jit_function(kernel) -> triton.runtime.jit.JITFunction:
     return kernel
 
 
+def innermost_loop(sass: str) -> list[str]:
+    """The opcodes with modifiers ("MUFU.EX2") of the innermost loop of ``sass`` (cuobjdump
+    -sass text): the instructions from a backward branch's target to that branch, for the
+    branch whose span is shortest; [] where no branch jumps backward."""
+    code = [(int(m.group(1), 16), m.group(2), m.group(3)) for m in SASS_LINE.finditer(sass)]
+    spans = [(int(t.group(1), 16), at) for at, op, operands in code if op.startswith("BRA")
+             for t in [BRANCH_TARGET.search(operands)] if t and int(t.group(1), 16) < at]
+    if not spans:
+        return []
+    start, end = min(spans, key=lambda span: span[1] - span[0])
+    return [op for at, op, _ in code if start <= at <= end]
+
+
 def compile_stats(kernel, constexprs: dict, num_warps: int, arch: int,
                   pointer_types: dict | None = None) -> dict:
     """Compile ``kernel`` for sm_<arch> (``pointer_types``: pointer arguments typed otherwise
     than by POINTERS) and read its resources from the cubin: {"regs",
-    "stack" (bytes of local memory a thread uses: spills), "instructions", and the count of
-    each of OPS}. Raises whatever Triton or ptxas raise on a kernel that does not compile."""
+    "stack" (bytes of local memory a thread uses: spills), "instructions", the count of each
+    of OPS, "loop" (instructions of the innermost loop, ``innermost_loop``), "loop <op>" for
+    each of LOOP_OPS, and "loop mix" (that loop's opcodes with modifiers: their counts)}.
+    Raises whatever Triton or ptxas raise on a kernel that does not compile."""
     fn = jit_function(kernel)
     constexprs = {n: v for n, v in constexprs.items() if n in fn.arg_names}
     pointers = {**POINTERS, **{conv.__name__: CONV_WINDOW, linear.__name__: LINEAR_WEIGHTS,
@@ -186,10 +213,14 @@ def compile_stats(kernel, constexprs: dict, num_warps: int, arch: int,
                                capture_output=True, text=True, check=True).stdout
         sass = subprocess.run([str(CUOBJDUMP), "-sass", cubin.name],
                               capture_output=True, text=True, check=True).stdout
-    ops = re.findall(r"/\*[0-9a-f]{4,}\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_]*)", sass)
+    ops = [m.group(2).split(".")[0] for m in SASS_LINE.finditer(sass)]
+    loop = innermost_loop(sass)
     stats = {"regs": int(re.search(r"REG:(\d+)", usage).group(1)),
              "stack": int(re.search(r"STACK:(\d+)", usage).group(1)), "instructions": len(ops)}
     stats.update({op: ops.count(op) for op in OPS})
+    stats["loop"] = len(loop)
+    stats.update({f"loop {op}": sum(o.split(".")[0] == op for o in loop) for op in LOOP_OPS})
+    stats["loop mix"] = Counter(loop)
     return stats
 
 
@@ -198,12 +229,16 @@ def main() -> None:
     parser.add_argument("--arch", type=int, default=90, help="SM version (90: H100/H200)")
     parser.add_argument("--out", type=Path, help="folder for kernel_stats.csv")
     parser.add_argument("--check", action="store_true", help="exit 1 if any kernel fails to compile")
+    parser.add_argument("--loop-mix", metavar="TEXT",
+                        help="print the innermost loop's opcodes of kernels whose label has TEXT")
     args = parser.parse_args()
-    if os.environ.get("TRITON_INTERPRET") == "1":
+    if triton_interpreted():
         parser.error("unset TRITON_INTERPRET: under the interpreter nothing is compiled")
-    rows, failed = [], []
-    print("| kernel | warps | regs | stack (spills) | instructions | " + " | ".join(OPS) + " |")
-    print("|---|---|---|---|---|" + "---|" * len(OPS))
+    rows, failed, mixes = [], [], []
+    loop_columns = ["loop"] + [f"loop {op}" for op in LOOP_OPS]
+    print("| kernel | warps | regs | stack (spills) | instructions | " + " | ".join(OPS) + " | "
+          + " | ".join(loop_columns) + " |")
+    print("|---|---|---|---|---|" + "---|" * (len(OPS) + len(loop_columns)))
     for label, kernel, constexprs, warps, pointer_types in variants():
         try:
             stats = compile_stats(kernel, constexprs, warps, args.arch, pointer_types)
@@ -212,9 +247,15 @@ def main() -> None:
             print(f"| {label} | {warps} | does not compile: {type(err).__name__}: "
                   f"{str(err).splitlines()[0][:200]} |")
             continue
+        mix = stats.pop("loop mix")
+        if args.loop_mix and args.loop_mix in label:
+            mixes.append((label, mix))
         rows.append({"kernel": label, "warps": warps, **stats})
         print(f"| {label} | {warps} | {stats['regs']} | {stats['stack']} | {stats['instructions']} | "
-              + " | ".join(str(stats[op]) for op in OPS) + " |")
+              + " | ".join(str(stats[c]) for c in OPS + tuple(loop_columns)) + " |")
+    for label, mix in mixes:
+        print(f"\n{label}: innermost loop, {sum(mix.values())} instructions: "
+              + ", ".join(f"{op} {n}" for op, n in mix.most_common()))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         with open(args.out / "kernel_stats.csv", "w", newline="") as f:

@@ -18,4 +18,10 @@ def test_every_kernel_compiles_for_sm90():
     assert "does not compile" not in proc.stdout
     assert proc.stdout.count("| scan ") == 22 and proc.stdout.count("| conv ") == 7
     assert proc.stdout.count("| block scan ") == 4
+    # the block forward's innermost loop (over states) holds the scan across the threads:
+    # shuffles within a warp, barriers between the warps
+    block_forward = next(line for line in proc.stdout.splitlines()
+                         if line.startswith("| block scan forward, bf16 |"))
+    *_, in_loop, shuffles, barriers = block_forward.strip("| ").split(" | ")
+    assert 0 < int(shuffles) < int(in_loop) and int(barriers) > 0
     assert proc.stdout.count("| decode linear ") == 8      # six tuner configs, the split pair
