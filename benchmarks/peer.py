@@ -4,10 +4,11 @@ built from its unpacked source distribution on the GPU machine; nothing of it is
 Set MAMBASEQ_PEER_DIR to a folder holding ``csrc/selective_scan`` and the ``mamba_ssm``
 package. ``load_extension`` builds selective_scan_cuda there with torch's cpp_extension (cached
 in MAMBASEQ_PEER_BUILD, default /tmp/mamba_peer_build; TORCH_CUDA_ARCH_LIST and MAX_JOBS are
-read by torch) and registers it as ``sys.modules["selective_scan_cuda"]``. ``peer_module``
-then imports one of mamba_ssm's modules without running ``mamba_ssm/__init__.py`` (which would
-import Mamba2/Mamba3 code this benchmark does not use): the package is registered as a bare
-module whose search path is the source folder. Optional packages the peer tries to import
+read by torch; TORCH_CUDA_ARCH_LIST is set to the GPU's own architecture where unset) and
+registers it as ``sys.modules["selective_scan_cuda"]``. ``peer_module`` then imports one of
+mamba_ssm's modules without running ``mamba_ssm/__init__.py`` (which would import
+Mamba2/Mamba3 code this benchmark does not use): the package is registered as a bare module
+whose search path is the source folder. Optional packages the peer tries to import
 (causal_conv1d, flash_attn) are left missing; its own code falls back where they are absent.
 
     python -m benchmarks.peer     # build only (start it early, in the background)
@@ -44,6 +45,12 @@ def load_extension(peer: str) -> types.ModuleType:
     src = os.path.join(peer, "csrc", "selective_scan")
     build = os.environ.get("MAMBASEQ_PEER_BUILD", BUILD_DIR)
     os.makedirs(build, exist_ok=True)
+    # torch writes the architectures into the build's commands, and where the variable is
+    # unset it adds PTX: a process without it finds changed commands and builds again
+    # (minutes) what a build with TORCH_CUDA_ARCH_LIST=9.0 left; the likely cause of three
+    # steps that printed nothing before their timeouts (issue 14, session 14, call 1)
+    major, minor = torch.cuda.get_device_capability()
+    os.environ.setdefault("TORCH_CUDA_ARCH_LIST", f"{major}.{minor}")
     started = time.time()
     module = load(
         name="selective_scan_cuda", build_directory=build, verbose=False,

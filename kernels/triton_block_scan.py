@@ -335,6 +335,38 @@ def _flags(D: torch.Tensor | None, z: torch.Tensor | None, delta_bias: torch.Ten
 _launch_fwd, _launch_bwd = Launcher(_block_fwd_kernel), Launcher(_block_bwd_kernel)
 
 
+def _block_forward(u: torch.Tensor, delta: torch.Tensor, A32: torch.Tensor, Bv: tuple,
+                   Cv: tuple, D32: torch.Tensor | None, z: torch.Tensor | None,
+                   bias32: torch.Tensor | None, h0: torch.Tensor | None, softplus: bool,
+                   store: bool, block_l: int, fwd_warps: int) -> tuple:
+    """One launch of the forward on inputs as the kernels read them (u, delta, z with adjacent
+    steps; A32, D32, bias32, h0 float32 and contiguous; Bv, Cv from ``_bc_rows``): y (u's
+    dtype and shape), the final state (batch, dim, state) float32 and, when ``store``, every
+    chunk's start state (batch, chunks, dim, state) float32 (else the final state again)."""
+    batch, dim, length = u.shape
+    state = A32.shape[1]
+    n_chunks = -(-length // block_l)
+    f32 = dict(device=u.device, dtype=torch.float32)
+    out = torch.empty_like(u)
+    final = torch.empty(batch, dim, state, **f32)
+    hstart = torch.empty(batch, n_chunks, dim, state, **f32) if store else final
+    zz = z if z is not None else u
+    _launch_fwd(
+        (dim, batch), *_rows_of(u), *_rows_of(delta), *_rows_of(zz), *_rows_of(out),
+        A32, *Bv, *Cv, D32 if D32 is not None else A32,
+        bias32 if bias32 is not None else A32, h0 if h0 is not None else final, final,
+        hstart, dim, length, state, dim // Bv[0].shape[1], n_chunks,
+        HAS_H0=h0 is not None, STORE=store, BLOCK_L=block_l,
+        BLOCK_N=_next_power_of_2(state), num_warps=fwd_warps,
+        **_flags(D32, z, bias32, softplus))
+    return out, final, hstart
+
+
+def _float32(t: torch.Tensor | None) -> torch.Tensor | None:
+    """t as a contiguous float32 tensor (t itself where it is one), None for None."""
+    return t.contiguous().float() if t is not None else None
+
+
 class _BlockScanFn(torch.autograd.Function):
     """Autograd of the block layout; forward returns (out, final_state)."""
 
@@ -343,32 +375,17 @@ class _BlockScanFn(torch.autograd.Function):
                 needs_grad: bool, block_l: int, warps: tuple[int, int],
                 stash: ScanStash | None):
         u, delta, z = _channel_major(u), _channel_major(delta), _channel_major(z)
-        A32 = A.contiguous().float()
-        D32 = D.contiguous().float() if D is not None else None
-        bias32 = delta_bias.contiguous().float() if delta_bias is not None else None
-        h0 = initial_state.contiguous().float() if initial_state is not None else None
+        A32, D32, bias32 = _float32(A), _float32(D), _float32(delta_bias)
         Bv, Cv = _bc_rows(B), _bc_rows(C)
-        batch, dim, length = u.shape
-        state = A.shape[1]
-        n_chunks = -(-length // block_l)
         if stash is not None and stash.replaying:   # the recorded run's results, no kernel
-            out, final, hstart = stash.take(u.shape, (batch, n_chunks, dim, state))
+            batch, dim, length = u.shape
+            out, final, hstart = stash.take(
+                u.shape, (batch, -(-length // block_l), dim, A.shape[1]))
             out, final = out.detach(), final.detach()
         else:
-            f32 = dict(device=u.device, dtype=torch.float32)
-            out = torch.empty_like(u)
-            final = torch.empty(batch, dim, state, **f32)
-            store = needs_grad or stash is not None
-            hstart = torch.empty(batch, n_chunks, dim, state, **f32) if store else final
-            zz = z if z is not None else u
-            _launch_fwd(
-                (dim, batch), *_rows_of(u), *_rows_of(delta), *_rows_of(zz), *_rows_of(out),
-                A32, *Bv, *Cv, D32 if D32 is not None else A32,
-                bias32 if bias32 is not None else A32, h0 if h0 is not None else final, final,
-                hstart, dim, length, state, dim // Bv[0].shape[1], n_chunks,
-                HAS_H0=h0 is not None, STORE=store, BLOCK_L=block_l,
-                BLOCK_N=_next_power_of_2(state), num_warps=warps[0],
-                **_flags(D, z, delta_bias, softplus))
+            out, final, hstart = _block_forward(
+                u, delta, A32, Bv, Cv, D32, z, bias32, _float32(initial_state), softplus,
+                needs_grad or stash is not None, block_l, warps[0])
             if stash is not None:
                 stash.put(out, final, hstart)
         if needs_grad:
@@ -439,5 +456,12 @@ def selective_scan_block(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, 
             raise ValueError(f"ScanConfig.{name} must be 0 or a power of two, got {warps}")
     block_l = block_length(u.shape[-1], config.block_l)
     warps = block_warps(block_l, config)
+    stash = active_stash()
+    if not needs_grad and stash is None:    # no graph to record: autograd's apply skipped
+        out, final, _ = _block_forward(
+            _channel_major(u), _channel_major(delta), _float32(A), _bc_rows(B), _bc_rows(C),
+            _float32(D), _channel_major(z), _float32(delta_bias), _float32(initial_state),
+            delta_softplus, False, block_l, warps[0])
+        return out, final
     return _BlockScanFn.apply(u, delta, A, B, C, D, z, delta_bias, initial_state,
-                              delta_softplus, needs_grad, block_l, warps, active_stash())
+                              delta_softplus, needs_grad, block_l, warps, stash)

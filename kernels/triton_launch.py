@@ -32,12 +32,13 @@ from .backend import triton_interpreted
 MAX_KEYS = 512
 
 
-def _arg_key(arg: Any) -> Any:
-    """What an argument contributes to the key: a tensor its dtype and pointer alignment,
-    anything else (ints, None) itself."""
-    if isinstance(arg, torch.Tensor):
-        return arg.dtype, arg.data_ptr() % 16 == 0
-    return arg
+def _args_key(args: tuple) -> tuple:
+    """What the arguments contribute to the key: a tensor its dtype and whether its pointer is
+    16-byte aligned, anything else (ints, None) itself. One comprehension, no call an
+    argument: this runs on every launch of a short scan's host path."""
+    tensor = torch.Tensor
+    return tuple([(arg.dtype, not arg.data_ptr() & 15) if isinstance(arg, tensor) else arg
+                  for arg in args])
 
 
 def _hooked() -> bool:
@@ -67,7 +68,7 @@ class Launcher:
             self.kernel[grid](*args, num_warps=num_warps, **constexprs)
             return
         device = torch.cuda.current_device()
-        key = (device, num_warps, *constexprs.items(), *map(_arg_key, args))
+        key = (device, num_warps, *constexprs.items(), _args_key(args))
         entry = self.compiled.get(key)
         if entry is None:
             self._launch_and_keep(key, grid, args, num_warps, constexprs)

@@ -833,6 +833,8 @@ class ScanConfig:
     block_bwd_warps: int = 0
 
 
+DEFAULT_CONFIG = ScanConfig()   # shared (frozen): building one costs about 2 us a call
+
 # Copies of kernels/triton_block_scan.py from older commits, which benchmarks/scan_versions.py
 # loads as baselines, import this name from here.
 _interpreted = triton_interpreted
@@ -967,7 +969,7 @@ def check_max_regs(name: str, value: int) -> None:
 
 def _make_plan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, groups: int,
                config: ScanConfig | None) -> _Plan:
-    config = config or ScanConfig()
+    config = config or DEFAULT_CONFIG
     if config.fwd_max_regs is not None:
         check_max_regs("ScanConfig.fwd_max_regs", config.fwd_max_regs)
     check_max_regs("ScanConfig.bwd_max_regs", config.bwd_max_regs)
@@ -1004,7 +1006,7 @@ def _backward_plan(p: _Plan, config: ScanConfig | None, device: torch.device) ->
     ``config.bwd_block_t`` steps (by default at most BWD_MAX_BLOCK_T), as many of them to a
     saved state as fill the forward's spacing of saved states, and its own chunk count
     (chunks stay whole spacings)."""
-    config = config or ScanConfig()
+    config = config or DEFAULT_CONFIG
     spacing = p.block_t * p.tiles_per_state      # a multiple of bwd_block_t (_make_plan)
     if config.bwd_block_t:
         steps = config.bwd_block_t
@@ -1292,7 +1294,7 @@ def selective_scan_triton(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor,
     if _block_layout(u, cu_seqlens, config):
         from .triton_block_scan import selective_scan_block
         out, final = selective_scan_block(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
-                                          initial_state, needs_grad, config or ScanConfig())
+                                          initial_state, needs_grad, config or DEFAULT_CONFIG)
     else:
         out, final = _SelectiveScanFn.apply(u, delta, A, B, C, D, z, delta_bias,
                                             initial_state, cu_seqlens, delta_softplus,

@@ -101,6 +101,21 @@ def check_scan(args: dict, softplus: bool, tol: float, layout: str = "contiguous
     assert not bad, f"relative errors above {tol:.0e}: {bad}"
 
 
+def check_forward_without_graph(args: dict, softplus: bool, tol: float, scan) -> None:
+    """``scan``'s y and final state under ``torch.no_grad`` (no input needs a gradient: the
+    block layout then launches its forward without autograd and saves no chunk states) vs
+    the float64 reference."""
+    with torch.no_grad():
+        y, h = scan(**args, delta_softplus=softplus, return_final_state=True)
+    y_ref, h_ref = selective_scan_ref(**{k: v.double() if v is not None else None
+                                         for k, v in args.items()},
+                                      delta_softplus=softplus, return_final_state=True)
+    assert y.dtype == args["u"].dtype and y.grad_fn is None
+    errors = {"y": rel_err(y, y_ref), "final_state": rel_err(h, h_ref)}
+    bad = {k: f"{v:.2e}" for k, v in errors.items() if not v <= tol}
+    assert not bad, f"relative errors above {tol:.0e}: {bad}"
+
+
 # ---------------------------------------------------------------- CPU: Triton interpreter
 
 # (batch, dim, length, state, groups, z, D, bias, h0, softplus, fwd/bwd chunks)
@@ -152,7 +167,9 @@ def test_block_scan_matches_float64_interpreted(case, dtype):
     batch, dim, length, state, groups, z, D, bias, h0, softplus, _ = case
     args = make_inputs(batch, dim, length, state, dtype, "cpu", groups, z, D, bias, h0, softplus)
     config = ScanConfig(layout="block", block_l=16 if length > 16 else 32)
-    check_scan(args, softplus, TOL[dtype], scan=partial(selective_scan_triton, config=config))
+    scan = partial(selective_scan_triton, config=config)
+    check_scan(args, softplus, TOL[dtype], scan=scan)
+    check_forward_without_graph(args, softplus, TOL[dtype], scan)
 
 
 @interpreted
@@ -463,6 +480,7 @@ def test_block_scan_direct_launches_match_float64_gpu(monkeypatch):
         check_scan(args, True, TOL[torch.bfloat16], scan=scan)
         counts.append(len(through_triton))
     assert counts[0] <= 2 and counts[1] == counts[0]
+    check_forward_without_graph(args, True, TOL[torch.bfloat16], scan)
 
 
 @pytest.mark.gpu
