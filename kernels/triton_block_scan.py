@@ -45,7 +45,8 @@ import triton.language as tl
 from .backend import triton_interpreted
 from .scan_stash import ScanStash, active_stash
 from .triton_launch import Launcher
-from .triton_scan import _LOG2E, ScanConfig, _channel_major, _sigmoid, _softplus
+from .triton_scan import (_LOG2E, ScanConfig, _channel_major, _sigmoid, _softplus,
+                          check_max_regs)
 
 MAX_BLOCK_L = 2048     # steps a chunk: mamba_ssm's 128 threads x 16 steps
 # warps a program of the forward and of the backward at most; a chunk shorter than 2048
@@ -55,7 +56,9 @@ MAX_BLOCK_L = 2048     # steps a chunk: mamba_ssm's 128 threads x 16 steps
 # forward holds 96, 124 and 128 registers a thread at 512, 1024 and 2048 steps (at 128, four
 # programs a multiprocessor), the backward 255 and spills 0, 16 and 24 bytes. The backward
 # in 8 warps at 2048 steps took 1.14-1.35x the time of 4 on an H100 (`benchmarks/scan.py
-# --layouts`, benchmarks/results/h100-2026-12-06, session 8).
+# --layouts`, benchmarks/results/h100-2026-12-06, session 8); capped at 168 and 128
+# registers (ScanConfig.bwd_max_regs: three and four programs a multiprocessor, 256 and 408
+# bytes of spills) 1.02-1.13x and 1.18-1.30x the time uncapped (session 14).
 FWD_WARPS = 4
 BWD_WARPS = 4
 STEPS_PER_WARP = 512
@@ -235,6 +238,12 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
             alpha = tl.exp2(dt_next * A2_n)
             g_after = tl.load(gcarry_ptr + state_row + n)
             last = tl.where(offs_l == BLOCK_L - 1, alpha * g_after, 0.0)
+            # The reverse scan costs 240 shuffles of the loop's 979 instructions (sm_90; the
+            # count fits both inputs and the output reversed across the threads). A forward
+            # scan over the steps last to first, C, dy and g exchanged through shared memory
+            # instead, issued 756 and took 1.02-1.05x the time on an H100: the loop waits on
+            # latency, not on issue (benchmarks/results/h100-2026-12-06, session 14,
+            # reversed-adjoint.patch).
             _, g = tl.associative_scan((alpha, Ct * dy + last), 0, _combine, reverse=True)
             gk = g * (h - bb)                                  # g_t a_t h_(t-1)
             dA = tl.where(offs_n == n, dA + tl.sum(gk * dt), dA)
@@ -338,7 +347,7 @@ _launch_fwd, _launch_bwd = Launcher(_block_fwd_kernel), Launcher(_block_bwd_kern
 def _block_forward(u: torch.Tensor, delta: torch.Tensor, A32: torch.Tensor, Bv: tuple,
                    Cv: tuple, D32: torch.Tensor | None, z: torch.Tensor | None,
                    bias32: torch.Tensor | None, h0: torch.Tensor | None, softplus: bool,
-                   store: bool, block_l: int, fwd_warps: int) -> tuple:
+                   store: bool, block_l: int, fwd_warps: int, fwd_regs: int) -> tuple:
     """One launch of the forward on inputs as the kernels read them (u, delta, z with adjacent
     steps; A32, D32, bias32, h0 float32 and contiguous; Bv, Cv from ``_bc_rows``): y (u's
     dtype and shape), the final state (batch, dim, state) float32 and, when ``store``, every
@@ -357,7 +366,7 @@ def _block_forward(u: torch.Tensor, delta: torch.Tensor, A32: torch.Tensor, Bv: 
         bias32 if bias32 is not None else A32, h0 if h0 is not None else final, final,
         hstart, dim, length, state, dim // Bv[0].shape[1], n_chunks,
         HAS_H0=h0 is not None, STORE=store, BLOCK_L=block_l,
-        BLOCK_N=_next_power_of_2(state), num_warps=fwd_warps,
+        BLOCK_N=_next_power_of_2(state), num_warps=fwd_warps, maxnreg=fwd_regs,
         **_flags(D32, z, bias32, softplus))
     return out, final, hstart
 
@@ -373,7 +382,7 @@ class _BlockScanFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, u, delta, A, B, C, D, z, delta_bias, initial_state, softplus: bool,
                 needs_grad: bool, block_l: int, warps: tuple[int, int],
-                stash: ScanStash | None):
+                max_regs: tuple[int, int], stash: ScanStash | None):
         u, delta, z = _channel_major(u), _channel_major(delta), _channel_major(z)
         A32, D32, bias32 = _float32(A), _float32(D), _float32(delta_bias)
         Bv, Cv = _bc_rows(B), _bc_rows(C)
@@ -385,14 +394,15 @@ class _BlockScanFn(torch.autograd.Function):
         else:
             out, final, hstart = _block_forward(
                 u, delta, A32, Bv, Cv, D32, z, bias32, _float32(initial_state), softplus,
-                needs_grad or stash is not None, block_l, warps[0])
+                needs_grad or stash is not None, block_l, warps[0], max_regs[0])
             if stash is not None:
                 stash.put(out, final, hstart)
         if needs_grad:
             # B and C as the kernels read them (copied at most once), and their shapes
             ctx.save_for_backward(u, delta, z, A32, Bv[0], Cv[0], D32, bias32, hstart)
             ctx.bc_shapes = B.shape, C.shape
-            ctx.softplus, ctx.block_l, ctx.bwd_warps = softplus, block_l, warps[1]
+            ctx.softplus, ctx.block_l = softplus, block_l
+            ctx.bwd_warps, ctx.bwd_regs = warps[1], max_regs[1]
             ctx.dtypes = (A.dtype, D.dtype if D is not None else None,
                           delta_bias.dtype if delta_bias is not None else None,
                           initial_state.dtype if initial_state is not None else None)
@@ -427,7 +437,7 @@ class _BlockScanFn(torch.autograd.Function):
             dh0 if dh0 is not None else dA, dim, length, state, dim // groups, groups,
             hstart.shape[1], HAS_DFINAL=dfinal is not None, HAS_DH0=want_dh0,
             BLOCK_L=ctx.block_l, BLOCK_N=_next_power_of_2(state),
-            num_warps=ctx.bwd_warps,
+            num_warps=ctx.bwd_warps, maxnreg=ctx.bwd_regs,
             **_flags(D32, z, bias32, ctx.softplus))
         if B4.dtype == C4.dtype:    # one conversion for both
             dB, dC = dBC.to(B4.dtype)
@@ -437,7 +447,8 @@ class _BlockScanFn(torch.autograd.Function):
         return (du, ddelta, dA.to(a_dtype), dB.reshape(b_shape),
                 dC.reshape(c_shape), dD.to(d_dtype) if dD is not None else None, dz,
                 dbias.to(bias_dtype) if dbias is not None else None,
-                dh0.to(h0_dtype) if dh0 is not None else None, None, None, None, None, None)
+                dh0.to(h0_dtype) if dh0 is not None else None, None, None, None, None, None,
+                None)
 
 
 def selective_scan_block(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor,
@@ -449,11 +460,15 @@ def selective_scan_block(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, 
     dtype, the final state (batch, dim, state) float32; differentiable in every input when
     ``needs_grad``. From ``config`` only block_l (steps a chunk, 0: ``block_length``'s
     choice), block_fwd_warps and block_bwd_warps (0: one a STEPS_PER_WARP steps of a chunk,
-    at most FWD_WARPS and BWD_WARPS) apply."""
+    at most FWD_WARPS and BWD_WARPS), fwd_max_regs and bwd_max_regs (registers a thread of
+    the forward and of the backward at most; 0 or None: the compiler's choice) apply."""
     for name in ("block_fwd_warps", "block_bwd_warps"):
         warps = getattr(config, name)
         if warps < 0 or warps & (warps - 1):
             raise ValueError(f"ScanConfig.{name} must be 0 or a power of two, got {warps}")
+    max_regs = (config.fwd_max_regs or 0, config.bwd_max_regs)
+    check_max_regs("ScanConfig.fwd_max_regs", max_regs[0])
+    check_max_regs("ScanConfig.bwd_max_regs", max_regs[1])
     block_l = block_length(u.shape[-1], config.block_l)
     warps = block_warps(block_l, config)
     stash = active_stash()
@@ -461,7 +476,7 @@ def selective_scan_block(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, 
         out, final, _ = _block_forward(
             _channel_major(u), _channel_major(delta), _float32(A), _bc_rows(B), _bc_rows(C),
             _float32(D), _channel_major(z), _float32(delta_bias), _float32(initial_state),
-            delta_softplus, False, block_l, warps[0])
+            delta_softplus, False, block_l, warps[0], max_regs[0])
         return out, final
     return _BlockScanFn.apply(u, delta, A, B, C, D, z, delta_bias, initial_state,
-                              delta_softplus, needs_grad, block_l, warps, stash)
+                              delta_softplus, needs_grad, block_l, warps, max_regs, stash)

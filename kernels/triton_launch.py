@@ -54,24 +54,28 @@ def _on_cuda(arg: Any) -> bool:
 
 
 class Launcher:
-    """``Launcher(kernel)(grid, *args, num_warps=w, **constexprs)`` launches
-    ``kernel[grid](*args, num_warps=w, **constexprs)``. ``args`` are the kernel's leading
-    parameters in order; ``constexprs`` name all the rest."""
+    """``Launcher(kernel)(grid, *args, num_warps=w, maxnreg=r, **constexprs)`` launches
+    ``kernel[grid](*args, num_warps=w, **constexprs)``, with ``maxnreg=r`` (registers a
+    thread at most) where r is not 0 and Triton compiles (the interpreter has no registers). ``args`` are the kernel's leading parameters in order;
+    ``constexprs`` name all the rest."""
 
     def __init__(self, kernel: triton.JITFunction):
         self.kernel = kernel
         self.compiled: dict[tuple, Any] = {}
 
-    def __call__(self, grid: tuple[int, ...], *args: Any, num_warps: int, **constexprs: Any
-                 ) -> None:
-        if triton_interpreted() or _hooked() or not _on_cuda(args[0]):
-            self.kernel[grid](*args, num_warps=num_warps, **constexprs)
+    def __call__(self, grid: tuple[int, ...], *args: Any, num_warps: int, maxnreg: int = 0,
+                 **constexprs: Any) -> None:
+        interpreted = triton_interpreted()
+        options = dict(num_warps=num_warps,
+                       **({"maxnreg": maxnreg} if maxnreg and not interpreted else {}))
+        if interpreted or _hooked() or not _on_cuda(args[0]):
+            self.kernel[grid](*args, **options, **constexprs)
             return
         device = torch.cuda.current_device()
-        key = (device, num_warps, *constexprs.items(), _args_key(args))
+        key = (device, num_warps, maxnreg, *constexprs.items(), _args_key(args))
         entry = self.compiled.get(key)
         if entry is None:
-            self._launch_and_keep(key, grid, args, num_warps, constexprs)
+            self._launch_and_keep(key, grid, args, options, constexprs)
             return
         compiled, tail = entry
         grid_y = grid[1] if len(grid) > 1 else 1
@@ -80,15 +84,15 @@ class Launcher:
                      compiled.function, compiled.packed_metadata, None, None, None, *args,
                      *tail)
 
-    def _launch_and_keep(self, key: tuple, grid: tuple[int, ...], args: tuple, num_warps: int,
-                         constexprs: dict[str, Any]) -> None:
+    def _launch_and_keep(self, key: tuple, grid: tuple[int, ...], args: tuple,
+                         options: dict[str, int], constexprs: dict[str, Any]) -> None:
         """Launch through Triton and keep the compiled kernel with the constexprs' values in
         the kernel's parameter order (the launcher takes every parameter, in order)."""
         rest = self.kernel.arg_names[len(args):]
         if sorted(rest) != sorted(constexprs):
             raise TypeError(f"{self.kernel.__name__}: pass parameters {rest} as keywords, "
                             f"got {sorted(constexprs)}")
-        compiled = self.kernel[grid](*args, num_warps=num_warps, **constexprs)
+        compiled = self.kernel[grid](*args, **options, **constexprs)
         if hasattr(compiled, "result"):     # compiled asynchronously
             compiled = compiled.result()
         if len(self.compiled) >= MAX_KEYS:

@@ -812,7 +812,8 @@ class ScanConfig:
     --tile-steps`` times it.
     layout: "tiles" (the kernels of this module), "block" (``kernels.triton_block_scan``: a
     program a channel, the length in chunks scanned across its threads; unpacked calls
-    only, and of these fields only the three below apply to it) or "auto": the block layout
+    only, and of these fields only the three below and the register caps apply to it, a
+    fwd_max_regs of None there meaning no cap) or "auto": the block layout
     for unpacked calls on a GPU with at least BLOCK_MIN_PROGRAMS_PER_SM channel rows (batch
     x dim) a multiprocessor, the tiles otherwise. block_l: the block layout's steps a chunk
     (0: the least power of two that holds the length, at most 2048); block_fwd_warps,

@@ -33,11 +33,12 @@ class StandInKernel:
     arg_names = ["x_ptr", "n", "FLAG", "BLOCK"]
 
     def __init__(self):
-        self.calls, self.compiled = [], []
+        self.calls, self.compiled, self.maxnregs = [], [], []
 
     def __getitem__(self, grid):
-        def launch(*args, num_warps, **constexprs):
+        def launch(*args, num_warps, maxnreg=None, **constexprs):
             self.calls.append((grid, args, num_warps, constexprs))
+            self.maxnregs.append(maxnreg)
             self.compiled.append(StandInCompiled())
             return self.compiled[-1]
         return launch
@@ -69,8 +70,9 @@ def test_second_launch_calls_the_kept_kernel_with_every_parameter_in_order(kerne
     dict(x=torch.zeros(64, dtype=torch.float64)),
     dict(n=48),                             # any other int value
     dict(num_warps=8),
+    dict(maxnreg=128),
     dict(FLAG=False),
-], ids=["misaligned", "dtype", "int", "warps", "constexpr"])
+], ids=["misaligned", "dtype", "int", "warps", "register cap", "constexpr"])
 def test_what_changes_the_specialization_goes_through_triton(kernel, change):
     launch = Launcher(kernel)
     for update in ({}, change):
@@ -93,6 +95,14 @@ def test_interpreter_launch_hooks_and_cpu_tensors_always_go_through_triton(kerne
     for _ in range(2):
         launch((1,), torch.zeros(64), 64, num_warps=4, FLAG=True, BLOCK=32)
     assert len(kernel.calls) == 2 and not launch.compiled
+
+
+def test_a_register_cap_reaches_triton_only_where_set(kernel):
+    launch = Launcher(kernel)
+    for cap in (0, 168):
+        launch((1,), torch.zeros(64), 64, num_warps=4, maxnreg=cap, FLAG=True, BLOCK=32)
+    assert kernel.maxnregs == [None, 168]
+    assert all("maxnreg" not in constexprs for *_, constexprs in kernel.calls)
 
 
 def test_constexprs_are_told_apart_by_name(kernel):

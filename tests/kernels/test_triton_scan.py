@@ -175,12 +175,14 @@ def test_block_scan_matches_float64_interpreted(case, dtype):
 @interpreted
 def test_block_scan_reads_strided_memory_interpreted():
     """The block layout on the mixer's memory: u, delta, z channel rows of a wider tensor,
-    the output's gradient channels-last (copied to adjacent steps)."""
+    the output's gradient channels-last (copied to adjacent steps); with register caps,
+    which pass the checks and which the interpreter, having no registers, leaves out."""
     from functools import partial
     from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
     args = make_inputs(2, 24, 40, 4, torch.float32, "cpu")
     check_scan(args, True, TOL[torch.float32], layout="rows", grad_layout="channels-last",
-               scan=partial(selective_scan_triton, config=ScanConfig(layout="block", block_l=16)))
+               scan=partial(selective_scan_triton, config=ScanConfig(
+                   layout="block", block_l=16, fwd_max_regs=96, bwd_max_regs=168)))
 
 
 # (batch, dim, length, state, dtype, fwd/bwd chunks, tiles per saved state): groups whole and
@@ -336,6 +338,8 @@ def test_backward_tiles_by_default_and_by_config(dtype, delta_dtype, config, til
      "of two, got 3"),
     (dict(layout="block", packed=True), "ScanConfig.layout 'block' does not take packed "
      "sequences (cu_seqlens)"),
+    (dict(layout="block", bwd_max_regs=256), "ScanConfig.bwd_max_regs must be 0 (no cap) or "
+     "24 .. 255, got 256"),
 ])
 def test_tilings_the_kernels_cannot_run_are_refused(config, message):
     """A register cap, a backward tiling or a block layout it cannot run is refused before
@@ -481,6 +485,18 @@ def test_block_scan_direct_launches_match_float64_gpu(monkeypatch):
         counts.append(len(through_triton))
     assert counts[0] <= 2 and counts[1] == counts[0]
     check_forward_without_graph(args, True, TOL[torch.bfloat16], scan)
+
+
+@pytest.mark.gpu
+def test_block_scan_with_register_caps_matches_float64_gpu():
+    """The block layout's kernels compiled under register caps (the backward spills to local
+    memory) against float64; the shape and flags of the case above."""
+    from functools import partial
+    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+    args = make_inputs(2, 200, 999, 16, torch.bfloat16, "cuda", with_h0=True)
+    config = ScanConfig(layout="block", fwd_max_regs=96, bwd_max_regs=128)
+    check_scan(args, True, TOL[torch.bfloat16], scan=partial(selective_scan_triton,
+                                                             config=config))
 
 
 @pytest.mark.gpu
