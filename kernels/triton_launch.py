@@ -9,12 +9,12 @@ mostly such host time, so ``Launcher`` keeps the compiled kernels under a key of
 calls the launcher directly.
 
 The key holds every int argument's value, every tensor argument's dtype and whether its data
-pointer is 16-byte aligned, the other arguments' values, the constexprs, the warps and the
-device: all that Triton's specialization is made of, and more. Equal keys therefore mean the
-same specialization and the same compiled kernel. A new key takes Triton's own path once
-(compiling where Triton has not) and keeps the kernel it launched. Under the interpreter,
-while a launch hook is set (a profiler such as proton's), and when the first argument is not
-a CUDA tensor, every call takes Triton's path.
+pointer is 16-byte aligned, the other arguments' values, the constexprs, the warps, the
+register cap and the device: all that Triton's specialization is made of, and more. Equal
+keys therefore mean the same specialization and the same compiled kernel. A new key takes
+Triton's own path once (compiling where Triton has not) and keeps the kernel it launched.
+Under the interpreter, while a launch hook is set (a profiler such as proton's), and when the
+first argument is not a CUDA tensor, every call takes Triton's path.
 """
 from __future__ import annotations
 
@@ -56,8 +56,9 @@ def _on_cuda(arg: Any) -> bool:
 class Launcher:
     """``Launcher(kernel)(grid, *args, num_warps=w, maxnreg=r, **constexprs)`` launches
     ``kernel[grid](*args, num_warps=w, **constexprs)``, with ``maxnreg=r`` (registers a
-    thread at most) where r is not 0 and Triton compiles (the interpreter has no registers). ``args`` are the kernel's leading parameters in order;
-    ``constexprs`` name all the rest."""
+    thread at most) where r is not 0 and Triton compiles (the interpreter has no registers).
+    ``args`` are the kernel's leading parameters in order; ``constexprs`` name all the
+    rest."""
 
     def __init__(self, kernel: triton.JITFunction):
         self.kernel = kernel
