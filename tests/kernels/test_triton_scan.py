@@ -169,7 +169,8 @@ def test_block_scan_matches_float64_interpreted(case, dtype):
     config = ScanConfig(layout="block", block_l=16 if length > 16 else 32)
     scan = partial(selective_scan_triton, config=config)
     check_scan(args, softplus, TOL[dtype], scan=scan)
-    check_forward_without_graph(args, softplus, TOL[dtype], scan)
+    if case is INTERPRETED_CASES[0]:    # every flag on, several chunks, the last partial
+        check_forward_without_graph(args, softplus, TOL[dtype], scan)
 
 
 @interpreted
