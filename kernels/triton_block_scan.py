@@ -241,8 +241,8 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
             # The reverse scan costs 240 shuffles of the loop's 979 instructions (sm_90; the
             # count fits both inputs and the output reversed across the threads). A forward
             # scan over the steps last to first, C, dy and g exchanged through shared memory
-            # instead, issued 756 and took 1.02-1.05x the time on an H100: the loop waits on
-            # latency, not on issue (benchmarks/results/h100-2026-12-06, session 14,
+            # instead, issued 756 and took 1.02-1.05x the time on an H100: the loop seems to
+            # wait on latency, not on issue (benchmarks/results/h100-2026-12-06, session 14,
             # reversed-adjoint.patch).
             _, g = tl.associative_scan((alpha, Ct * dy + last), 0, _combine, reverse=True)
             gk = g * (h - bb)                                  # g_t a_t h_(t-1)
