@@ -376,6 +376,14 @@ def _float32(t: torch.Tensor | None) -> torch.Tensor | None:
     return t.contiguous().float() if t is not None else None
 
 
+def _kernel_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state) -> tuple:
+    """The scan's inputs as the kernels read them, in ``_block_forward``'s order: u, delta
+    with adjacent steps; A float32; B, C by ``_bc_rows``; D float32; z with adjacent steps;
+    delta_bias, initial_state float32 (copies only where the input is not so already)."""
+    return (_channel_major(u), _channel_major(delta), _float32(A), _bc_rows(B), _bc_rows(C),
+            _float32(D), _channel_major(z), _float32(delta_bias), _float32(initial_state))
+
+
 class _BlockScanFn(torch.autograd.Function):
     """Autograd of the block layout; forward returns (out, final_state)."""
 
@@ -383,9 +391,8 @@ class _BlockScanFn(torch.autograd.Function):
     def forward(ctx, u, delta, A, B, C, D, z, delta_bias, initial_state, softplus: bool,
                 needs_grad: bool, block_l: int, warps: tuple[int, int],
                 max_regs: tuple[int, int], stash: ScanStash | None):
-        u, delta, z = _channel_major(u), _channel_major(delta), _channel_major(z)
-        A32, D32, bias32 = _float32(A), _float32(D), _float32(delta_bias)
-        Bv, Cv = _bc_rows(B), _bc_rows(C)
+        inputs = _kernel_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state)
+        u, delta, A32, Bv, Cv, D32, z, bias32, _ = inputs
         if stash is not None and stash.replaying:   # the recorded run's results, no kernel
             batch, dim, length = u.shape
             out, final, hstart = stash.take(
@@ -393,8 +400,8 @@ class _BlockScanFn(torch.autograd.Function):
             out, final = out.detach(), final.detach()
         else:
             out, final, hstart = _block_forward(
-                u, delta, A32, Bv, Cv, D32, z, bias32, _float32(initial_state), softplus,
-                needs_grad or stash is not None, block_l, warps[0], max_regs[0])
+                *inputs, softplus, needs_grad or stash is not None, block_l, warps[0],
+                max_regs[0])
             if stash is not None:
                 stash.put(out, final, hstart)
         if needs_grad:
@@ -474,8 +481,7 @@ def selective_scan_block(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, 
     stash = active_stash()
     if not needs_grad and stash is None:    # no graph to record: autograd's apply skipped
         out, final, _ = _block_forward(
-            _channel_major(u), _channel_major(delta), _float32(A), _bc_rows(B), _bc_rows(C),
-            _float32(D), _channel_major(z), _float32(delta_bias), _float32(initial_state),
+            *_kernel_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state),
             delta_softplus, False, block_l, warps[0], max_regs[0])
         return out, final
     return _BlockScanFn.apply(u, delta, A, B, C, D, z, delta_bias, initial_state,

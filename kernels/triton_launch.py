@@ -41,6 +41,11 @@ def _args_key(args: tuple) -> tuple:
                   for arg in args])
 
 
+def _options(num_warps: int, maxnreg: int) -> dict[str, int]:
+    """The launch options Triton takes: the warps, and the register cap where it is not 0."""
+    return {"num_warps": num_warps, **({"maxnreg": maxnreg} if maxnreg else {})}
+
+
 def _hooked() -> bool:
     """Whether a launch hook is set (Triton 3.6 keeps them as chains, empty by default)."""
     hooks = (knobs.runtime.launch_enter_hook, knobs.runtime.launch_exit_hook)
@@ -66,17 +71,17 @@ class Launcher:
 
     def __call__(self, grid: tuple[int, ...], *args: Any, num_warps: int, maxnreg: int = 0,
                  **constexprs: Any) -> None:
-        interpreted = triton_interpreted()
-        options = dict(num_warps=num_warps,
-                       **({"maxnreg": maxnreg} if maxnreg and not interpreted else {}))
-        if interpreted or _hooked() or not _on_cuda(args[0]):
-            self.kernel[grid](*args, **options, **constexprs)
+        if triton_interpreted():        # no registers to cap
+            self.kernel[grid](*args, num_warps=num_warps, **constexprs)
+            return
+        if _hooked() or not _on_cuda(args[0]):
+            self.kernel[grid](*args, **_options(num_warps, maxnreg), **constexprs)
             return
         device = torch.cuda.current_device()
         key = (device, num_warps, maxnreg, *constexprs.items(), _args_key(args))
         entry = self.compiled.get(key)
         if entry is None:
-            self._launch_and_keep(key, grid, args, options, constexprs)
+            self._launch_and_keep(key, grid, args, _options(num_warps, maxnreg), constexprs)
             return
         compiled, tail = entry
         grid_y = grid[1] if len(grid) > 1 else 1
