@@ -38,6 +38,8 @@ registers and added once a program.
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 import triton
 import triton.language as tl
@@ -321,17 +323,37 @@ def _bc_rows(M: torch.Tensor) -> tuple:
 
 
 
+def _aligned_offsets(sizes: list[int]) -> tuple[list[int], int]:
+    """Offsets of consecutive float32 blocks of these sizes, each 16-byte aligned, and the
+    length of a buffer that holds them all."""
+    offsets, end = [], 0
+    for size in sizes:
+        offsets.append(end)
+        end += size + (-size % 4)
+    return offsets, end
+
+
 def _gradient_sums(batch: int, groups: int, state: int, length: int, dim: int, with_D: bool,
-                   with_bias: bool, device: torch.device) -> tuple:
-    """The zeroed float32 sums the backward's programs add to, as views of one buffer zeroed
-    by one fill: [dB, dC] (2, batch, groups, state, length) (each 16-byte aligned), dA (dim,
-    state), dD and dbias (dim,) (None where absent)."""
-    per_bc = batch * groups * state * length
-    pad = -per_bc % 4
-    sizes = [2 * (per_bc + pad), dim * state, dim if with_D else 0, dim if with_bias else 0]
-    bc, dA, dD, dbias = torch.zeros(sum(sizes), device=device, dtype=torch.float32).split(sizes)
-    dBC = bc.view(2, per_bc + pad)[:, :per_bc].view(2, batch, groups, state, length)
-    return (dBC, dA.view(dim, state), dD if with_D else None, dbias if with_bias else None)
+                   with_bias: bool, with_dh0: bool, device: torch.device) -> tuple:
+    """The backward's float32 sums and scratch, as views of one buffer zeroed by one fill,
+    each 16-byte aligned: [dB, dC] (2, batch, groups, state, length), dA (dim, state), dD and
+    dbias (dim,), the adjoint carried between chunks and dh0 (batch, dim, state); dD, dbias
+    and dh0 are None where absent."""
+    per_bc, per_state = batch * groups * state * length, batch * dim * state
+    pitch = per_bc + (-per_bc % 4)
+    offsets, size = _aligned_offsets([2 * pitch, dim * state, dim if with_D else 0,
+                                      dim if with_bias else 0, per_state,
+                                      per_state if with_dh0 else 0])
+    buf = torch.zeros(size, device=device, dtype=torch.float32)
+    dBC = buf.as_strided((2, batch, groups, state, length),
+                         (pitch, groups * state * length, state * length, length, 1))
+    dA = buf.as_strided((dim, state), (state, 1), offsets[1])
+    dD = buf.as_strided((dim,), (1,), offsets[2]) if with_D else None
+    dbias = buf.as_strided((dim,), (1,), offsets[3]) if with_bias else None
+    gcarry = buf.as_strided((batch, dim, state), (dim * state, state, 1), offsets[4])
+    dh0 = (buf.as_strided((batch, dim, state), (dim * state, state, 1), offsets[5])
+           if with_dh0 else None)
+    return dBC, dA, dD, dbias, gcarry, dh0
 
 
 def _flags(D: torch.Tensor | None, z: torch.Tensor | None, delta_bias: torch.Tensor | None,
@@ -346,12 +368,13 @@ _launch_fwd, _launch_bwd = Launcher(_block_fwd_kernel), Launcher(_block_bwd_kern
 
 def _block_forward(u: torch.Tensor, delta: torch.Tensor, A32: torch.Tensor, Bv: tuple,
                    Cv: tuple, D32: torch.Tensor | None, z: torch.Tensor | None,
-                   bias32: torch.Tensor | None, h0: torch.Tensor | None, softplus: bool,
+                   bias32: torch.Tensor | None, h0: torch.Tensor | None, flags: dict,
                    store: bool, block_l: int, fwd_warps: int, fwd_regs: int) -> tuple:
     """One launch of the forward on inputs as the kernels read them (u, delta, z with adjacent
-    steps; A32, D32, bias32, h0 float32 and contiguous; Bv, Cv from ``_bc_rows``): y (u's
-    dtype and shape), the final state (batch, dim, state) float32 and, when ``store``, every
-    chunk's start state (batch, chunks, dim, state) float32 (else the final state again)."""
+    steps; A32, D32, bias32, h0 float32 and contiguous; Bv, Cv from ``_bc_rows``; ``flags``
+    from ``_flags``): y (u's dtype and shape), the final state (batch, dim, state) float32
+    and, when ``store``, every chunk's start state (batch, chunks, dim, state) float32 (else
+    the final state again)."""
     batch, dim, length = u.shape
     state = A32.shape[1]
     n_chunks = -(-length // block_l)
@@ -366,8 +389,7 @@ def _block_forward(u: torch.Tensor, delta: torch.Tensor, A32: torch.Tensor, Bv: 
         bias32 if bias32 is not None else A32, h0 if h0 is not None else final, final,
         hstart, dim, length, state, dim // Bv[0].shape[1], n_chunks,
         HAS_H0=h0 is not None, STORE=store, BLOCK_L=block_l,
-        BLOCK_N=_next_power_of_2(state), num_warps=fwd_warps, maxnreg=fwd_regs,
-        **_flags(D32, z, bias32, softplus))
+        BLOCK_N=_next_power_of_2(state), num_warps=fwd_warps, maxnreg=fwd_regs, **flags)
     return out, final, hstart
 
 
@@ -384,15 +406,21 @@ def _kernel_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state) -> tuple:
             _float32(D), _channel_major(z), _float32(delta_bias), _float32(initial_state))
 
 
+def _as(t: torch.Tensor | None, dtype: torch.dtype | None) -> torch.Tensor | None:
+    """t in ``dtype`` (t itself where it is already; None for None)."""
+    return t if t is None or t.dtype == dtype else t.to(dtype)
+
+
 class _BlockScanFn(torch.autograd.Function):
     """Autograd of the block layout; forward returns (out, final_state)."""
 
     @staticmethod
     def forward(ctx, u, delta, A, B, C, D, z, delta_bias, initial_state, softplus: bool,
-                needs_grad: bool, block_l: int, warps: tuple[int, int],
-                max_regs: tuple[int, int], stash: ScanStash | None):
+                needs_grad: bool, launch: tuple, stash: ScanStash | None):
+        block_l, warps, max_regs = launch
         inputs = _kernel_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state)
         u, delta, A32, Bv, Cv, D32, z, bias32, _ = inputs
+        flags = _flags(D32, z, bias32, softplus)
         if stash is not None and stash.replaying:   # the recorded run's results, no kernel
             batch, dim, length = u.shape
             out, final, hstart = stash.take(
@@ -400,15 +428,14 @@ class _BlockScanFn(torch.autograd.Function):
             out, final = out.detach(), final.detach()
         else:
             out, final, hstart = _block_forward(
-                *inputs, softplus, needs_grad or stash is not None, block_l, warps[0],
-                max_regs[0])
+                *inputs, flags, needs_grad or stash is not None, block_l, warps[0], max_regs[0])
             if stash is not None:
                 stash.put(out, final, hstart)
         if needs_grad:
-            # B and C as the kernels read them (copied at most once), and their shapes
+            # B and C as the kernels read them (copied at most once), their strides and shapes
             ctx.save_for_backward(u, delta, z, A32, Bv[0], Cv[0], D32, bias32, hstart)
-            ctx.bc_shapes = B.shape, C.shape
-            ctx.softplus, ctx.block_l = softplus, block_l
+            ctx.bc_strides, ctx.bc_shapes = (Bv[1:], Cv[1:]), (B.shape, C.shape)
+            ctx.flags, ctx.block_l = flags, block_l
             ctx.bwd_warps, ctx.bwd_regs = warps[1], max_regs[1]
             ctx.dtypes = (A.dtype, D.dtype if D is not None else None,
                           delta_bias.dtype if delta_bias is not None else None,
@@ -422,40 +449,51 @@ class _BlockScanFn(torch.autograd.Function):
         a_dtype, d_dtype, bias_dtype, h0_dtype = ctx.dtypes
         batch, dim, length = u.shape
         state = A32.shape[1]
+        groups = B4.shape[1]
         dout = _channel_major(dout) if dout is not None else torch.zeros_like(u)
         dfinal = dfinal.contiguous().float() if dfinal is not None else None
-        Bv, Cv = _bc_rows(B4), _bc_rows(C4)
-        groups = B4.shape[1]
-        f32 = dict(device=u.device, dtype=torch.float32)
+        want_dh0 = h0_dtype is not None and ctx.needs_input_grad[8]
         du, ddelta = torch.empty_like(u), torch.empty_like(delta)
         dz = torch.empty_like(z) if z is not None else None
-        dBC, dA, dD, dbias = _gradient_sums(batch, groups, state, length, dim, D32 is not None,
-                                            bias32 is not None, u.device)
-        want_dh0 = h0_dtype is not None and ctx.needs_input_grad[8]
-        dh0 = torch.empty(batch, dim, state, **f32) if want_dh0 else None
-        gcarry = torch.empty(batch, dim, state, **f32)
+        dBC, dA, dD, dbias, gcarry, dh0 = _gradient_sums(
+            batch, groups, state, length, dim, D32 is not None, bias32 is not None, want_dh0,
+            u.device)
         zz, dzz = (z, dz) if z is not None else (u, du)
+        b_strides, c_strides = ctx.bc_strides
         _launch_bwd(
             (dim, batch), *_rows_of(u), *_rows_of(delta), *_rows_of(zz), *_rows_of(dout),
-            *_rows_of(du), *_rows_of(ddelta), *_rows_of(dzz), A32, *Bv, *Cv,
-            D32 if D32 is not None else A32, bias32 if bias32 is not None else A32, hstart,
-            dfinal if dfinal is not None else A32, gcarry, dA, dBC[0], dBC[1],
+            *_rows_of(du), *_rows_of(ddelta), *_rows_of(dzz), A32, B4, *b_strides, C4,
+            *c_strides, D32 if D32 is not None else A32, bias32 if bias32 is not None else A32,
+            hstart, dfinal if dfinal is not None else A32, gcarry, dA, dBC[0], dBC[1],
             dD if dD is not None else dA, dbias if dbias is not None else dA,
             dh0 if dh0 is not None else dA, dim, length, state, dim // groups, groups,
             hstart.shape[1], HAS_DFINAL=dfinal is not None, HAS_DH0=want_dh0,
             BLOCK_L=ctx.block_l, BLOCK_N=_next_power_of_2(state),
-            num_warps=ctx.bwd_warps, maxnreg=ctx.bwd_regs,
-            **_flags(D32, z, bias32, ctx.softplus))
+            num_warps=ctx.bwd_warps, maxnreg=ctx.bwd_regs, **ctx.flags)
         if B4.dtype == C4.dtype:    # one conversion for both
-            dB, dC = dBC.to(B4.dtype)
+            dB, dC = _as(dBC, B4.dtype)
         else:
             dB, dC = dBC[0].to(B4.dtype), dBC[1].to(C4.dtype)
         b_shape, c_shape = ctx.bc_shapes
-        return (du, ddelta, dA.to(a_dtype), dB.reshape(b_shape),
-                dC.reshape(c_shape), dD.to(d_dtype) if dD is not None else None, dz,
-                dbias.to(bias_dtype) if dbias is not None else None,
-                dh0.to(h0_dtype) if dh0 is not None else None, None, None, None, None, None,
-                None)
+        return (du, ddelta, _as(dA, a_dtype), dB.reshape(b_shape), dC.reshape(c_shape),
+                _as(dD, d_dtype), dz, _as(dbias, bias_dtype), _as(dh0, h0_dtype), None, None,
+                None, None)
+
+
+@functools.lru_cache(maxsize=256)
+def _launch_choice(config: ScanConfig, length: int) -> tuple:
+    """(steps a chunk, (forward, backward) warps, (forward, backward) register caps) of a call
+    of ``length`` steps under ``config``; ValueError (one line naming the field) where a
+    field is out of range. Kept a (config, length): this runs on every call."""
+    for name in ("block_fwd_warps", "block_bwd_warps"):
+        warps = getattr(config, name)
+        if warps < 0 or warps & (warps - 1):
+            raise ValueError(f"ScanConfig.{name} must be 0 or a power of two, got {warps}")
+    max_regs = (config.fwd_max_regs or 0, config.bwd_max_regs)
+    check_max_regs("ScanConfig.fwd_max_regs", max_regs[0])
+    check_max_regs("ScanConfig.bwd_max_regs", max_regs[1])
+    block_l = block_length(length, config.block_l)
+    return block_l, block_warps(block_l, config), max_regs
 
 
 def selective_scan_block(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor,
@@ -469,20 +507,14 @@ def selective_scan_block(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, 
     choice), block_fwd_warps and block_bwd_warps (0: one a STEPS_PER_WARP steps of a chunk,
     at most FWD_WARPS and BWD_WARPS), fwd_max_regs and bwd_max_regs (registers a thread of
     the forward and of the backward at most; 0 or None: the compiler's choice) apply."""
-    for name in ("block_fwd_warps", "block_bwd_warps"):
-        warps = getattr(config, name)
-        if warps < 0 or warps & (warps - 1):
-            raise ValueError(f"ScanConfig.{name} must be 0 or a power of two, got {warps}")
-    max_regs = (config.fwd_max_regs or 0, config.bwd_max_regs)
-    check_max_regs("ScanConfig.fwd_max_regs", max_regs[0])
-    check_max_regs("ScanConfig.bwd_max_regs", max_regs[1])
-    block_l = block_length(u.shape[-1], config.block_l)
-    warps = block_warps(block_l, config)
+    launch = _launch_choice(config, u.shape[-1])
     stash = active_stash()
     if not needs_grad and stash is None:    # no graph to record: autograd's apply skipped
+        block_l, warps, max_regs = launch
+        inputs = _kernel_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state)
         out, final, _ = _block_forward(
-            *_kernel_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state),
-            delta_softplus, False, block_l, warps[0], max_regs[0])
+            *inputs, _flags(inputs[5], inputs[6], inputs[7], delta_softplus), False, block_l,
+            warps[0], max_regs[0])
         return out, final
     return _BlockScanFn.apply(u, delta, A, B, C, D, z, delta_bias, initial_state,
-                              delta_softplus, needs_grad, block_l, warps, max_regs, stash)
+                              delta_softplus, needs_grad, launch, stash)

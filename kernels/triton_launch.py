@@ -8,17 +8,20 @@ launcher (benchmarks/results/h100-2026-12-06, session 10, call 1). A short scan'
 mostly such host time, so ``Launcher`` keeps the compiled kernels under a key of its own and
 calls the launcher directly.
 
-The key holds every int argument's value, every tensor argument's dtype and whether its data
-pointer is 16-byte aligned, the other arguments' values, the constexprs, the warps, the
-register cap and the device: all that Triton's specialization is made of, and more. Equal
-keys therefore mean the same specialization and the same compiled kernel. A new key takes
-Triton's own path once (compiling where Triton has not) and keeps the kernel it launched.
-Under the interpreter, while a launch hook is set (a profiler such as proton's), and when the
-first argument is not a CUDA tensor, every call takes Triton's path.
+The key holds every argument's type, every tensor argument's dtype, whether the tensors' data
+pointers are 16-byte aligned (one flag where all are, else one a tensor), the other
+arguments' values, the constexprs, the warps, the register cap and the device: all that
+Triton's specialization is made of, and more. Equal keys therefore mean the same
+specialization and the same compiled kernel. A new key takes Triton's own path once
+(compiling where Triton has not) and keeps the kernel it launched. Under the interpreter,
+while a launch hook is set (a profiler such as proton's), and when the first argument is not
+a CUDA tensor, every call takes Triton's path.
 """
 from __future__ import annotations
 
-from typing import Any
+from functools import reduce
+from operator import attrgetter, itemgetter, or_
+from typing import Any, Callable
 
 import torch
 import triton
@@ -32,18 +35,30 @@ from .backend import triton_interpreted
 MAX_KEYS = 512
 
 
-def _args_key(args: tuple) -> tuple:
-    """What the arguments contribute to the key: a tensor its dtype and whether its pointer is
-    16-byte aligned, anything else (ints, None) itself. One comprehension, no call an
-    argument: this runs on every launch of a short scan's host path."""
-    tensor = torch.Tensor
-    return tuple([(arg.dtype, not arg.data_ptr() & 15) if isinstance(arg, tensor) else arg
-                  for arg in args])
+_dtype_of = attrgetter("dtype")
+_pointer_of = torch.Tensor.data_ptr
+
+
+def _picker(positions: tuple[int, ...]) -> Callable[[tuple], tuple]:
+    """A function taking the arguments at ``positions`` out of an argument tuple, as a tuple."""
+    if len(positions) > 1:
+        return itemgetter(*positions)
+    return lambda args: tuple(args[i] for i in positions)
+
+
+def _pickers(types: tuple[type, ...]) -> tuple[Callable[[tuple], tuple], Callable[[tuple], tuple]]:
+    """For arguments of these types: (the tensors' picker, the other arguments' picker)."""
+    tensors = tuple(i for i, kind in enumerate(types) if issubclass(kind, torch.Tensor))
+    others = tuple(i for i in range(len(types)) if i not in tensors)
+    return _picker(tensors), _picker(others)
 
 
 def _options(num_warps: int, maxnreg: int) -> dict[str, int]:
-    """The launch options Triton takes: the warps, and the register cap where it is not 0."""
-    return {"num_warps": num_warps, **({"maxnreg": maxnreg} if maxnreg else {})}
+    """The launch options Triton takes: the warps, and the register cap where it is not 0 and
+    Triton compiles (the interpreter has no registers)."""
+    if maxnreg and not triton_interpreted():
+        return {"num_warps": num_warps, "maxnreg": maxnreg}
+    return {"num_warps": num_warps}
 
 
 def _hooked() -> bool:
@@ -68,17 +83,29 @@ class Launcher:
     def __init__(self, kernel: triton.JITFunction):
         self.kernel = kernel
         self.compiled: dict[tuple, Any] = {}
+        self._pickers: dict[tuple[type, ...], tuple] = {}   # argument types -> _pickers'
+
+    def _args_key(self, args: tuple) -> tuple:
+        """What the arguments contribute to the key: their types, the tensors' dtypes and
+        alignment, the other arguments' values. Built by C-level maps over argument positions
+        kept a type tuple, no Python call an argument: this runs on every launch of a short
+        scan's host path."""
+        types = tuple(map(type, args))
+        pickers = self._pickers.get(types)
+        if pickers is None:
+            pickers = self._pickers[types] = _pickers(types)
+        tensors = pickers[0](args)
+        pointers = tuple(map(_pointer_of, tensors))
+        aligned = not reduce(or_, pointers, 0) & 15 or tuple(not p & 15 for p in pointers)
+        return types, tuple(map(_dtype_of, tensors)), aligned, pickers[1](args)
 
     def __call__(self, grid: tuple[int, ...], *args: Any, num_warps: int, maxnreg: int = 0,
                  **constexprs: Any) -> None:
-        if triton_interpreted():        # no registers to cap
-            self.kernel[grid](*args, num_warps=num_warps, **constexprs)
-            return
-        if _hooked() or not _on_cuda(args[0]):
+        if triton_interpreted() or _hooked() or not _on_cuda(args[0]):
             self.kernel[grid](*args, **_options(num_warps, maxnreg), **constexprs)
             return
         device = torch.cuda.current_device()
-        key = (device, num_warps, maxnreg, *constexprs.items(), _args_key(args))
+        key = (device, num_warps, maxnreg, *constexprs.items(), self._args_key(args))
         entry = self.compiled.get(key)
         if entry is None:
             self._launch_and_keep(key, grid, args, _options(num_warps, maxnreg), constexprs)

@@ -118,3 +118,26 @@ def test_parameters_not_named_are_refused(kernel):
     with pytest.raises(TypeError, match=r"stand_in_kernel: pass parameters \['FLAG', 'BLOCK'\] "
                                         r"as keywords, got \['BLOCK'\]"):
         Launcher(kernel)((1,), torch.zeros(64), 64, num_warps=4, BLOCK=32)
+
+
+@pytest.mark.parametrize("first, second", [(1, True), (1, 1.0), (64, torch.zeros(64))],
+                         ids=["bool for int", "float for int", "tensor for int"])
+def test_an_argument_of_another_type_is_another_specialization(kernel, first, second):
+    """Equal values of other types (True == 1 == 1.0) and a tensor where an int was each take
+    Triton's path again, as Triton specializes them apart."""
+    launch = Launcher(kernel)
+    for n in (first, second):
+        launch((1,), torch.zeros(64), n, num_warps=4, FLAG=True, BLOCK=32)
+    assert len(kernel.calls) == 2 and not kernel.compiled[0].launches
+
+
+def test_one_misaligned_tensor_among_aligned_ones_is_another_specialization(kernel):
+    """Alignment is told a tensor: the second tensor 4 bytes past 16-byte alignment, then the
+    first, are three keys; each repeated launches the kept kernel."""
+    launch = Launcher(kernel)
+    aligned, misaligned = torch.zeros(64), torch.zeros(65)[1:]
+    pairs = [(aligned, aligned), (aligned, misaligned), (misaligned, aligned)]
+    for x, y in pairs * 2:
+        launch((1,), x, y, num_warps=4, FLAG=True, BLOCK=32)
+    assert len(kernel.calls) == 3
+    assert [len(compiled.launches) for compiled in kernel.compiled] == [1, 1, 1]
