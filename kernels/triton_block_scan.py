@@ -310,7 +310,7 @@ def block_warps(block_l: int, config: ScanConfig) -> tuple[int, int]:
 
 def _rows_of(t: torch.Tensor) -> tuple:
     """A (batch, dim, length) tensor with adjacent steps and its batch and channel strides."""
-    return t, t.stride(0), t.stride(1)
+    return (t, *t.stride()[:2])
 
 
 def _bc_rows(M: torch.Tensor) -> tuple:
@@ -319,7 +319,7 @@ def _bc_rows(M: torch.Tensor) -> tuple:
     M4 = M.unsqueeze(1) if M.dim() == 3 else M
     if M4.stride(-1) != 1 and M4.shape[-1] > 1:
         M4 = M4.contiguous()
-    return M4, M4.stride(0), M4.stride(1), M4.stride(2)
+    return (M4, *M4.stride()[:3])
 
 
 
@@ -395,7 +395,9 @@ def _block_forward(u: torch.Tensor, delta: torch.Tensor, A32: torch.Tensor, Bv: 
 
 def _float32(t: torch.Tensor | None) -> torch.Tensor | None:
     """t as a contiguous float32 tensor (t itself where it is one), None for None."""
-    return t.contiguous().float() if t is not None else None
+    if t is None or (t.dtype == torch.float32 and t.is_contiguous()):
+        return t
+    return t.contiguous().float()
 
 
 def _kernel_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state) -> tuple:
@@ -471,7 +473,7 @@ class _BlockScanFn(torch.autograd.Function):
             BLOCK_L=ctx.block_l, BLOCK_N=_next_power_of_2(state),
             num_warps=ctx.bwd_warps, maxnreg=ctx.bwd_regs, **ctx.flags)
         if B4.dtype == C4.dtype:    # one conversion for both
-            dB, dC = _as(dBC, B4.dtype)
+            dB, dC = _as(dBC, B4.dtype).unbind(0)
         else:
             dB, dC = dBC[0].to(B4.dtype), dBC[1].to(C4.dtype)
         b_shape, c_shape = ctx.bc_shapes
