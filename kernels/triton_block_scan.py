@@ -47,8 +47,8 @@ import triton.language as tl
 from .backend import triton_interpreted
 from .scan_stash import ScanStash, active_stash
 from .triton_launch import Launcher
-from .triton_scan import (_LOG2E, ScanConfig, _channel_major, _sigmoid, _softplus,
-                          check_max_regs)
+from .triton_scan import (_LOG2E, BLOCK_MAX_CHANNEL_OFFSET, ScanConfig, _channel_major,
+                          _sigmoid, _softplus, check_max_regs)
 
 MAX_BLOCK_L = 2048     # steps a chunk: mamba_ssm's 128 threads x 16 steps
 # warps a program of the forward and of the backward at most; a chunk shorter than 2048
@@ -453,6 +453,8 @@ class _BlockScanFn(torch.autograd.Function):
         state = A32.shape[1]
         groups = B4.shape[1]
         dout = _channel_major(dout) if dout is not None else torch.zeros_like(u)
+        if (dim - 1) * dout.stride(1) > BLOCK_MAX_CHANNEL_OFFSET:   # contiguous, it fits
+            dout = dout.contiguous()
         dfinal = dfinal.contiguous().float() if dfinal is not None else None
         want_dh0 = h0_dtype is not None and ctx.needs_input_grad[8]
         du, ddelta = torch.empty_like(u), torch.empty_like(delta)

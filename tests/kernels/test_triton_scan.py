@@ -353,6 +353,37 @@ def test_tilings_the_kernels_cannot_run_are_refused(config, message):
         selective_scan_triton(**args, config=ScanConfig(**config), **packed)
 
 
+def wide_inputs(channel_stride: int) -> dict:
+    """A scan's inputs on the meta device (no memory): u, delta, z of 3 channels of 100 steps,
+    ``channel_stride`` elements apart."""
+    strided = dict(size=(1, 3, 100), stride=(3 * channel_stride, channel_stride, 1),
+                   device="meta", dtype=torch.bfloat16)
+    return dict(u=torch.empty_strided(**strided), delta=torch.empty_strided(**strided),
+                z=torch.empty_strided(**strided), A=torch.empty(3, 4, device="meta"),
+                B=torch.empty(1, 4, 100, device="meta"), C=torch.empty(1, 4, 100, device="meta"))
+
+
+def test_block_layout_refuses_channel_offsets_past_int32():
+    """The block kernels offset a channel in int32: the third of channels 2^30 elements
+    apart starts past 2^31 - 1, so "block" refuses the call before any kernel runs."""
+    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+    with pytest.raises(ValueError, match=re.escape(
+            "ScanConfig.layout 'block' addresses channels in int32, and this call's last "
+            "channel starts 2147483648 elements in (> 2^31 - 1): use 'tiles' or 'auto'")):
+        selective_scan_triton(**wide_inputs(1 << 30), config=ScanConfig(layout="block"))
+
+
+@pytest.mark.parametrize("channel_stride, block", [(1 << 30, False), ((1 << 30) - 1, True)])
+def test_auto_layout_leaves_the_block_layout_past_int32_offsets(monkeypatch, channel_stride,
+                                                                 block):
+    """Where "auto" would take the block layout (enough channel rows), it takes the tiles
+    (int64 offsets) once the last channel's offset passes 2^31 - 1, and only then."""
+    from mambaseq.kernels import triton_scan
+    monkeypatch.setattr(triton_scan, "_auto_block", lambda rows, device: True)
+    args = wide_inputs(channel_stride)
+    assert triton_scan._block_layout(args["u"], args["delta"], args["z"], None, None) is block
+
+
 @pytest.mark.parametrize("block_l, config, warps", [
     (2048, {}, (4, 4)), (1024, {}, (2, 2)), (512, {}, (1, 1)), (16, {}, (1, 1)),
     (8192, {}, (4, 4)), (512, dict(block_fwd_warps=4), (4, 1)),
