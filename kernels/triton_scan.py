@@ -1242,7 +1242,8 @@ LAYOUTS = ("auto", "tiles", "block")
 BLOCK_MAX_CHANNEL_OFFSET = 2**31 - 1
 
 
-def block_channel_offset(u: torch.Tensor, delta: torch.Tensor, z: torch.Tensor | None) -> int:
+def _block_channel_offset(u: torch.Tensor, delta: torch.Tensor,
+                          z: torch.Tensor | None) -> int:
     """The largest channel offset, (dim - 1) x a channel stride in elements, that the block
     layout's kernels may compute for a call: of u, delta and z as given (an upper bound where
     one is copied to adjacent steps) and of a contiguous (batch, dim, length) tensor (an
@@ -1254,8 +1255,8 @@ def block_channel_offset(u: torch.Tensor, delta: torch.Tensor, z: torch.Tensor |
 def _block_layout(u: torch.Tensor, delta: torch.Tensor, z: torch.Tensor | None,
                   cu_seqlens: torch.Tensor | None, config: ScanConfig | None) -> bool:
     """Whether a call runs in the block layout (``ScanConfig.layout``). "auto" leaves it where
-    a channel's offset would pass BLOCK_MAX_CHANNEL_OFFSET (2,048 channels of 2^20 contiguous
-    steps: the tile layout's offsets are int64); "block" refuses that call."""
+    a channel's offset would pass BLOCK_MAX_CHANNEL_OFFSET (from 2,049 channels of 2^20
+    contiguous steps; the tile layout's offsets are int64); "block" refuses that call."""
     layout = config.layout if config is not None else "auto"
     if layout not in LAYOUTS:
         raise ValueError(f"ScanConfig.layout must be one of {LAYOUTS}, got {layout!r}")
@@ -1265,7 +1266,7 @@ def _block_layout(u: torch.Tensor, delta: torch.Tensor, z: torch.Tensor | None,
     if layout == "tiles" or (layout == "auto" and (
             cu_seqlens is not None or not _auto_block(u.shape[0] * u.shape[1], u.device))):
         return False
-    offset = block_channel_offset(u, delta, z)
+    offset = _block_channel_offset(u, delta, z)
     if offset > BLOCK_MAX_CHANNEL_OFFSET and layout == "block":
         raise ValueError(f"ScanConfig.layout 'block' addresses channels in int32, and this "
                          f"call's last channel starts {offset} elements in (> 2^31 - 1): use "
