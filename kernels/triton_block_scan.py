@@ -322,7 +322,6 @@ def _bc_rows(M: torch.Tensor) -> tuple:
     return (M4, *M4.stride()[:3])
 
 
-
 def _aligned_offsets(sizes: list[int]) -> tuple[list[int], int]:
     """Offsets of consecutive float32 blocks of these sizes, each 16-byte aligned, and the
     length of a buffer that holds them all."""
