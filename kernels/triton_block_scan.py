@@ -515,9 +515,9 @@ def selective_scan_block(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, 
     if not needs_grad and stash is None:    # no graph to record: autograd's apply skipped
         block_l, warps, max_regs = launch
         inputs = _kernel_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state)
-        out, final, _ = _block_forward(
-            *inputs, _flags(inputs[5], inputs[6], inputs[7], delta_softplus), False, block_l,
-            warps[0], max_regs[0])
+        _, _, _, _, _, D32, z, bias32, _ = inputs
+        out, final, _ = _block_forward(*inputs, _flags(D32, z, bias32, delta_softplus), False,
+                                       block_l, warps[0], max_regs[0])
         return out, final
     return _BlockScanFn.apply(u, delta, A, B, C, D, z, delta_bias, initial_state,
                               delta_softplus, needs_grad, launch, stash)

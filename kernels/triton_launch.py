@@ -128,6 +128,7 @@ class Launcher:
         compiled = self.kernel[grid](*args, **options, **constexprs)
         if hasattr(compiled, "result"):     # compiled asynchronously
             compiled = compiled.result()
-        if len(self.compiled) >= MAX_KEYS:
+        if len(self.compiled) >= MAX_KEYS:     # the type tuples' pickers start over with them
             self.compiled.clear()
+            self._pickers.clear()
         self.compiled[key] = (compiled, tuple(constexprs[name] for name in rest))
