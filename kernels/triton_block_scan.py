@@ -47,8 +47,8 @@ import triton.language as tl
 from .backend import triton_interpreted
 from .scan_stash import ScanStash, active_stash
 from .triton_launch import Launcher
-from .triton_scan import (_LOG2E, BLOCK_MAX_CHANNEL_OFFSET, ScanConfig, _channel_major,
-                          _sigmoid, _softplus, check_max_regs)
+from .triton_scan import (_LOG2E, ScanConfig, _channel_major, _sigmoid, _softplus,
+                          check_max_regs)
 
 MAX_BLOCK_L = 2048     # steps a chunk: mamba_ssm's 128 threads x 16 steps
 # warps a program of the forward and of the backward at most; a chunk shorter than 2048
@@ -137,15 +137,19 @@ def _block_fwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
                       dim, length, state, dim_per_group, n_chunks,
                       HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
                       SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr, STORE: tl.constexpr,
-                      FAST: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr):
+                      FAST: tl.constexpr, WIDE: tl.constexpr, BLOCK_L: tl.constexpr,
+                      BLOCK_N: tl.constexpr):
     """Program (channel d, batch row b). y in its own strides; final (batch, dim, state)
     holds the state carried from chunk to chunk, a value a state (so the end state when the
     program ends); STORE: the state at every chunk start to hstart (batch, n_chunks, dim,
     state)."""
     d, b, offs_n, offs_l, mask_n, group, b_base, c_base = _program(
         state, dim_per_group, sb_b, sb_g, sc_b, sc_g, BLOCK_N, BLOCK_L)
-    u_row, dl_row, z_row, y_row = b * su_b + d * su_d, b * sdl_b + d * sdl_d, \
-        b * sz_b + d * sz_d, b * sy_b + d * sy_d
+    # the channel in int64 where its offset, d x its stride, may pass 2^31 elements (2,048
+    # channels of 2^20 steps); int32 otherwise, with as many registers and spills as before
+    dw = d.to(tl.int64) if WIDE else d
+    u_row, dl_row, z_row, y_row = b * su_b + dw * su_d, b * sdl_b + dw * sdl_d, \
+        b * sz_b + dw * sz_d, b * sy_b + dw * sy_d
     bias = tl.load(bias_ptr + d).to(tl.float32) if HAS_BIAS else 0.0
     Dv = tl.load(D_ptr + d).to(tl.float32) if HAS_D else 0.0
     carry_ptr = final_ptr + (b * dim + d) * state
@@ -186,8 +190,8 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
                       dC_ptr, dD_ptr, dbias_ptr, dh0_ptr, dim, length, state, dim_per_group,
                       n_groups, n_chunks, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
                       HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_DFINAL: tl.constexpr,
-                      HAS_DH0: tl.constexpr, FAST: tl.constexpr, BLOCK_L: tl.constexpr,
-                      BLOCK_N: tl.constexpr):
+                      HAS_DH0: tl.constexpr, FAST: tl.constexpr, WIDE: tl.constexpr,
+                      BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr):
     """Program (channel d, batch row b), the chunks last to first. du, dΔ, dz in their own
     strides; dA (dim, state), dB, dC (batch, groups, state, length) contiguous, dD, dbias
     (dim,) float32 and added to across programs; dh0 (batch, dim, state) written; gcarry
@@ -196,9 +200,11 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
     d, b, offs_n, offs_l, mask_n, group, b_base, c_base = _program(
         state, dim_per_group, sb_b, sb_g, sc_b, sc_g, BLOCK_N, BLOCK_L)
     dbc_base = (b * n_groups + group) * state * length
-    u_row, dl_row, z_row = b * su_b + d * su_d, b * sdl_b + d * sdl_d, b * sz_b + d * sz_d
-    g_row, du_row = b * sg_b + d * sg_d, b * sdu_b + d * sdu_d
-    dd_row, dz_row = b * sdd_b + d * sdd_d, b * sdz_b + d * sdz_d
+    dw = d.to(tl.int64) if WIDE else d     # as in the forward
+    u_row, dl_row = b * su_b + dw * su_d, b * sdl_b + dw * sdl_d
+    z_row, g_row = b * sz_b + dw * sz_d, b * sg_b + dw * sg_d
+    du_row, dd_row = b * sdu_b + dw * sdu_d, b * sdd_b + dw * sdd_d
+    dz_row = b * sdz_b + dw * sdz_d
     bias = tl.load(bias_ptr + d).to(tl.float32) if HAS_BIAS else 0.0
     Dv = tl.load(D_ptr + d).to(tl.float32) if HAS_D else 0.0
     state_row = (b * dim + d) * state
@@ -308,9 +314,19 @@ def block_warps(block_l: int, config: ScanConfig) -> tuple[int, int]:
             config.block_bwd_warps or min(BWD_WARPS, by_steps))
 
 
-def _rows_of(t: torch.Tensor) -> tuple:
-    """A (batch, dim, length) tensor with adjacent steps and its batch and channel strides."""
-    return (t, *t.stride()[:2])
+_INT32_MAX = 2**31 - 1
+
+
+def _channel_rows(dim: int, *tensors: torch.Tensor) -> tuple[list, bool]:
+    """(batch, dim, length) tensors with adjacent steps as the kernels take them, each followed
+    by its batch and channel strides; and whether a channel's offset, (dim - 1) x a channel
+    stride, passes int32 (the kernels' WIDE)."""
+    rows, widest = [], 0
+    for t in tensors:
+        batch_stride, channel_stride = t.stride()[:2]
+        rows += (t, batch_stride, channel_stride)
+        widest = max(widest, channel_stride)
+    return rows, (dim - 1) * widest > _INT32_MAX
 
 
 def _bc_rows(M: torch.Tensor) -> tuple:
@@ -381,13 +397,12 @@ def _block_forward(u: torch.Tensor, delta: torch.Tensor, A32: torch.Tensor, Bv: 
     out = torch.empty_like(u)
     final = torch.empty(batch, dim, state, **f32)
     hstart = torch.empty(batch, n_chunks, dim, state, **f32) if store else final
-    zz = z if z is not None else u
+    rows, wide = _channel_rows(dim, u, delta, z if z is not None else u, out)
     _launch_fwd(
-        (dim, batch), *_rows_of(u), *_rows_of(delta), *_rows_of(zz), *_rows_of(out),
-        A32, *Bv, *Cv, D32 if D32 is not None else A32,
+        (dim, batch), *rows, A32, *Bv, *Cv, D32 if D32 is not None else A32,
         bias32 if bias32 is not None else A32, h0 if h0 is not None else final, final,
         hstart, dim, length, state, dim // Bv[0].shape[1], n_chunks,
-        HAS_H0=h0 is not None, STORE=store, BLOCK_L=block_l,
+        HAS_H0=h0 is not None, STORE=store, WIDE=wide, BLOCK_L=block_l,
         BLOCK_N=_next_power_of_2(state), num_warps=fwd_warps, maxnreg=fwd_regs, **flags)
     return out, final, hstart
 
@@ -452,8 +467,6 @@ class _BlockScanFn(torch.autograd.Function):
         state = A32.shape[1]
         groups = B4.shape[1]
         dout = _channel_major(dout) if dout is not None else torch.zeros_like(u)
-        if (dim - 1) * dout.stride(1) > BLOCK_MAX_CHANNEL_OFFSET:   # contiguous, it fits
-            dout = dout.contiguous()
         dfinal = dfinal.contiguous().float() if dfinal is not None else None
         want_dh0 = h0_dtype is not None and ctx.needs_input_grad[8]
         du, ddelta = torch.empty_like(u), torch.empty_like(delta)
@@ -462,15 +475,15 @@ class _BlockScanFn(torch.autograd.Function):
             batch, groups, state, length, dim, D32 is not None, bias32 is not None, want_dh0,
             u.device)
         zz, dzz = (z, dz) if z is not None else (u, du)
+        rows, wide = _channel_rows(dim, u, delta, zz, dout, du, ddelta, dzz)
         b_strides, c_strides = ctx.bc_strides
         _launch_bwd(
-            (dim, batch), *_rows_of(u), *_rows_of(delta), *_rows_of(zz), *_rows_of(dout),
-            *_rows_of(du), *_rows_of(ddelta), *_rows_of(dzz), A32, B4, *b_strides, C4,
-            *c_strides, D32 if D32 is not None else A32, bias32 if bias32 is not None else A32,
-            hstart, dfinal if dfinal is not None else A32, gcarry, dA, dBC[0], dBC[1],
+            (dim, batch), *rows, A32, B4, *b_strides, C4, *c_strides,
+            D32 if D32 is not None else A32, bias32 if bias32 is not None else A32, hstart,
+            dfinal if dfinal is not None else A32, gcarry, dA, dBC[0], dBC[1],
             dD if dD is not None else dA, dbias if dbias is not None else dA,
             dh0 if dh0 is not None else dA, dim, length, state, dim // groups, groups,
-            hstart.shape[1], HAS_DFINAL=dfinal is not None, HAS_DH0=want_dh0,
+            hstart.shape[1], HAS_DFINAL=dfinal is not None, HAS_DH0=want_dh0, WIDE=wide,
             BLOCK_L=ctx.block_l, BLOCK_N=_next_power_of_2(state),
             num_warps=ctx.bwd_warps, maxnreg=ctx.bwd_regs, **ctx.flags)
         if B4.dtype == C4.dtype:    # one conversion for both

@@ -1238,40 +1238,20 @@ class _SelectiveScanFn(torch.autograd.Function):
 # 1536 (2K, 8K steps).
 BLOCK_MIN_PROGRAMS_PER_SM = 6
 LAYOUTS = ("auto", "tiles", "block")
-# the block layout's kernels offset a channel by d x its channel stride in int32
-BLOCK_MAX_CHANNEL_OFFSET = 2**31 - 1
 
 
-def _block_channel_offset(u: torch.Tensor, delta: torch.Tensor,
-                          z: torch.Tensor | None) -> int:
-    """The largest channel offset, (dim - 1) x a channel stride in elements, that the block
-    layout's kernels may compute for a call: of u, delta and z as given (an upper bound where
-    one is copied to adjacent steps) and of a contiguous (batch, dim, length) tensor (an
-    output or a gradient)."""
-    return (u.shape[1] - 1) * max(u.shape[2], u.stride(1), delta.stride(1),
-                                  z.stride(1) if z is not None else 0)
-
-
-def _block_layout(u: torch.Tensor, delta: torch.Tensor, z: torch.Tensor | None,
-                  cu_seqlens: torch.Tensor | None, config: ScanConfig | None) -> bool:
-    """Whether a call runs in the block layout (``ScanConfig.layout``). "auto" leaves it where
-    a channel's offset would pass BLOCK_MAX_CHANNEL_OFFSET (from 2,049 channels of 2^20
-    contiguous steps; the tile layout's offsets are int64); "block" refuses that call."""
+def _block_layout(u: torch.Tensor, cu_seqlens: torch.Tensor | None,
+                  config: ScanConfig | None) -> bool:
+    """Whether a call runs in the block layout (``ScanConfig.layout``)."""
     layout = config.layout if config is not None else "auto"
     if layout not in LAYOUTS:
         raise ValueError(f"ScanConfig.layout must be one of {LAYOUTS}, got {layout!r}")
     if layout == "block" and cu_seqlens is not None:
         raise ValueError("ScanConfig.layout 'block' does not take packed sequences "
                          "(cu_seqlens): use 'tiles' or 'auto'")
-    if layout == "tiles" or (layout == "auto" and (
-            cu_seqlens is not None or not _auto_block(u.shape[0] * u.shape[1], u.device))):
-        return False
-    offset = _block_channel_offset(u, delta, z)
-    if offset > BLOCK_MAX_CHANNEL_OFFSET and layout == "block":
-        raise ValueError(f"ScanConfig.layout 'block' addresses channels in int32, and this "
-                         f"call's last channel starts {offset} elements in (> 2^31 - 1): use "
-                         f"'tiles' or 'auto'")
-    return offset <= BLOCK_MAX_CHANNEL_OFFSET
+    if layout != "auto":
+        return layout == "block"
+    return cu_seqlens is None and _auto_block(u.shape[0] * u.shape[1], u.device)
 
 
 def _auto_block(rows: int, device: torch.device) -> bool:
@@ -1312,7 +1292,7 @@ def selective_scan_triton(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor,
     if u.shape[-1] == 0:
         raise ValueError("selective_scan_triton: empty length")
     needs_grad = grad_wanted(u, delta, A, B, C, D, z, delta_bias, initial_state)
-    if _block_layout(u, delta, z, cu_seqlens, config):
+    if _block_layout(u, cu_seqlens, config):
         from .triton_block_scan import selective_scan_block
         out, final = selective_scan_block(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
                                           initial_state, needs_grad, config or DEFAULT_CONFIG)

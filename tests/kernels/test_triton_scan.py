@@ -353,37 +353,6 @@ def test_tilings_the_kernels_cannot_run_are_refused(config, message):
         selective_scan_triton(**args, config=ScanConfig(**config), **packed)
 
 
-def wide_inputs(channel_stride: int) -> dict:
-    """A scan's inputs on the meta device (no memory): u, delta, z of 3 channels of 100 steps,
-    ``channel_stride`` elements apart."""
-    strided = dict(size=(1, 3, 100), stride=(3 * channel_stride, channel_stride, 1),
-                   device="meta", dtype=torch.bfloat16)
-    return dict(u=torch.empty_strided(**strided), delta=torch.empty_strided(**strided),
-                z=torch.empty_strided(**strided), A=torch.empty(3, 4, device="meta"),
-                B=torch.empty(1, 4, 100, device="meta"), C=torch.empty(1, 4, 100, device="meta"))
-
-
-def test_block_layout_refuses_channel_offsets_past_int32():
-    """The block kernels offset a channel in int32: the third of channels 2^30 elements
-    apart starts past 2^31 - 1, so "block" refuses the call before any kernel runs."""
-    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
-    with pytest.raises(ValueError, match=re.escape(
-            "ScanConfig.layout 'block' addresses channels in int32, and this call's last "
-            "channel starts 2147483648 elements in (> 2^31 - 1): use 'tiles' or 'auto'")):
-        selective_scan_triton(**wide_inputs(1 << 30), config=ScanConfig(layout="block"))
-
-
-@pytest.mark.parametrize("channel_stride, block", [(1 << 30, False), ((1 << 30) - 1, True)])
-def test_auto_layout_leaves_the_block_layout_past_int32_offsets(monkeypatch, channel_stride,
-                                                                 block):
-    """Where "auto" would take the block layout (enough channel rows), it takes the tiles
-    (int64 offsets) once the last channel's offset passes 2^31 - 1, and only then."""
-    from mambaseq.kernels import triton_scan
-    monkeypatch.setattr(triton_scan, "_auto_block", lambda rows, device: True)
-    args = wide_inputs(channel_stride)
-    assert triton_scan._block_layout(args["u"], args["delta"], args["z"], None, None) is block
-
-
 @pytest.mark.parametrize("block_l, config, warps", [
     (2048, {}, (4, 4)), (1024, {}, (2, 2)), (512, {}, (1, 1)), (16, {}, (1, 1)),
     (8192, {}, (4, 4)), (512, dict(block_fwd_warps=4), (4, 1)),
@@ -517,6 +486,33 @@ def test_block_scan_direct_launches_match_float64_gpu(monkeypatch):
         counts.append(len(through_triton))
     assert counts[0] <= 2 and counts[1] == counts[0]
     check_forward_without_graph(args, True, TOL[torch.bfloat16], scan)
+
+
+def far_channels(t: torch.Tensor) -> torch.Tensor:
+    """t (batch, dim, length), same values, with its channels 2^30 elements apart in fresh
+    memory (batch x dim x 2^30 elements): from the third channel on, a channel's offset
+    passes 2^31. Differentiable (a copy into a view), so gradients reach t."""
+    batch, dim, length = t.shape
+    stride = 1 << 30
+    memory = torch.empty(batch * dim * stride, dtype=t.dtype, device=t.device)
+    far = memory.as_strided(t.shape, (dim * stride, stride, 1))
+    far.copy_(t)
+    return far
+
+
+@pytest.mark.gpu
+def test_block_scan_reads_channels_past_int32_offsets_gpu():
+    """u's channels 2^30 elements apart (6 GiB of bf16), so the third's offset passes 2^31:
+    the block layout's kernels take their channel offsets in int64 there (WIDE), forward and
+    backward, and match float64."""
+    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+
+    def scan(u, **kwargs):
+        return selective_scan_triton(far_channels(u), config=ScanConfig(layout="block"),
+                                     **kwargs)
+    args = make_inputs(1, 3, 100, 4, torch.bfloat16, "cuda")
+    check_scan(args, True, TOL[torch.bfloat16], scan=scan)
+    torch.cuda.empty_cache()
 
 
 @pytest.mark.gpu
