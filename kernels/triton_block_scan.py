@@ -349,24 +349,31 @@ def _aligned_offsets(sizes: list[int]) -> tuple[list[int], int]:
 
 
 def _gradient_sums(batch: int, groups: int, state: int, length: int, dim: int, with_D: bool,
-                   with_bias: bool, with_dh0: bool, device: torch.device) -> tuple:
-    """The backward's float32 sums and scratch, as views of one buffer zeroed by one fill,
-    each 16-byte aligned: [dB, dC] (2, batch, groups, state, length), dA (dim, state), dD and
-    dbias (dim,), the adjoint carried between chunks and dh0 (batch, dim, state); dD, dbias
-    and dh0 are None where absent."""
+                   with_bias: bool, with_dh0: bool, shared: bool, device: torch.device) -> tuple:
+    """The backward's float32 sums and scratch, zeroed, each 16-byte aligned: [dB, dC] (2,
+    batch, groups, state, length), dA (dim, state), dD and dbias (dim,), the adjoint carried
+    between chunks and dh0 (batch, dim, state); dD, dbias and dh0 are None where absent.
+    With ``shared`` all are views of one buffer (one fill), else dB and dC's sums are a buffer
+    of their own: a parameter's ``.grad`` keeps the view the backward returns, and must not
+    keep dB and dC's sums (128 MiB a layer at 2^20 steps and 16 states) alive through it."""
     per_bc, per_state = batch * groups * state * length, batch * dim * state
     pitch = per_bc + (-per_bc % 4)
-    offsets, size = _aligned_offsets([2 * pitch, dim * state, dim if with_D else 0,
+    offsets, size = _aligned_offsets([dim * state, dim if with_D else 0,
                                       dim if with_bias else 0, per_state,
                                       per_state if with_dh0 else 0])
-    buf = torch.zeros(size, device=device, dtype=torch.float32)
-    dBC = buf.as_strided((2, batch, groups, state, length),
-                         (pitch, groups * state * length, state * length, length, 1))
-    dA = buf.as_strided((dim, state), (state, 1), offsets[1])
-    dD = buf.as_strided((dim,), (1,), offsets[2]) if with_D else None
-    dbias = buf.as_strided((dim,), (1,), offsets[3]) if with_bias else None
-    gcarry = buf.as_strided((batch, dim, state), (dim * state, state, 1), offsets[4])
-    dh0 = (buf.as_strided((batch, dim, state), (dim * state, state, 1), offsets[5])
+    if shared:
+        sums = torch.zeros(2 * pitch + size, device=device, dtype=torch.float32)
+        small, offsets = sums, [2 * pitch + offset for offset in offsets]
+    else:
+        sums = torch.zeros(2 * pitch, device=device, dtype=torch.float32)
+        small = torch.zeros(size, device=device, dtype=torch.float32)
+    dBC = sums.as_strided((2, batch, groups, state, length),
+                          (pitch, groups * state * length, state * length, length, 1))
+    dA = small.as_strided((dim, state), (state, 1), offsets[0])
+    dD = small.as_strided((dim,), (1,), offsets[1]) if with_D else None
+    dbias = small.as_strided((dim,), (1,), offsets[2]) if with_bias else None
+    gcarry = small.as_strided((batch, dim, state), (dim * state, state, 1), offsets[3])
+    dh0 = (small.as_strided((batch, dim, state), (dim * state, state, 1), offsets[4])
            if with_dh0 else None)
     return dBC, dA, dD, dbias, gcarry, dh0
 
@@ -471,9 +478,10 @@ class _BlockScanFn(torch.autograd.Function):
         want_dh0 = h0_dtype is not None and ctx.needs_input_grad[8]
         du, ddelta = torch.empty_like(u), torch.empty_like(delta)
         dz = torch.empty_like(z) if z is not None else None
+        # one buffer where dB or dC is returned as a view of the sums, which keeps them anyway
         dBC, dA, dD, dbias, gcarry, dh0 = _gradient_sums(
             batch, groups, state, length, dim, D32 is not None, bias32 is not None, want_dh0,
-            u.device)
+            torch.float32 in (B4.dtype, C4.dtype), u.device)
         zz, dzz = (z, dz) if z is not None else (u, du)
         rows, wide = _channel_rows(dim, u, delta, zz, dout, du, ddelta, dzz)
         b_strides, c_strides = ctx.bc_strides

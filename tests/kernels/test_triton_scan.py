@@ -186,6 +186,26 @@ def test_block_scan_reads_strided_memory_interpreted():
                    layout="block", block_l=16, fwd_max_regs=96, bwd_max_regs=168)))
 
 
+@interpreted
+def test_block_scan_parameter_gradients_hold_no_sums_of_B_and_C_interpreted():
+    """A's, D's, the Δ bias's and the initial state's gradients are views the backward returns,
+    which a parameter's ``.grad`` keeps. With 16-bit B and C (their gradients converted
+    copies) those views must not hold the float32 sums of dB and dC alive."""
+    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+    batch, dim, length, state = 1, 8, 64, 4
+    args = make_inputs(batch, dim, length, state, torch.bfloat16, "cpu")
+    for value in args.values():
+        value.requires_grad_()
+    y = selective_scan_triton(**args, delta_softplus=True,
+                              config=ScanConfig(layout="block", block_l=16))
+    y.float().sum().backward()
+    sums_bytes = 2 * batch * state * length * 4
+    held = {name: args[name].grad.untyped_storage().nbytes()
+            for name in ("A", "D", "delta_bias", "initial_state")}
+    assert all(nbytes < sums_bytes for nbytes in held.values()), (held, sums_bytes)
+    assert args["B"].grad.dtype == torch.bfloat16
+
+
 # (batch, dim, length, state, dtype, fwd/bwd chunks, tiles per saved state): groups whole and
 # partial, several to a chunk and one chunk, split and unsplit states, 4- and 8-step tiles
 SPARSE_STATES_INTERPRETED = [
