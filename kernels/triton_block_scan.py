@@ -64,6 +64,11 @@ MAX_BLOCK_L = 2048     # steps a chunk: mamba_ssm's 128 threads x 16 steps
 FWD_WARPS = 4
 BWD_WARPS = 4
 STEPS_PER_WARP = 512
+# dB and dC's float32 sums (bytes) at most that the backward keeps in one buffer with dA, dD
+# and dΔ bias's: above it they get a buffer of their own (one more fill, about 5 us of a
+# short scan's host time), so that a parameter's .grad, a view of that buffer, does not
+# hold them (128 MiB a layer at 2^20 steps and 16 states)
+SHARED_SUMS_MAX_BYTES = 1 << 20
 
 
 @triton.jit
@@ -478,10 +483,13 @@ class _BlockScanFn(torch.autograd.Function):
         want_dh0 = h0_dtype is not None and ctx.needs_input_grad[8]
         du, ddelta = torch.empty_like(u), torch.empty_like(delta)
         dz = torch.empty_like(z) if z is not None else None
-        # one buffer where dB or dC is returned as a view of the sums, which keeps them anyway
+        # one buffer (one fill) where dB or dC is returned as a view of the sums, which keeps
+        # them anyway, or where they are small
+        shared = (torch.float32 in (B4.dtype, C4.dtype)
+                  or 8 * batch * groups * state * length <= SHARED_SUMS_MAX_BYTES)
         dBC, dA, dD, dbias, gcarry, dh0 = _gradient_sums(
             batch, groups, state, length, dim, D32 is not None, bias32 is not None, want_dh0,
-            torch.float32 in (B4.dtype, C4.dtype), u.device)
+            shared, u.device)
         zz, dzz = (z, dz) if z is not None else (u, du)
         rows, wide = _channel_rows(dim, u, delta, zz, dout, du, ddelta, dzz)
         b_strides, c_strides = ctx.bc_strides
