@@ -114,6 +114,46 @@ def _gated_grad(dout_ptr, g_row, z_ptr, z_row, t, m, HAS_Z: tl.constexpr):
 
 
 @triton.jit
+def _end_column(value, VEC: tl.constexpr, HALVINGS: tl.constexpr, LAST: tl.constexpr):
+    """The last (LAST) or first of every VEC adjacent steps of ``value`` (a chunk's (BLOCK_L,)
+    tensor), as a (BLOCK_L // VEC,) tensor; VEC = 2^HALVINGS, the steps a thread holds in a
+    row. Each row is halved by ``tl.split`` down to its last or first column, which moves no
+    value between threads (a gather into another layout goes through shared memory)."""
+    rows = tl.reshape(value, (value.shape[0] // VEC, VEC))
+    for _ in tl.static_range(HALVINGS):
+        first, last = tl.split(tl.reshape(rows, (rows.shape[0], rows.shape[1] // 2, 2)))
+        rows = last if LAST else first
+    return tl.reshape(rows, (value.shape[0] // VEC,))
+
+
+@triton.jit
+def _put_end(ptr, value, VEC: tl.constexpr, HALVINGS: tl.constexpr, LAST: tl.constexpr):
+    """Store the last (LAST) or first step of ``value`` (a chunk's (BLOCK_L,) tensor) to the
+    scalar at ``ptr``: only the thread that holds that step writes (``_end_column``)."""
+    column = _end_column(value, VEC, HALVINGS, LAST)
+    rows = tl.arange(0, value.shape[0] // VEC)
+    tl.store(ptr + rows * 0, column, mask=rows == (value.shape[0] // VEC - 1 if LAST else 0))
+
+
+@triton.jit
+def _add_steps(ptr, start, length, value, VEC: tl.constexpr):
+    """Add a chunk's (BLOCK_L,) float32 ``value`` to ptr[start + i] for its steps i that fall
+    before ``length``, by float32 atomics. Where a thread holds 8 adjacent steps (VEC 8) its
+    two halves are added as separate (BLOCK_L // 8, 4) tensors: a float32 atomic takes at
+    most 4 adjacent values a thread (16 bytes), and one over the whole tensor would first move
+    it into 4-step rows through shared memory."""
+    if VEC == 8:
+        rows: tl.constexpr = value.shape[0] // 8
+        first, second = tl.split(tl.permute(tl.reshape(value, (rows, 2, 4)), (0, 2, 1)))
+        steps = start + tl.arange(0, rows)[:, None] * 8 + tl.arange(0, 4)[None, :]
+        tl.atomic_add(ptr + steps, first, mask=steps < length, sem="relaxed")
+        tl.atomic_add(ptr + steps + 4, second, mask=steps + 4 < length, sem="relaxed")
+    else:
+        steps = start + tl.arange(0, value.shape[0])
+        tl.atomic_add(ptr + steps, value, mask=steps < length, sem="relaxed")
+
+
+@triton.jit
 def _put(ptr, value, offs_l, at):
     """Store ``value`` at step ``at`` of a chunk (a (BLOCK_L,) tensor) to the scalar at
     ``ptr``: only the thread that holds that step writes, nothing is gathered across threads.
@@ -143,7 +183,7 @@ def _block_fwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
                       HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
                       SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr, STORE: tl.constexpr,
                       FAST: tl.constexpr, WIDE: tl.constexpr, BLOCK_L: tl.constexpr,
-                      BLOCK_N: tl.constexpr):
+                      BLOCK_N: tl.constexpr, VEC: tl.constexpr, HALVINGS: tl.constexpr):
     """Program (channel d, batch row b). y in its own strides; final (batch, dim, state)
     holds the state carried from chunk to chunk, a value a state (so the end state when the
     program ends); STORE: the state at every chunk start to hstart (batch, n_chunks, dim,
@@ -180,7 +220,7 @@ def _block_fwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
                                          t, m, dt, dtu,
                                          tl.load(A_ptr + d * state + n) * _LOG2E, h_start)
             y += Ct * h
-            _put(carry_ptr + n, h, offs_l, BLOCK_L - 1)
+            _put_end(carry_ptr + n, h, VEC, HALVINGS, True)
         if HAS_Z:
             z = tl.load(z_ptr + z_row + t, mask=m, other=0.0).to(tl.float32)
             y = y * z * _sigmoid(z)
@@ -196,7 +236,8 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
                       n_groups, n_chunks, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
                       HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_DFINAL: tl.constexpr,
                       HAS_DH0: tl.constexpr, FAST: tl.constexpr, WIDE: tl.constexpr,
-                      BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr):
+                      BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr, VEC: tl.constexpr,
+                      HALVINGS: tl.constexpr):
     """Program (channel d, batch row b), the chunks last to first. du, dΔ, dz in their own
     strides; dA (dim, state), dB, dC (batch, groups, state, length) contiguous, dD, dbias
     (dim,) float32 and added to across programs; dh0 (batch, dim, state) written; gcarry
@@ -262,12 +303,12 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
             dA = tl.where(offs_n == n, dA + tl.sum(gk * dt), dA)
             gB += g * Bt
             gkA += gk * A_n
-            tl.atomic_add(dB_ptr + bc_n + t, g * dtu, mask=m, sem="relaxed")
-            tl.atomic_add(dC_ptr + bc_n + t, dy * h, mask=m, sem="relaxed")
-            _put(gcarry_ptr + state_row + n, g, offs_l, 0)
+            _add_steps(dB_ptr + bc_n, chunk * BLOCK_L, length, g * dtu, VEC)
+            _add_steps(dC_ptr + bc_n, chunk * BLOCK_L, length, dy * h, VEC)
+            _put_end(gcarry_ptr + state_row + n, g, VEC, HALVINGS, False)
             if HAS_DH0:
                 if chunk == 0:
-                    _put(dh0_ptr + state_row + n, a * g, offs_l, 0)
+                    _put_end(dh0_ptr + state_row + n, a * g, VEC, HALVINGS, False)
         tl.store(du_ptr + du_row + t, (Dv * dy + dt * gB).to(du_ptr.dtype.element_ty), mask=m)
         if HAS_Z:
             dout = tl.load(dout_ptr + g_row + t, mask=m, other=0.0).to(tl.float32)
@@ -383,6 +424,21 @@ def _gradient_sums(batch: int, groups: int, state: int, length: int, dim: int, w
     return dBC, dA, dD, dbias, gcarry, dh0
 
 
+@functools.lru_cache(maxsize=64)
+def _row_steps(block_l: int, warps: int, itemsize: int) -> dict:
+    """The kernels' VEC and HALVINGS (VEC = 2^HALVINGS): the adjacent steps a thread holds in
+    a row, as Triton lays a chunk out for loads of ``itemsize``-byte activations (the
+    narrowest a kernel loads): 16 bytes of them, at most the chunk's steps over its threads
+    (at least 1)."""
+    vec = min(16 // itemsize, max(1, block_l // (32 * warps)))
+    return dict(VEC=vec, HALVINGS=vec.bit_length() - 1)
+
+
+def _narrowest(*tensors: torch.Tensor | None) -> int:
+    """The least element size in bytes of these tensors (None skipped)."""
+    return min(t.element_size() for t in tensors if t is not None)
+
+
 def _flags(D: torch.Tensor | None, z: torch.Tensor | None, delta_bias: torch.Tensor | None,
            softplus: bool) -> dict:
     """The kernels' compile-time flags of a call."""
@@ -415,6 +471,7 @@ def _block_forward(u: torch.Tensor, delta: torch.Tensor, A32: torch.Tensor, Bv: 
         bias32 if bias32 is not None else A32, h0 if h0 is not None else final, final,
         hstart, dim, length, state, dim // Bv[0].shape[1], n_chunks,
         HAS_H0=h0 is not None, STORE=store, WIDE=wide, BLOCK_L=block_l,
+        **_row_steps(block_l, fwd_warps, _narrowest(u, delta, Bv[0], Cv[0], z)),
         BLOCK_N=_next_power_of_2(state), num_warps=fwd_warps, maxnreg=fwd_regs, **flags)
     return out, final, hstart
 
@@ -500,6 +557,7 @@ class _BlockScanFn(torch.autograd.Function):
             dD if dD is not None else dA, dbias if dbias is not None else dA,
             dh0 if dh0 is not None else dA, dim, length, state, dim // groups, groups,
             hstart.shape[1], HAS_DFINAL=dfinal is not None, HAS_DH0=want_dh0, WIDE=wide,
+            **_row_steps(ctx.block_l, ctx.bwd_warps, _narrowest(u, delta, B4, C4, z, dout)),
             BLOCK_L=ctx.block_l, BLOCK_N=_next_power_of_2(state),
             num_warps=ctx.bwd_warps, maxnreg=ctx.bwd_regs, **ctx.flags)
         if B4.dtype == C4.dtype:    # one conversion for both

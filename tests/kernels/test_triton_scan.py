@@ -187,6 +187,24 @@ def test_block_scan_reads_strided_memory_interpreted():
 
 
 @interpreted
+@pytest.mark.parametrize("dtype, block_l, vec", [(torch.bfloat16, 256, 8),
+                                                 (torch.float32, 256, 4),
+                                                 (torch.bfloat16, 64, 2)])
+def test_block_scan_rows_of_adjacent_steps_interpreted(dtype, block_l, vec):
+    """The block kernels cut a chunk into rows of the VEC adjacent steps a thread holds (for
+    the carries between chunks and dB and dC's atomics, in halves where VEC is 8): chunks of
+    one warp where VEC is 8, 4 and 2, several of them and the last one partial, against
+    float64."""
+    from functools import partial
+    from mambaseq.kernels.triton_block_scan import _row_steps
+    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+    assert _row_steps(block_l, 1, torch.tensor([], dtype=dtype).element_size())["VEC"] == vec
+    args = make_inputs(1, 3, 2 * block_l + 37, 4, dtype, "cpu", groups=1)
+    check_scan(args, True, TOL[dtype], scan=partial(selective_scan_triton, config=ScanConfig(
+        layout="block", block_l=block_l)))
+
+
+@interpreted
 @pytest.mark.parametrize("max_bytes", [0, 1 << 20])
 def test_block_scan_parameter_gradients_hold_no_large_sums_interpreted(monkeypatch, max_bytes):
     """A's, D's, the Δ bias's and the initial state's gradients are views the backward returns,
