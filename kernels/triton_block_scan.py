@@ -136,24 +136,6 @@ def _put_end(ptr, value, VEC: tl.constexpr, HALVINGS: tl.constexpr, LAST: tl.con
 
 
 @triton.jit
-def _add_steps(ptr, start, length, value, VEC: tl.constexpr):
-    """Add a chunk's (BLOCK_L,) float32 ``value`` to ptr[start + i] for its steps i that fall
-    before ``length``, by float32 atomics. Where a thread holds 8 adjacent steps (VEC 8) its
-    two halves are added as separate (BLOCK_L // 8, 4) tensors: a float32 atomic takes at
-    most 4 adjacent values a thread (16 bytes), and one over the whole tensor would first move
-    it into 4-step rows through shared memory."""
-    if VEC == 8:
-        rows: tl.constexpr = value.shape[0] // 8
-        first, second = tl.split(tl.permute(tl.reshape(value, (rows, 2, 4)), (0, 2, 1)))
-        steps = start + tl.arange(0, rows)[:, None] * 8 + tl.arange(0, 4)[None, :]
-        tl.atomic_add(ptr + steps, first, mask=steps < length, sem="relaxed")
-        tl.atomic_add(ptr + steps + 4, second, mask=steps + 4 < length, sem="relaxed")
-    else:
-        steps = start + tl.arange(0, value.shape[0])
-        tl.atomic_add(ptr + steps, value, mask=steps < length, sem="relaxed")
-
-
-@triton.jit
 def _put(ptr, value, offs_l, at):
     """Store ``value`` at step ``at`` of a chunk (a (BLOCK_L,) tensor) to the scalar at
     ``ptr``: only the thread that holds that step writes, nothing is gathered across threads.
@@ -303,8 +285,8 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
             dA = tl.where(offs_n == n, dA + tl.sum(gk * dt), dA)
             gB += g * Bt
             gkA += gk * A_n
-            _add_steps(dB_ptr + bc_n, chunk * BLOCK_L, length, g * dtu, VEC)
-            _add_steps(dC_ptr + bc_n, chunk * BLOCK_L, length, dy * h, VEC)
+            tl.atomic_add(dB_ptr + bc_n + t, g * dtu, mask=m, sem="relaxed")
+            tl.atomic_add(dC_ptr + bc_n + t, dy * h, mask=m, sem="relaxed")
             _put_end(gcarry_ptr + state_row + n, g, VEC, HALVINGS, False)
             if HAS_DH0:
                 if chunk == 0:
