@@ -16,8 +16,12 @@ joined into the first step (b_0 + a_0 h), so the scan's b is h_t; y_t += C_t h_t
 chunks every state's value is carried through memory (the final state's row): the thread that
 holds the chunk's last step writes it, every thread reads it back in the next chunk after a
 barrier, so no value is gathered across the threads (a reduction, with barriers of its own, a
-state a chunk) and A_n is read as a scalar. The backward carries its adjoints alike, from a
-chunk's first step to the chunk before. There are batch x dim
+state a chunk) and A_n is read as a scalar. That step is picked out of the thread's own
+registers (``_end_column``: the rows of adjacent steps a thread holds, halved by
+``tl.split``), since a store of the whole chunk in another layout would first move it through
+shared memory, with barriers (on an H100 the forward took 0.84-0.94x the time without that
+move; benchmarks/results/h100-2026-12-06, session 16). The backward carries its adjoints
+alike, from a chunk's first step to the chunk before. There are batch x dim
 programs and no passes over chunks, so a wide input fills the GPU in one launch at any
 length; a narrow one (few channels, one batch row) leaves it idle, which is where the tile
 layout (``kernels.triton_scan``) that cuts the length into chunks is faster:
@@ -55,8 +59,8 @@ MAX_BLOCK_L = 2048     # steps a chunk: mamba_ssm's 128 threads x 16 steps
 # steps gets one warp a STEPS_PER_WARP steps, so a thread holds 16 steps at every chunk
 # length, as in mamba_ssm's kernel (32, 64 and 128 threads for 512, 1024 and 2048 steps),
 # and a short chunk's scans stay inside fewer warps. sm_90 (benchmarks/kernel_stats.py): the
-# forward holds 96, 124 and 128 registers a thread at 512, 1024 and 2048 steps (at 128, four
-# programs a multiprocessor), the backward 255 and spills 0, 16 and 24 bytes. The backward
+# forward holds 96, 118 and 128 registers a thread at 512, 1024 and 2048 steps (at 128, four
+# programs a multiprocessor), the backward 254-255 and spills 0, 8 and 24 bytes. The backward
 # in 8 warps at 2048 steps took 1.14-1.35x the time of 4 on an H100 (`benchmarks/scan.py
 # --layouts`, benchmarks/results/h100-2026-12-06, session 8); capped at 168 and 128
 # registers (ScanConfig.bwd_max_regs: three and four programs a multiprocessor, 256 and 408
@@ -274,12 +278,15 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
             alpha = tl.exp2(dt_next * A2_n)
             g_after = tl.load(gcarry_ptr + state_row + n)
             last = tl.where(offs_l == BLOCK_L - 1, alpha * g_after, 0.0)
-            # The reverse scan costs 240 shuffles of the loop's 979 instructions (sm_90; the
+            # The reverse scan costs 240 shuffles of the loop's 967 instructions (sm_90; the
             # count fits both inputs and the output reversed across the threads). A forward
             # scan over the steps last to first, C, dy and g exchanged through shared memory
             # instead, issued 756 and took 1.02-1.05x the time on an H100: the loop seems to
             # wait on latency, not on issue (benchmarks/results/h100-2026-12-06, session 14,
-            # reversed-adjoint.patch).
+            # reversed-adjoint.patch). dB and dC's atomics take 4 adjacent float32 a thread,
+            # so their values move into 4-step rows through shared memory; added instead as
+            # the two 4-step halves of each thread's 8 steps, in the chunk's own layout, they
+            # doubled the atomic requests and took 1.11-1.30x the fwd+bwd time (session 16).
             _, g = tl.associative_scan((alpha, Ct * dy + last), 0, _combine, reverse=True)
             gk = g * (h - bb)                                  # g_t a_t h_(t-1)
             dA = tl.where(offs_n == n, dA + tl.sum(gk * dt), dA)
