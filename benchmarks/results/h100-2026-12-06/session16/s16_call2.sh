@@ -9,6 +9,7 @@
 #  3. the scan and training tables beside mamba_ssm
 #  4. held_sums.py: what D.grad keeps alive at 2^20, main against this
 #  5. host and event time against main (host_ab.py)
+#  6. the whole gpu suite, -n 4, alone on the machine (the peer built by then)
 # Carry [".whl", ".peer", ".gpu"]; .gpu/ as in s16_call1.sh, plus the fwdonly file:
 #   sed the two _put_end calls of the backward back to _put(..., offs_l, 0)
 set -u
@@ -38,4 +39,7 @@ step "what D.grad keeps at 2^20"
 PYTHONPATH=/tmp/site:$ROOT timeout 40 python3 $S16/held_sums.py 2>&1 | tail -4
 step "host and event time, main against this"
 PYTHONPATH=/tmp/site:$ROOT timeout 80 python3 $S15/host_ab.py 2>&1 | tee "$OUT/host_ab.md"
+step "gpu suite, -n 4 --dist loadfile"
+timeout 200 python3 -m pytest -m gpu -q -n 4 --dist loadfile -p no:cacheprovider tests 2>&1 \
+  | tail -3
 step "end"
