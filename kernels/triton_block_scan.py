@@ -117,24 +117,39 @@ def _gated_grad(dout_ptr, g_row, z_ptr, z_row, t, m, HAS_Z: tl.constexpr):
     return dout
 
 
+@triton.constexpr_function
+def _row_steps(block_l, warps, *dtypes):
+    """The adjacent steps a thread holds in a row, as Triton lays out a chunk of ``block_l``
+    steps in ``warps`` warps for loads of these element types (tl dtypes; the narrowest sets
+    it): 16 bytes of them, at most the chunk's steps over its threads, at least 1."""
+    bits = min(dtype.primitive_bitwidth for dtype in dtypes)
+    return min(128 // bits, max(1, block_l // (32 * warps)))
+
+
+@triton.constexpr_function
+def _log2(n):
+    """log2 of a power of two."""
+    return n.bit_length() - 1
+
+
 @triton.jit
-def _end_column(value, VEC: tl.constexpr, HALVINGS: tl.constexpr, LAST: tl.constexpr):
+def _end_column(value, VEC: tl.constexpr, LAST: tl.constexpr):
     """The last (LAST) or first of every VEC adjacent steps of ``value`` (a chunk's (BLOCK_L,)
-    tensor), as a (BLOCK_L // VEC,) tensor; VEC = 2^HALVINGS, the steps a thread holds in a
-    row. Each row is halved by ``tl.split`` down to its last or first column, which moves no
-    value between threads (a gather into another layout goes through shared memory)."""
+    tensor), as a (BLOCK_L // VEC,) tensor; VEC (a power of two) the steps a thread holds in
+    a row. Each row is halved by ``tl.split`` down to its last or first column, which moves
+    no value between threads (a gather into another layout goes through shared memory)."""
     rows = tl.reshape(value, (value.shape[0] // VEC, VEC))
-    for _ in tl.static_range(HALVINGS):
+    for _ in tl.static_range(_log2(VEC)):
         first, last = tl.split(tl.reshape(rows, (rows.shape[0], rows.shape[1] // 2, 2)))
         rows = last if LAST else first
     return tl.reshape(rows, (value.shape[0] // VEC,))
 
 
 @triton.jit
-def _put_end(ptr, value, VEC: tl.constexpr, HALVINGS: tl.constexpr, LAST: tl.constexpr):
+def _put_end(ptr, value, VEC: tl.constexpr, LAST: tl.constexpr):
     """Store the last (LAST) or first step of ``value`` (a chunk's (BLOCK_L,) tensor) to the
     scalar at ``ptr``: only the thread that holds that step writes (``_end_column``)."""
-    column = _end_column(value, VEC, HALVINGS, LAST)
+    column = _end_column(value, VEC, LAST)
     rows = tl.arange(0, value.shape[0] // VEC)
     tl.store(ptr + rows * 0, column, mask=rows == (value.shape[0] // VEC - 1 if LAST else 0))
 
@@ -169,13 +184,16 @@ def _block_fwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
                       HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
                       SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr, STORE: tl.constexpr,
                       FAST: tl.constexpr, WIDE: tl.constexpr, BLOCK_L: tl.constexpr,
-                      BLOCK_N: tl.constexpr, VEC: tl.constexpr, HALVINGS: tl.constexpr):
+                      BLOCK_N: tl.constexpr, WARPS: tl.constexpr):
     """Program (channel d, batch row b). y in its own strides; final (batch, dim, state)
     holds the state carried from chunk to chunk, a value a state (so the end state when the
     program ends); STORE: the state at every chunk start to hstart (batch, n_chunks, dim,
-    state)."""
+    state). WARPS: the launch's warps."""
     d, b, offs_n, offs_l, mask_n, group, b_base, c_base = _program(
         state, dim_per_group, sb_b, sb_g, sc_b, sc_g, BLOCK_N, BLOCK_L)
+    VEC: tl.constexpr = _row_steps(BLOCK_L, WARPS, u_ptr.dtype.element_ty,
+                                   delta_ptr.dtype.element_ty, z_ptr.dtype.element_ty,
+                                   B_ptr.dtype.element_ty, C_ptr.dtype.element_ty)
     # the channel in int64 where its offset, d x its stride, may pass 2^31 elements (2,048
     # channels of 2^20 steps); int32 otherwise, with as many registers and spills as before
     dw = d.to(tl.int64) if WIDE else d
@@ -206,7 +224,7 @@ def _block_fwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
                                          t, m, dt, dtu,
                                          tl.load(A_ptr + d * state + n) * _LOG2E, h_start)
             y += Ct * h
-            _put_end(carry_ptr + n, h, VEC, HALVINGS, True)
+            _put_end(carry_ptr + n, h, VEC, True)
         if HAS_Z:
             z = tl.load(z_ptr + z_row + t, mask=m, other=0.0).to(tl.float32)
             y = y * z * _sigmoid(z)
@@ -222,15 +240,18 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
                       n_groups, n_chunks, HAS_D: tl.constexpr, HAS_Z: tl.constexpr,
                       HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_DFINAL: tl.constexpr,
                       HAS_DH0: tl.constexpr, FAST: tl.constexpr, WIDE: tl.constexpr,
-                      BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr, VEC: tl.constexpr,
-                      HALVINGS: tl.constexpr):
+                      BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr, WARPS: tl.constexpr):
     """Program (channel d, batch row b), the chunks last to first. du, dΔ, dz in their own
     strides; dA (dim, state), dB, dC (batch, groups, state, length) contiguous, dD, dbias
     (dim,) float32 and added to across programs; dh0 (batch, dim, state) written; gcarry
     (batch, dim, state) float32 carries the adjoint at a chunk's first step, a value a state,
-    to the chunk before."""
+    to the chunk before. WARPS: the launch's warps."""
     d, b, offs_n, offs_l, mask_n, group, b_base, c_base = _program(
         state, dim_per_group, sb_b, sb_g, sc_b, sc_g, BLOCK_N, BLOCK_L)
+    VEC: tl.constexpr = _row_steps(BLOCK_L, WARPS, u_ptr.dtype.element_ty,
+                                   delta_ptr.dtype.element_ty, z_ptr.dtype.element_ty,
+                                   dout_ptr.dtype.element_ty, B_ptr.dtype.element_ty,
+                                   C_ptr.dtype.element_ty)
     dbc_base = (b * n_groups + group) * state * length
     dw = d.to(tl.int64) if WIDE else d     # as in the forward
     u_row, dl_row = b * su_b + dw * su_d, b * sdl_b + dw * sdl_d
@@ -294,10 +315,10 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
             gkA += gk * A_n
             tl.atomic_add(dB_ptr + bc_n + t, g * dtu, mask=m, sem="relaxed")
             tl.atomic_add(dC_ptr + bc_n + t, dy * h, mask=m, sem="relaxed")
-            _put_end(gcarry_ptr + state_row + n, g, VEC, HALVINGS, False)
+            _put_end(gcarry_ptr + state_row + n, g, VEC, False)
             if HAS_DH0:
                 if chunk == 0:
-                    _put_end(dh0_ptr + state_row + n, a * g, VEC, HALVINGS, False)
+                    _put_end(dh0_ptr + state_row + n, a * g, VEC, False)
         tl.store(du_ptr + du_row + t, (Dv * dy + dt * gB).to(du_ptr.dtype.element_ty), mask=m)
         if HAS_Z:
             dout = tl.load(dout_ptr + g_row + t, mask=m, other=0.0).to(tl.float32)
@@ -413,21 +434,6 @@ def _gradient_sums(batch: int, groups: int, state: int, length: int, dim: int, w
     return dBC, dA, dD, dbias, gcarry, dh0
 
 
-@functools.lru_cache(maxsize=64)
-def _row_steps(block_l: int, warps: int, itemsize: int) -> dict:
-    """The kernels' VEC and HALVINGS (VEC = 2^HALVINGS): the adjacent steps a thread holds in
-    a row, as Triton lays a chunk out for loads of ``itemsize``-byte activations (the
-    narrowest a kernel loads): 16 bytes of them, at most the chunk's steps over its threads
-    (at least 1)."""
-    vec = min(16 // itemsize, max(1, block_l // (32 * warps)))
-    return dict(VEC=vec, HALVINGS=vec.bit_length() - 1)
-
-
-def _narrowest(*tensors: torch.Tensor | None) -> int:
-    """The least element size in bytes of these tensors (None skipped)."""
-    return min(t.element_size() for t in tensors if t is not None)
-
-
 def _flags(D: torch.Tensor | None, z: torch.Tensor | None, delta_bias: torch.Tensor | None,
            softplus: bool) -> dict:
     """The kernels' compile-time flags of a call."""
@@ -460,7 +466,7 @@ def _block_forward(u: torch.Tensor, delta: torch.Tensor, A32: torch.Tensor, Bv: 
         bias32 if bias32 is not None else A32, h0 if h0 is not None else final, final,
         hstart, dim, length, state, dim // Bv[0].shape[1], n_chunks,
         HAS_H0=h0 is not None, STORE=store, WIDE=wide, BLOCK_L=block_l,
-        **_row_steps(block_l, fwd_warps, _narrowest(u, delta, Bv[0], Cv[0], z)),
+        WARPS=fwd_warps,
         BLOCK_N=_next_power_of_2(state), num_warps=fwd_warps, maxnreg=fwd_regs, **flags)
     return out, final, hstart
 
@@ -546,7 +552,7 @@ class _BlockScanFn(torch.autograd.Function):
             dD if dD is not None else dA, dbias if dbias is not None else dA,
             dh0 if dh0 is not None else dA, dim, length, state, dim // groups, groups,
             hstart.shape[1], HAS_DFINAL=dfinal is not None, HAS_DH0=want_dh0, WIDE=wide,
-            **_row_steps(ctx.block_l, ctx.bwd_warps, _narrowest(u, delta, B4, C4, z, dout)),
+            WARPS=ctx.bwd_warps,
             BLOCK_L=ctx.block_l, BLOCK_N=_next_power_of_2(state),
             num_warps=ctx.bwd_warps, maxnreg=ctx.bwd_regs, **ctx.flags)
         if B4.dtype == C4.dtype:    # one conversion for both

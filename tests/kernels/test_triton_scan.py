@@ -192,13 +192,14 @@ def test_block_scan_reads_strided_memory_interpreted():
                                                  (torch.bfloat16, 64, 2)])
 def test_block_scan_rows_of_adjacent_steps_interpreted(dtype, block_l, vec):
     """The block kernels cut a chunk into rows of the VEC adjacent steps a thread holds (for
-    the carries between chunks and dB and dC's atomics, in halves where VEC is 8): chunks of
-    one warp where VEC is 8, 4 and 2, several of them and the last one partial, against
-    float64."""
+    the carries between chunks): chunks of one warp where VEC is 8, 4 and 2, several of them
+    and the last one partial, against float64."""
     from functools import partial
+    import triton.language as tl
     from mambaseq.kernels.triton_block_scan import _row_steps
     from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
-    assert _row_steps(block_l, 1, torch.tensor([], dtype=dtype).element_size())["VEC"] == vec
+    assert _row_steps(block_l, 1, {torch.bfloat16: tl.bfloat16,
+                                   torch.float32: tl.float32}[dtype]) == vec
     args = make_inputs(1, 3, 2 * block_l + 37, 4, dtype, "cpu", groups=1)
     check_scan(args, True, TOL[dtype], scan=partial(selective_scan_triton, config=ScanConfig(
         layout="block", block_l=block_l)))
