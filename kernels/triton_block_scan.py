@@ -19,8 +19,8 @@ barrier, so no value is gathered across the threads (a reduction, with barriers 
 state a chunk) and A_n is read as a scalar. That step is picked out of the thread's own
 registers (``_end_column``: the rows of adjacent steps a thread holds, halved by
 ``tl.split``), since a store of the whole chunk in another layout would first move it through
-shared memory, with barriers (on an H100 the forward took 0.84-0.94x the time without that
-move; benchmarks/results/h100-2026-12-06, session 16). The backward carries its adjoints
+shared memory, with barriers (on an H100 the forward took 0.84-0.98x the time without that
+move from 8K steps up; benchmarks/results/h100-2026-12-06, session 16). The backward carries its adjoints
 alike, from a chunk's first step to the chunk before. There are batch x dim
 programs and no passes over chunks, so a wide input fills the GPU in one launch at any
 length; a narrow one (few channels, one batch row) leaves it idle, which is where the tile
@@ -465,8 +465,7 @@ def _block_forward(u: torch.Tensor, delta: torch.Tensor, A32: torch.Tensor, Bv: 
         (dim, batch), *rows, A32, *Bv, *Cv, D32 if D32 is not None else A32,
         bias32 if bias32 is not None else A32, h0 if h0 is not None else final, final,
         hstart, dim, length, state, dim // Bv[0].shape[1], n_chunks,
-        HAS_H0=h0 is not None, STORE=store, WIDE=wide, BLOCK_L=block_l,
-        WARPS=fwd_warps,
+        HAS_H0=h0 is not None, STORE=store, WIDE=wide, BLOCK_L=block_l, WARPS=fwd_warps,
         BLOCK_N=_next_power_of_2(state), num_warps=fwd_warps, maxnreg=fwd_regs, **flags)
     return out, final, hstart
 
@@ -552,8 +551,7 @@ class _BlockScanFn(torch.autograd.Function):
             dD if dD is not None else dA, dbias if dbias is not None else dA,
             dh0 if dh0 is not None else dA, dim, length, state, dim // groups, groups,
             hstart.shape[1], HAS_DFINAL=dfinal is not None, HAS_DH0=want_dh0, WIDE=wide,
-            WARPS=ctx.bwd_warps,
-            BLOCK_L=ctx.block_l, BLOCK_N=_next_power_of_2(state),
+            WARPS=ctx.bwd_warps, BLOCK_L=ctx.block_l, BLOCK_N=_next_power_of_2(state),
             num_warps=ctx.bwd_warps, maxnreg=ctx.bwd_regs, **ctx.flags)
         if B4.dtype == C4.dtype:    # one conversion for both
             dB, dC = _as(dBC, B4.dtype).unbind(0)

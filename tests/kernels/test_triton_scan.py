@@ -399,6 +399,20 @@ def test_tilings_the_kernels_cannot_run_are_refused(config, message):
         selective_scan_triton(**args, config=ScanConfig(**config), **packed)
 
 
+@pytest.mark.parametrize("channel_stride, wide", [(1 << 30, True), ((1 << 30) - 1, False)])
+def test_block_kernels_take_int64_channel_offsets_past_int32(channel_stride, wide):
+    """The block kernels' WIDE (int64 channel offsets) is on exactly where the last channel's
+    offset, (dim - 1) x the widest channel stride, passes 2^31 - 1 (meta tensors: no memory);
+    each tensor comes with its batch and channel strides."""
+    from mambaseq.kernels.triton_block_scan import _channel_rows
+    far = torch.empty_strided((1, 3, 100), (3 * channel_stride, channel_stride, 1),
+                              device="meta", dtype=torch.bfloat16)
+    near = torch.empty(1, 3, 100, device="meta", dtype=torch.bfloat16)
+    rows, is_wide = _channel_rows(3, near, far)
+    assert is_wide is wide
+    assert rows == [near, 300, 100, far, 3 * channel_stride, channel_stride]
+
+
 @pytest.mark.parametrize("block_l, config, warps", [
     (2048, {}, (4, 4)), (1024, {}, (2, 2)), (512, {}, (1, 1)), (16, {}, (1, 1)),
     (8192, {}, (4, 4)), (512, dict(block_fwd_warps=4), (4, 1)),
