@@ -405,19 +405,22 @@ def _aligned_offsets(sizes: list[int]) -> tuple[list[int], int]:
 
 
 def _gradient_sums(batch: int, groups: int, state: int, length: int, dim: int, with_D: bool,
-                   with_bias: bool, with_dh0: bool, shared: bool, device: torch.device) -> tuple:
+                   with_bias: bool, with_dh0: bool, bc_copied: bool,
+                   device: torch.device) -> tuple:
     """The backward's float32 sums and scratch, zeroed, each 16-byte aligned: [dB, dC] (2,
     batch, groups, state, length), dA (dim, state), dD and dbias (dim,), the adjoint carried
     between chunks and dh0 (batch, dim, state); dD, dbias and dh0 are None where absent.
-    With ``shared`` all are views of one buffer (one fill), else dB and dC's sums are a buffer
-    of their own: a parameter's ``.grad`` keeps the view the backward returns, and must not
-    keep dB and dC's sums (128 MiB a layer at 2^20 steps and 16 states) alive through it."""
+    All are views of one buffer (one fill), except where dB and dC are returned as copies
+    (``bc_copied``: converted to 16-bit) and their sums pass SHARED_SUMS_MAX_BYTES: then the
+    sums are a buffer of their own, since a parameter's ``.grad`` keeps the view the backward
+    returns and must not keep them alive through it (128 MiB a layer at 2^20 steps and 16
+    states). Where dB or dC is a view of the sums, they are kept anyway."""
     per_bc, per_state = batch * groups * state * length, batch * dim * state
     pitch = per_bc + (-per_bc % 4)
     offsets, size = _aligned_offsets([dim * state, dim if with_D else 0,
                                       dim if with_bias else 0, per_state,
                                       per_state if with_dh0 else 0])
-    if shared:
+    if not bc_copied or 8 * per_bc <= SHARED_SUMS_MAX_BYTES:
         sums = torch.zeros(2 * pitch + size, device=device, dtype=torch.float32)
         small, offsets = sums, [2 * pitch + offset for offset in offsets]
     else:
@@ -534,13 +537,9 @@ class _BlockScanFn(torch.autograd.Function):
         want_dh0 = h0_dtype is not None and ctx.needs_input_grad[8]
         du, ddelta = torch.empty_like(u), torch.empty_like(delta)
         dz = torch.empty_like(z) if z is not None else None
-        # one buffer (one fill) where dB or dC is returned as a view of the sums, which keeps
-        # them anyway, or where they are small
-        shared = (torch.float32 in (B4.dtype, C4.dtype)
-                  or 8 * batch * groups * state * length <= SHARED_SUMS_MAX_BYTES)
         dBC, dA, dD, dbias, gcarry, dh0 = _gradient_sums(
             batch, groups, state, length, dim, D32 is not None, bias32 is not None, want_dh0,
-            shared, u.device)
+            torch.float32 not in (B4.dtype, C4.dtype), u.device)
         zz, dzz = (z, dz) if z is not None else (u, du)
         rows, wide = _channel_rows(dim, u, delta, zz, dout, du, ddelta, dzz)
         b_strides, c_strides = ctx.bc_strides
