@@ -94,14 +94,22 @@ def _delta_steps(delta_ptr, row, t, m, bias, SOFTPLUS: tl.constexpr, FAST: tl.co
 
 
 @triton.jit
-def _state_scan(B_ptr, C_ptr, b_row, c_row, t, m, dt, dtu, A2_n, h_start):
-    """One state of a chunk: B_t, C_t, a_t = exp2(Δ_t A_n log2 e), b_t = Δ_t u_t B_t and the
-    states h_t by the scan over the chunk's steps, ``h_start`` joined into the first."""
-    Bt = tl.load(B_ptr + b_row + t, mask=m, other=0.0).to(tl.float32)
-    Ct = tl.load(C_ptr + c_row + t, mask=m, other=0.0).to(tl.float32)
+def _bc_steps(B_ptr, C_ptr, b_row, c_row, t, m):
+    """B_t and C_t of one state at the steps t (mask m), in their own dtype."""
+    return (tl.load(B_ptr + b_row + t, mask=m, other=0.0),
+            tl.load(C_ptr + c_row + t, mask=m, other=0.0))
+
+
+@triton.jit
+def _state_scan(B_raw, C_raw, dt, dtu, A2_n, h_start):
+    """One state of a chunk from its B_t and C_t (``_bc_steps``): B_t, C_t in float32,
+    a_t = exp2(Δ_t A_n log2 e), b_t = Δ_t u_t B_t and the states h_t by the scan over the
+    chunk's steps, ``h_start`` joined into the first."""
+    Bt = B_raw.to(tl.float32)
+    Ct = C_raw.to(tl.float32)
     a = tl.exp2(dt * A2_n)
     bb = dtu * Bt
-    first = tl.arange(0, t.shape[0]) == 0
+    first = tl.arange(0, dt.shape[0]) == 0
     _, h = tl.associative_scan((a, bb + tl.where(first, a * h_start, 0.0)), 0, _combine)
     return Bt, Ct, a, bb, h
 
@@ -220,8 +228,8 @@ def _block_fwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
             h_start = tl.load(carry_ptr + n)
             if STORE:
                 _put(hstart_ptr + hstart_row + n, h_start + tl.zeros_like(dt), offs_l, 0)
-            _, Ct, _, _, h = _state_scan(B_ptr, C_ptr, b_base + n * sb_n, c_base + n * sc_n,
-                                         t, m, dt, dtu,
+            B_raw, C_raw = _bc_steps(B_ptr, C_ptr, b_base + n * sb_n, c_base + n * sc_n, t, m)
+            _, Ct, _, _, h = _state_scan(B_raw, C_raw, dt, dtu,
                                          tl.load(A_ptr + d * state + n) * _LOG2E, h_start)
             y += Ct * h
             _put_end(carry_ptr + n, h, VEC, True)
@@ -288,18 +296,26 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
         gB = tl.zeros([BLOCK_L], dtype=tl.float32)      # sum over states of g_t B_t
         gkA = tl.zeros([BLOCK_L], dtype=tl.float32)     # and of g_t a_t h_(t-1) A
         hstart_row = ((b * n_chunks + chunk) * dim + d) * state
+        # B and C of the next state are loaded while this one is worked on, so the L2's
+        # latency is hidden (every channel reads them): fwd+bwd 0.86-0.91x the time of
+        # loading each state's at its start on an H100, 0.98x at 8 x 1536 x 2K; in the
+        # forward (146 registers instead of 128, so three programs a multiprocessor, not
+        # four) no faster (benchmarks/results/h100-2026-12-06, session 17)
+        B_next, C_next = _bc_steps(B_ptr, C_ptr, b_base, c_base, t, m)
         for n in range(state):
+            B_raw, C_raw = B_next, C_next
+            B_next, C_next = _bc_steps(B_ptr, C_ptr, b_base + (n + 1) * sb_n,
+                                       c_base + (n + 1) * sc_n, t, m & (n + 1 < state))
             A_n = tl.load(A_ptr + d * state + n)
             A2_n = A_n * _LOG2E
             bc_n = dbc_base + n * length
-            Bt, Ct, a, bb, h = _state_scan(B_ptr, C_ptr, b_base + n * sb_n, c_base + n * sc_n,
-                                           t, m, dt, dtu, A2_n,
+            Bt, Ct, a, bb, h = _state_scan(B_raw, C_raw, dt, dtu, A2_n,
                                            tl.load(hstart_ptr + hstart_row + n))
             ypre += Ct * h
             alpha = tl.exp2(dt_next * A2_n)
             g_after = tl.load(gcarry_ptr + state_row + n)
             last = tl.where(offs_l == BLOCK_L - 1, alpha * g_after, 0.0)
-            # The reverse scan costs 240 shuffles of the loop's 967 instructions (sm_90; the
+            # The reverse scan costs 240 shuffles of the loop's 985 instructions (sm_90; the
             # count fits both inputs and the output reversed across the threads). A forward
             # scan over the steps last to first, C, dy and g exchanged through shared memory
             # instead, issued 756 and took 1.02-1.05x the time on an H100: the loop seems to

@@ -576,6 +576,18 @@ def test_block_scan_reads_channels_past_int32_offsets_gpu():
 
 
 @pytest.mark.gpu
+def test_block_scan_odd_state_count_matches_float64_gpu():
+    """An odd state count (15) in the block layout, whose backward loads each next state's B
+    and C while it works on one (the last state's load masked off). bf16, an initial state,
+    the last chunk partial, against float64."""
+    from functools import partial
+    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+    args = make_inputs(2, 256, 2100, 15, torch.bfloat16, "cuda", with_h0=True)
+    check_scan(args, True, TOL[torch.bfloat16], scan=partial(
+        selective_scan_triton, config=ScanConfig(layout="block")))
+
+
+@pytest.mark.gpu
 def test_block_scan_with_register_caps_matches_float64_gpu():
     """The block layout's kernels compiled under register caps (the backward spills to local
     memory) against float64; the shape and flags of the case above."""

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Issue 14, session 17, call 1, on branch s17-layout: the block scan with two channels a
+# program (B and C read once for both, dB and dC's atomics added once for both; chunks of
+# 1,024 steps, 4 warps).
+#  1. GPU tests of the block layout (with the channel-pair cases), strided reads, int32
+#     offsets, recomputation (beside the peer's build)
+#  2. variants.py: main's block file, two channels, one channel, two channels in 2,048-step
+#     chunks of 8 warps (2 rounds)
+#  3. the scan table beside mamba_ssm
+# Carry [".whl", ".peer", ".gpu"]; .gpu/triton_block_scan_main.py and triton_launch_main.py
+# from main (17f82e8) as in the session 16 scripts.
+set -u
+export TORCH_CUDA_ARCH_LIST=9.0
+source benchmarks/results/h100-2026-12-06/session10/device_setup.sh
+cp .gpu/triton_launch_main.py kernels/
+S17=benchmarks/results/h100-2026-12-06/session17
+step "GPU tests: block layout, strided reads, int32 offsets, recomputation"
+timeout 170 python3 -m pytest -m gpu -q -n 4 -p no:cacheprovider \
+  tests/kernels/test_triton_scan.py tests/core/test_recompute.py \
+  -k "block or strided or int32 or recompute or float64_gpu" 2>&1 | tail -4
+step "variants against main"
+PYTHONPATH=/tmp/site:$ROOT timeout 200 python3 $S17/variants.py --rounds 2 2>&1 \
+  | tee "$OUT/variants.md" | tail -9
+step "mamba_ssm's selective_scan_cuda"
+wait $PEER; tail -1 /tmp/peer.log
+step "scan table beside mamba_ssm"
+timeout 110 python3 -m benchmarks.scan --ref-max-log2 9 --out "$OUT" 2>&1 | tail -16
+step "end"
