@@ -6,7 +6,7 @@
 #     offsets, recomputation (beside the peer's build)
 #  2. variants.py: main's block file, two channels, one channel, two channels in 2,048-step
 #     chunks of 8 warps (2 rounds)
-#  3. the scan table beside mamba_ssm
+#  3. the scan and training tables beside mamba_ssm
 # Carry [".whl", ".peer", ".gpu"]; .gpu/triton_block_scan_main.py and triton_launch_main.py
 # from main (17f82e8) as in the session 16 scripts.
 set -u
@@ -25,4 +25,6 @@ step "mamba_ssm's selective_scan_cuda"
 wait $PEER; tail -1 /tmp/peer.log
 step "scan table beside mamba_ssm"
 timeout 110 python3 -m benchmarks.scan --ref-max-log2 9 --out "$OUT" 2>&1 | tail -16
+step "training beside mamba_ssm"
+timeout 100 python3 -m benchmarks.training --preset all --steps 3 --out "$OUT" 2>&1 | tail -9
 step "end"
