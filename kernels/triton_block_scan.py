@@ -38,7 +38,8 @@ the next chunk (or the final state's gradient) joined into the last step; then
 g_t a_t h_(t-1) = g_t (h_t - b_t) for dA and dΔ. The output before the gate, for dz, is summed
 again from the recomputed states, so nothing of size (batch, dim, length) is saved. dB and dC
 (sums over the channels) are added with float32 atomics; dA, dD and dΔ bias are summed in
-registers and added once a program.
+registers and added once a program. Each state's B_t and C_t are loaded while the state before
+is worked on, so their latency (from L2: every program reads them) is hidden.
 """
 from __future__ import annotations
 
@@ -297,10 +298,10 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
         gkA = tl.zeros([BLOCK_L], dtype=tl.float32)     # and of g_t a_t h_(t-1) A
         hstart_row = ((b * n_chunks + chunk) * dim + d) * state
         # B and C of the next state are loaded while this one is worked on, so the L2's
-        # latency is hidden (every channel reads them): fwd+bwd 0.86-0.91x the time of
-        # loading each state's at its start on an H100, 0.98x at 8 x 1536 x 2K; in the
-        # forward (146 registers instead of 128, so three programs a multiprocessor, not
-        # four) no faster (benchmarks/results/h100-2026-12-06, session 17)
+        # latency is hidden (every channel reads them): fwd+bwd 0.86-0.96x the time of
+        # loading each state's at its start on an H100 from 8K steps up, 0.97-0.98x at
+        # 8 x 1536 x 2K; in the forward (146 registers instead of 128, so three programs a
+        # multiprocessor, not four) no faster (benchmarks/results/h100-2026-12-06, session 17)
         B_next, C_next = _bc_steps(B_ptr, C_ptr, b_base, c_base, t, m)
         for n in range(state):
             B_raw, C_raw = B_next, C_next

@@ -577,9 +577,9 @@ def test_block_scan_reads_channels_past_int32_offsets_gpu():
 
 @pytest.mark.gpu
 def test_block_scan_odd_state_count_matches_float64_gpu():
-    """An odd state count (15) in the block layout, whose backward loads each next state's B
-    and C while it works on one (the last state's load masked off). bf16, an initial state,
-    the last chunk partial, against float64."""
+    """The block layout at an odd state count (15) over one full and one partial chunk: its
+    backward loads each next state's B and C while it works on one, the load after the last
+    state masked off. bf16, an initial state, against float64."""
     from functools import partial
     from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
     args = make_inputs(2, 256, 2100, 15, torch.bfloat16, "cuda", with_h0=True)
