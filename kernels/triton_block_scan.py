@@ -20,8 +20,8 @@ state a chunk) and A_n is read as a scalar. That step is picked out of the threa
 registers (``_end_column``: the rows of adjacent steps a thread holds, halved by
 ``tl.split``), since a store of the whole chunk in another layout would first move it through
 shared memory, with barriers (on an H100 the forward took 0.84-0.98x the time without that
-move from 8K steps up; benchmarks/results/h100-2026-12-06, session 16). The backward carries its adjoints
-alike, from a chunk's first step to the chunk before. There are batch x dim
+move from 8K steps up; benchmarks/results/h100-2026-12-06, session 16). The backward carries
+its adjoints alike, from a chunk's first step to the chunk before. There are batch x dim
 programs and no passes over chunks, so a wide input fills the GPU in one launch at any
 length; a narrow one (few channels, one batch row) leaves it idle, which is where the tile
 layout (``kernels.triton_scan``) that cuts the length into chunks is faster:
