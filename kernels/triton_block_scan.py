@@ -33,13 +33,15 @@ state (batch, chunks, dim, state) float32: 1/BLOCK_L of the states, 32 MiB at di
 
 Backward, chunks last to first, for one state at a time: the states again by the forward scan
 from the saved chunk start; the adjoint g_t = C_t dy_t + a_(t+1) g_(t+1) by the reverse scan
-of (a_(t+1), C_t dy_t), a_(t+1) from the next step's Δ in memory, the adjoint entering from
-the next chunk (or the final state's gradient) joined into the last step; then
-g_t a_t h_(t-1) = g_t (h_t - b_t) for dA and dΔ. The output before the gate, for dz, is summed
-again from the recomputed states, so nothing of size (batch, dim, length) is saved. dB and dC
-(sums over the channels) are added with float32 atomics; dA, dD and dΔ bias are summed in
-registers and added once a program. Each state's B_t and C_t are loaded while the state before
-is worked on, so their latency (from L2: every program reads them) is hidden.
+of (a_(t+1), C_t dy_t) (``_reverse_scan``: a thread's rows of adjacent steps in its registers,
+then the rows' totals across the threads), a_(t+1) from the next step's Δ in memory, the
+adjoint entering from the next chunk (or the final state's gradient) joined into the last
+step; then g_t a_t h_(t-1) = g_t (h_t - b_t) for dA and dΔ. The output before the gate, for
+dz, is summed again from the recomputed states, so nothing of size (batch, dim, length) is
+saved. dB and dC (sums over the channels) are added with float32 atomics; dA, dD and dΔ bias
+are summed in registers and added once a program. Each state's B_t and C_t are loaded while
+the state before is worked on, so their latency (from L2: every program reads them) is
+hidden.
 """
 from __future__ import annotations
 
@@ -61,7 +63,7 @@ MAX_BLOCK_L = 2048     # steps a chunk: mamba_ssm's 128 threads x 16 steps
 # length, as in mamba_ssm's kernel (32, 64 and 128 threads for 512, 1024 and 2048 steps),
 # and a short chunk's scans stay inside fewer warps. sm_90 (benchmarks/kernel_stats.py): the
 # forward holds 96, 118 and 128 registers a thread at 512, 1024 and 2048 steps (at 128, four
-# programs a multiprocessor), the backward 254-255 and spills 0, 8 and 24 bytes. The backward
+# programs a multiprocessor), the backward 255 and spills 0, 0 and 8 bytes. The backward
 # in 8 warps at 2048 steps took 1.14-1.35x the time of 4 on an H100 (`benchmarks/scan.py
 # --layouts`, benchmarks/results/h100-2026-12-06, session 8); capped at 168 and 128
 # registers (ScanConfig.bwd_max_regs: three and four programs a multiprocessor, 256 and 408
@@ -142,16 +144,55 @@ def _log2(n):
 
 
 @triton.jit
+def _row_end(rows, LAST: tl.constexpr):
+    """The last (LAST) or first column of ``rows`` (R, VEC), as an (R,) tensor; VEC a power of
+    two. Each row is halved by ``tl.split`` down to that column, which moves no value between
+    threads where a thread holds whole rows (a gather into another layout goes through shared
+    memory)."""
+    for _ in tl.static_range(_log2(rows.shape[1])):
+        first, last = tl.split(tl.reshape(rows, (rows.shape[0], rows.shape[1] // 2, 2)))
+        rows = last if LAST else first
+    return tl.reshape(rows, (rows.shape[0],))
+
+
+@triton.jit
 def _end_column(value, VEC: tl.constexpr, LAST: tl.constexpr):
     """The last (LAST) or first of every VEC adjacent steps of ``value`` (a chunk's (BLOCK_L,)
     tensor), as a (BLOCK_L // VEC,) tensor; VEC (a power of two) the steps a thread holds in
-    a row. Each row is halved by ``tl.split`` down to its last or first column, which moves
-    no value between threads (a gather into another layout goes through shared memory)."""
-    rows = tl.reshape(value, (value.shape[0] // VEC, VEC))
-    for _ in tl.static_range(_log2(VEC)):
-        first, last = tl.split(tl.reshape(rows, (rows.shape[0], rows.shape[1] // 2, 2)))
-        rows = last if LAST else first
-    return tl.reshape(rows, (value.shape[0] // VEC,))
+    a row (``_row_end``)."""
+    return _row_end(tl.reshape(value, (value.shape[0] // VEC, VEC)), LAST)
+
+
+@triton.jit
+def _combine_after(a1, b1, ea1, eb1, a2, b2, ea2, eb2):
+    """``_combine`` of two runs of steps, and alongside it the composition of all the runs'
+    steps but the last (ea, eb; a single step's is the identity, 1 and 0): the scan of these
+    is an exclusive scan."""
+    return a1 * a2, a2 * b1 + b2, a1 * ea2, ea2 * b1 + eb2
+
+
+@triton.jit
+def _reverse_scan(a, b, VEC: tl.constexpr):
+    """g_t = b_t + a_t g_(t+1) over a chunk's steps (a, b: (BLOCK_L,) float32), last to first,
+    g after the last step 0; VEC the adjacent steps a thread holds in a row. Each row is
+    scanned in its thread's registers, last step first (``tl.flip`` along a row reorders
+    registers only), then the rows' totals across the threads (an exclusive scan: what enters
+    each row from the rows after it), which is joined into every step of the row. Triton 3.6
+    lowers a reverse ``tl.associative_scan`` by reversing every value of the operands and
+    results across the lanes first, five shuffles a value, whichever axis it scans: over the
+    whole chunk that took 240 of the backward's 985 instructions a state (sm_90); over the
+    rows' totals it is 1/VEC of the values (811 instructions, 79 shuffles; fwd+bwd
+    0.86-0.93x the time on an H100, benchmarks/results/h100-2026-12-06, session 18)."""
+    rows_a = tl.reshape(a, (a.shape[0] // VEC, VEC))
+    rows_b = tl.reshape(b, (b.shape[0] // VEC, VEC))
+    prefix_a, prefix_b = tl.associative_scan((tl.flip(rows_a, 1), tl.flip(rows_b, 1)), 1,
+                                             _combine)
+    suffix_a, suffix_b = tl.flip(prefix_a, 1), tl.flip(prefix_b, 1)
+    total_a, total_b = _row_end(suffix_a, False), _row_end(suffix_b, False)
+    _, _, _, after = tl.associative_scan(
+        (total_a, total_b, tl.full(total_a.shape, 1.0, tl.float32), tl.zeros_like(total_b)), 0,
+        _combine_after, reverse=True)
+    return tl.reshape(suffix_b + suffix_a * after[:, None], (a.shape[0],))
 
 
 @triton.jit
@@ -316,16 +357,12 @@ def _block_bwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, s
             alpha = tl.exp2(dt_next * A2_n)
             g_after = tl.load(gcarry_ptr + state_row + n)
             last = tl.where(offs_l == BLOCK_L - 1, alpha * g_after, 0.0)
-            # The reverse scan costs 240 shuffles of the loop's 985 instructions (sm_90; the
-            # count fits both inputs and the output reversed across the threads). A forward
-            # scan over the steps last to first, C, dy and g exchanged through shared memory
-            # instead, issued 756 and took 1.02-1.05x the time on an H100: the loop seems to
-            # wait on latency, not on issue (benchmarks/results/h100-2026-12-06, session 14,
-            # reversed-adjoint.patch). dB and dC's atomics take 4 adjacent float32 a thread,
-            # so their values move into 4-step rows through shared memory; added instead as
-            # the two 4-step halves of each thread's 8 steps, in the chunk's own layout, they
-            # doubled the atomic requests and took 1.11-1.30x the fwd+bwd time (session 16).
-            _, g = tl.associative_scan((alpha, Ct * dy + last), 0, _combine, reverse=True)
+            # dB and dC's atomics take 4 adjacent float32 a thread, so their values move into
+            # 4-step rows through shared memory; added instead as the two 4-step halves of each
+            # thread's 8 steps, in the chunk's own layout, they doubled the atomic requests
+            # and took 1.11-1.30x the fwd+bwd time (benchmarks/results/h100-2026-12-06,
+            # session 16).
+            g = _reverse_scan(alpha, Ct * dy + last, VEC)
             gk = g * (h - bb)                                  # g_t a_t h_(t-1)
             dA = tl.where(offs_n == n, dA + tl.sum(gk * dt), dA)
             gB += g * Bt
