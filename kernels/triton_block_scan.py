@@ -166,8 +166,9 @@ def _end_column(value, VEC: tl.constexpr, LAST: tl.constexpr):
 @triton.jit
 def _combine_after(a1, b1, ea1, eb1, a2, b2, ea2, eb2):
     """``_combine`` of two runs of steps, and alongside it the composition of all the runs'
-    steps but the last (ea, eb; a single step's is the identity, 1 and 0): the scan of these
-    is an exclusive scan."""
+    steps but the last (ea, eb; a single step's is the identity, 1 and 0), which is the first
+    run's whole composition joined with the second's (ea1, eb1 are not needed): the scan of
+    these is an exclusive scan."""
     return a1 * a2, a2 * b1 + b2, a1 * ea2, ea2 * b1 + eb2
 
 
