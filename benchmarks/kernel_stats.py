@@ -121,7 +121,7 @@ def variants() -> list[tuple[str, object, dict, int, dict]]:
     # the models' float32 Δ
     block = dict(HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True, HAS_H0=False, STORE=True,
                  HAS_DFINAL=False, HAS_DH0=False, FAST=True, WIDE=False,
-                 BLOCK_L=block_scan.MAX_BLOCK_L, BLOCK_N=16)
+                 BLOCK_L=block_scan.MAX_BLOCK_L, BLOCK_N=16, EVEN_L=False)
     fwd, bwd = block_scan.FWD_WARPS, block_scan.BWD_WARPS
     for tag, types in (("bf16", {}), ("float32 Δ", fp32_delta)):
         out += [(f"block scan forward, {tag}", block_scan._block_fwd_kernel,

@@ -206,6 +206,18 @@ def test_block_scan_rows_of_adjacent_steps_interpreted(dtype, block_l, vec):
 
 
 @interpreted
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_block_scan_whole_chunks_interpreted(dtype):
+    """A length of whole chunks, where the block kernels mask no step (EVEN_L): three chunks
+    of 16 steps, every flag on, against float64."""
+    from functools import partial
+    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+    args = make_inputs(2, 40, 48, 4, dtype, "cpu", None, True, True, True, True, True)
+    check_scan(args, True, TOL[dtype], scan=partial(selective_scan_triton, config=ScanConfig(
+        layout="block", block_l=16)))
+
+
+@interpreted
 @pytest.mark.parametrize("max_bytes", [0, 1 << 20])
 def test_block_scan_parameter_gradients_hold_no_large_sums_interpreted(monkeypatch, max_bytes):
     """A's, D's, the Δ bias's and the initial state's gradients are views the backward returns,
