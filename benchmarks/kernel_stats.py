@@ -41,8 +41,9 @@ CUOBJDUMP = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "cuob
 OPS = ("MUFU", "FFMA", "FMUL", "LDG", "STG", "SHFL", "REDG", "LDL", "STL")
 LOOP_OPS = ("SHFL", "BAR")
 # one SASS instruction as cuobjdump prints it: /*address*/, an optional predicate, the opcode
-# with its modifiers (MUFU.EX2), the operands, and a branch's target address if it has one
-SASS_LINE = re.compile(r"/\*([0-9a-f]{4,})\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]*)([^;]*);")
+# with its modifiers (MUFU.EX2; a vector width such as F32x4 has a lower-case x), the
+# operands, and a branch's target address if it has one
+SASS_LINE = re.compile(r"/\*([0-9a-f]{4,})\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Za-z0-9_.]*)([^;]*);")
 BRANCH_TARGET = re.compile(r"0x([0-9a-f]+)")
 BF, F32, I32 = "*bf16", "*fp32", "*i32"
 # pointer arguments by name (bf16 activations, float32 state and parameters); others are i32

@@ -25,3 +25,11 @@ def test_code_without_a_backward_branch_has_no_loop():
     straight = "\n".join(line for line in NESTED.splitlines() if "BRA 0x30" not in line
                          and "BRA 0x20" not in line)
     assert innermost_loop(straight) == []
+
+
+def test_a_vector_opcode_keeps_its_width():
+    """A vectorized atomic's opcode (F32x4: four floats an instruction) is read whole, not cut
+    at the lower-case x as if it were a scalar one."""
+    vector = NESTED.replace("MUFU.EX2 R6, R2",
+                            "REDG.E.ADD.F32x4.FTZ.RN.STRONG.GPU desc[UR32][R90.64+0x800], R56")
+    assert innermost_loop(vector) == ["REDG.E.ADD.F32x4.FTZ.RN.STRONG.GPU", "SHFL.UP", "BRA"]
