@@ -1,7 +1,7 @@
-"""Session 18 (session 17's, with the backward's register cap and the warps): block-scan
-versions against the first, in one process, rounds alternating.
+"""Session 18 (session 17's, with the backward's register cap and the warps; --shapes from
+session 19): block-scan versions against the first, in one process, rounds alternating.
 
-    PYTHONPATH=/tmp/site:$ROOT python3 versions.py --rounds 2 \
+    PYTHONPATH=/tmp/site:$ROOT python3 versions.py --rounds 2 [--shapes 1,1024,512 ...] \
         LABEL=FILE[@fwd_regs[,bwd_regs]][+steps[,fwd_warps,bwd_warps]] ...
 
 FILE: a kernels/triton_block_scan.py of another version ("." for this checkout's); the first
@@ -47,6 +47,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--max-length", type=int, default=0)
+    parser.add_argument("--shapes", nargs="*", metavar="B,D,L",
+                        help="shapes instead of SHAPES (B,D,L; inputs as in SHAPES)")
     parser.add_argument("versions", nargs="+")
     opts = parser.parse_args()
     versions = dict(version(v) for v in opts.versions)
@@ -55,7 +57,8 @@ def main() -> None:
     print("| B, D, L | " + " | ".join(f"{v} fwd / fwd+bwd ms" for v in versions)
           + " | " + " | ".join(f"{v} / {first}" for v in list(versions)[1:]) + " |")
     print("|---" * (2 * len(versions)) + "|")
-    for batch, dim, length in SHAPES:
+    shapes = [tuple(map(int, s.split(","))) for s in opts.shapes] if opts.shapes else SHAPES
+    for batch, dim, length in shapes:
         if opts.max_length and length > opts.max_length:
             continue
         args = mamba_inputs(batch, dim, length)

@@ -17,6 +17,7 @@ set -u
 export TORCH_CUDA_ARCH_LIST=9.0
 source benchmarks/results/h100-2026-12-06/session10/device_setup.sh
 cp .gpu/triton_launch_main.py kernels/
+S18=benchmarks/results/h100-2026-12-06/session18
 S19=benchmarks/results/h100-2026-12-06/session19
 step "gpu tests: block layout, launcher, recomputation"
 timeout 150 python3 -m pytest -m gpu -q -n 4 -p no:cacheprovider \
@@ -24,7 +25,7 @@ timeout 150 python3 -m pytest -m gpu -q -n 4 -p no:cacheprovider \
   tests/core/test_recompute.py -k "block or launch or recompute or float64_gpu" 2>&1 \
   | tee "$OUT/gpu_tests.log" | tail -3
 step "versions at short lengths"
-PYTHONPATH=/tmp/site:$ROOT timeout 200 python3 $S19/versions.py --rounds 3 \
+PYTHONPATH=/tmp/site:$ROOT timeout 200 python3 $S18/versions.py --rounds 3 \
   --shapes 1,1024,512 1,1024,1024 1,1024,2048 1,1024,4096 1,1024,8192 8,1536,2048 \
   main=.gpu/v_main.py early=.gpu/v_early.py this=. 2>&1 \
   | tee "$OUT/versions_short.md" | tail -8

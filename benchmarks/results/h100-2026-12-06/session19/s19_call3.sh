@@ -9,15 +9,9 @@
 #     this, cast (this returning dB and dC in float32 for autograd's engine to convert)
 # Carry [".whl", ".gpu"]; .gpu/ as for s19_call2.sh.
 set -u
-T0=$SECONDS
-ROOT=$PWD
-step() { echo "== $1 at $((SECONDS - T0)) s"; }
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site \
-  .whl/*.whl >/dev/null 2>&1
-export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
-python3 -m pip install -q --no-deps --no-build-isolation -e . >/dev/null 2>&1
-nvidia-smi --query-gpu=name --format=csv,noheader
+NO_PEER=1 source benchmarks/results/h100-2026-12-06/session10/device_setup.sh
 cp .gpu/triton_launch_main.py kernels/
+S18=benchmarks/results/h100-2026-12-06/session18
 S19=benchmarks/results/h100-2026-12-06/session19
 step "gpu tests: block layout, launcher"
 timeout 80 python3 -m pytest -m gpu -q -n 4 -p no:cacheprovider \
@@ -27,7 +21,7 @@ step "host parts at 512"
 PYTHONPATH=/tmp/site:$ROOT timeout 30 python3 $S19/host_parts.py main=.gpu/v_main.py \
   early=.gpu/v_early.py this=. cast=.gpu/v_cast.py 2>&1 | tee "$OUT/host_parts.md" | tail -24
 step "versions at short lengths"
-PYTHONPATH=/tmp/site:$ROOT timeout 50 python3 $S19/versions.py --rounds 3 \
+PYTHONPATH=/tmp/site:$ROOT timeout 50 python3 $S18/versions.py --rounds 3 \
   --shapes 1,1024,512 1,1024,2048 1,1024,4096 1,1024,8192 main=.gpu/v_main.py this=. 2>&1 \
   | tee "$OUT/versions_short.md" | tail -6
 step "end"
