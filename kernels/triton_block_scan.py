@@ -444,55 +444,65 @@ def _channel_rows(dim: int, *tensors: torch.Tensor) -> tuple[list, bool]:
 
 
 def _bc_rows(M: torch.Tensor) -> tuple:
-    """B or C as (batch, groups, state, length) with adjacent steps (a view where it has
-    them), and its batch, group and state strides."""
-    M4 = M.unsqueeze(1) if M.dim() == 3 else M
-    if M4.stride(-1) != 1 and M4.shape[-1] > 1:
-        M4 = M4.contiguous()
-    return (M4, *M4.stride()[:3])
+    """B or C, (batch, state, length) or (batch, groups, state, length), with adjacent steps
+    (M itself where it has them, else a contiguous copy), and its batch, group and state
+    strides (the group stride 0 where M has no groups: one group). No view is made: each
+    costs host time on every call of a short scan."""
+    if M.stride(-1) != 1 and M.shape[-1] > 1:
+        M = M.contiguous()
+    if M.dim() == 3:
+        batch_stride, state_stride, _ = M.stride()
+        return M, batch_stride, 0, state_stride
+    return (M, *M.stride()[:3])
 
 
-def _aligned_offsets(sizes: list[int]) -> tuple[list[int], int]:
-    """Offsets of consecutive float32 blocks of these sizes, each 16-byte aligned, and the
-    length of a buffer that holds them all."""
-    offsets, end = [], 0
+def _groups(M: torch.Tensor) -> int:
+    """B's or C's groups: 1 where it is (batch, state, length)."""
+    return 1 if M.dim() == 3 else M.shape[1]
+
+
+def _aligned_pieces(buffer: torch.Tensor, sizes: list[int]) -> list[torch.Tensor]:
+    """Consecutive 1-D views of a float32 ``buffer`` of these sizes, each 16-byte aligned,
+    from one split (one host call for all of them); the buffer holds ``_aligned_length``."""
+    padded = []
     for size in sizes:
-        offsets.append(end)
-        end += size + (-size % 4)
-    return offsets, end
+        padded += (size, -size % 4)
+    return buffer.split_with_sizes(padded)[::2]
 
 
-def _gradient_sums(batch: int, groups: int, state: int, length: int, dim: int, with_D: bool,
-                   with_bias: bool, with_dh0: bool, bc_copied: bool,
-                   device: torch.device) -> tuple:
-    """The backward's float32 sums and scratch, zeroed, each 16-byte aligned: [dB, dC] (2,
-    batch, groups, state, length), dA (dim, state), dD and dbias (dim,), the adjoint carried
-    between chunks and dh0 (batch, dim, state); dD, dbias and dh0 are None where absent.
-    All are views of one buffer (one fill), except where dB and dC are returned as copies
-    (``bc_copied``: converted to 16-bit) and their sums pass SHARED_SUMS_MAX_BYTES: then the
-    sums are a buffer of their own, since a parameter's ``.grad`` keeps the view the backward
-    returns and must not keep them alive through it (128 MiB a layer at 2^20 steps and 16
-    states). Where dB or dC is a view of the sums, they are kept anyway."""
-    per_bc, per_state = batch * groups * state * length, batch * dim * state
-    pitch = per_bc + (-per_bc % 4)
-    offsets, size = _aligned_offsets([dim * state, dim if with_D else 0,
-                                      dim if with_bias else 0, per_state,
-                                      per_state if with_dh0 else 0])
+def _aligned_length(sizes: list[int]) -> int:
+    """Floats of a buffer that holds blocks of these sizes, each 16-byte aligned."""
+    return sum(size + (-size % 4) for size in sizes)
+
+
+def _gradient_sums(B: torch.Tensor, C: torch.Tensor, dim: int, with_D: bool, with_bias: bool,
+                   with_dh0: bool) -> tuple:
+    """The backward's float32 sums and scratch, zeroed, each 16-byte aligned, for B and C as
+    ``_bc_rows`` gives them: dB and dC (B's and C's shapes), dA (dim, state), dD and dbias
+    (dim,), the adjoint carried between chunks (batch x dim x state, flat) and dh0 (batch,
+    dim, state); dD, dbias and dh0 are None where absent. All are views of one buffer (one
+    fill), except where dB and dC are returned as copies (16-bit B and C: autograd's engine
+    converts the float32 sums) and their sums pass SHARED_SUMS_MAX_BYTES: then the sums are a
+    buffer of their own, since a parameter's ``.grad`` keeps the view the backward returns
+    and must not keep them alive through it (128 MiB a layer at 2^20 steps and 16 states).
+    Where dB or dC is a view of the sums, they are kept anyway."""
+    batch, state = B.shape[0], B.shape[-2]
+    per_bc, per_state = B.numel(), batch * dim * state
+    bc_sizes = [per_bc, per_bc]
+    sizes = [dim * state, dim if with_D else 0, dim if with_bias else 0, per_state,
+             per_state if with_dh0 else 0]
+    f32 = dict(device=B.device, dtype=torch.float32)
+    bc_copied = torch.float32 not in (B.dtype, C.dtype)
     if not bc_copied or 8 * per_bc <= SHARED_SUMS_MAX_BYTES:
-        sums = torch.zeros(2 * pitch + size, device=device, dtype=torch.float32)
-        small, offsets = sums, [2 * pitch + offset for offset in offsets]
+        buffer = torch.zeros(_aligned_length(bc_sizes + sizes), **f32)
+        dB, dC, dA, dD, dbias, gcarry, dh0 = _aligned_pieces(buffer, bc_sizes + sizes)
     else:
-        sums = torch.zeros(2 * pitch, device=device, dtype=torch.float32)
-        small = torch.zeros(size, device=device, dtype=torch.float32)
-    dBC = sums.as_strided((2, batch, groups, state, length),
-                          (pitch, groups * state * length, state * length, length, 1))
-    dA = small.as_strided((dim, state), (state, 1), offsets[0])
-    dD = small.as_strided((dim,), (1,), offsets[1]) if with_D else None
-    dbias = small.as_strided((dim,), (1,), offsets[2]) if with_bias else None
-    gcarry = small.as_strided((batch, dim, state), (dim * state, state, 1), offsets[3])
-    dh0 = (small.as_strided((batch, dim, state), (dim * state, state, 1), offsets[4])
-           if with_dh0 else None)
-    return dBC, dA, dD, dbias, gcarry, dh0
+        dB, dC = _aligned_pieces(torch.zeros(_aligned_length(bc_sizes), **f32), bc_sizes)
+        dA, dD, dbias, gcarry, dh0 = _aligned_pieces(torch.zeros(_aligned_length(sizes), **f32),
+                                                     sizes)
+    return (dB.view(B.shape), dC.view(C.shape), dA.view(dim, state), dD if with_D else None,
+            dbias if with_bias else None, gcarry,
+            dh0.view(batch, dim, state) if with_dh0 else None)
 
 
 def _flags(D: torch.Tensor | None, z: torch.Tensor | None, delta_bias: torch.Tensor | None,
@@ -525,7 +535,7 @@ def _block_forward(u: torch.Tensor, delta: torch.Tensor, A32: torch.Tensor, Bv: 
     _launch_fwd(
         (dim, batch), *rows, A32, *Bv, *Cv, D32 if D32 is not None else A32,
         bias32 if bias32 is not None else A32, h0 if h0 is not None else final, final,
-        hstart, dim, length, state, dim // Bv[0].shape[1], n_chunks,
+        hstart, dim, length, state, dim // _groups(Bv[0]), n_chunks,
         HAS_H0=h0 is not None, STORE=store, WIDE=wide, BLOCK_L=block_l, WARPS=fwd_warps,
         BLOCK_N=_next_power_of_2(state), EVEN_L=length % block_l == 0, num_warps=fwd_warps,
         maxnreg=fwd_regs, **flags)
@@ -545,11 +555,6 @@ def _kernel_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state) -> tuple:
     delta_bias, initial_state float32 (copies only where the input is not so already)."""
     return (_channel_major(u), _channel_major(delta), _float32(A), _bc_rows(B), _bc_rows(C),
             _float32(D), _channel_major(z), _float32(delta_bias), _float32(initial_state))
-
-
-def _as(t: torch.Tensor | None, dtype: torch.dtype | None) -> torch.Tensor | None:
-    """t in ``dtype`` (t itself where it is already; None for None)."""
-    return t if t is None or t.dtype == dtype else t.to(dtype)
 
 
 class _BlockScanFn(torch.autograd.Function):
@@ -573,53 +578,42 @@ class _BlockScanFn(torch.autograd.Function):
             if stash is not None:
                 stash.put(out, final, hstart)
         if needs_grad:
-            # B and C as the kernels read them (copied at most once), their strides and shapes
+            # B and C as the kernels read them (copied at most once) and their strides
             ctx.save_for_backward(u, delta, z, A32, Bv[0], Cv[0], D32, bias32, hstart)
-            ctx.bc_strides, ctx.bc_shapes = (Bv[1:], Cv[1:]), (B.shape, C.shape)
+            ctx.bc_strides = (Bv[1:], Cv[1:])
             ctx.flags, ctx.block_l = flags, block_l
             ctx.bwd_warps, ctx.bwd_regs = warps[1], max_regs[1]
-            ctx.dtypes = (A.dtype, D.dtype if D is not None else None,
-                          delta_bias.dtype if delta_bias is not None else None,
-                          initial_state.dtype if initial_state is not None else None)
         ctx.set_materialize_grads(False)
         return out, final
 
     @staticmethod
     def backward(ctx, dout, dfinal):
-        u, delta, z, A32, B4, C4, D32, bias32, hstart = ctx.saved_tensors
-        a_dtype, d_dtype, bias_dtype, h0_dtype = ctx.dtypes
+        u, delta, z, A32, B, C, D32, bias32, hstart = ctx.saved_tensors
         batch, dim, length = u.shape
-        state = A32.shape[1]
-        groups = B4.shape[1]
+        state, groups = A32.shape[1], _groups(B)
         dout = _channel_major(dout) if dout is not None else torch.zeros_like(u)
         dfinal = dfinal.contiguous().float() if dfinal is not None else None
-        want_dh0 = h0_dtype is not None and ctx.needs_input_grad[8]
+        want_dh0 = ctx.needs_input_grad[8]
         du, ddelta = torch.empty_like(u), torch.empty_like(delta)
         dz = torch.empty_like(z) if z is not None else None
-        dBC, dA, dD, dbias, gcarry, dh0 = _gradient_sums(
-            batch, groups, state, length, dim, D32 is not None, bias32 is not None, want_dh0,
-            torch.float32 not in (B4.dtype, C4.dtype), u.device)
+        dB, dC, dA, dD, dbias, gcarry, dh0 = _gradient_sums(
+            B, C, dim, D32 is not None, bias32 is not None, want_dh0)
         zz, dzz = (z, dz) if z is not None else (u, du)
         rows, wide = _channel_rows(dim, u, delta, zz, dout, du, ddelta, dzz)
         b_strides, c_strides = ctx.bc_strides
         _launch_bwd(
-            (dim, batch), *rows, A32, B4, *b_strides, C4, *c_strides,
+            (dim, batch), *rows, A32, B, *b_strides, C, *c_strides,
             D32 if D32 is not None else A32, bias32 if bias32 is not None else A32, hstart,
-            dfinal if dfinal is not None else A32, gcarry, dA, dBC[0], dBC[1],
+            dfinal if dfinal is not None else A32, gcarry, dA, dB, dC,
             dD if dD is not None else dA, dbias if dbias is not None else dA,
             dh0 if dh0 is not None else dA, dim, length, state, dim // groups, groups,
             hstart.shape[1], HAS_DFINAL=dfinal is not None, HAS_DH0=want_dh0, WIDE=wide,
             WARPS=ctx.bwd_warps, BLOCK_L=ctx.block_l, BLOCK_N=_next_power_of_2(state),
             EVEN_L=length % ctx.block_l == 0, num_warps=ctx.bwd_warps, maxnreg=ctx.bwd_regs,
             **ctx.flags)
-        if B4.dtype == C4.dtype:    # one conversion for both
-            dB, dC = _as(dBC, B4.dtype).unbind(0)
-        else:
-            dB, dC = dBC[0].to(B4.dtype), dBC[1].to(C4.dtype)
-        b_shape, c_shape = ctx.bc_shapes
-        return (du, ddelta, _as(dA, a_dtype), dB.reshape(b_shape), dC.reshape(c_shape),
-                _as(dD, d_dtype), dz, _as(dbias, bias_dtype), _as(dh0, h0_dtype), None, None,
-                None, None)
+        # the float32 sums as summed: autograd's engine converts each gradient to its
+        # input's dtype (dB and dC to 16-bit B's and C's) in C++, no host call here
+        return (du, ddelta, dA, dB, dC, dD, dz, dbias, dh0, None, None, None, None)
 
 
 @functools.lru_cache(maxsize=256)

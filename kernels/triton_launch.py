@@ -8,14 +8,21 @@ launcher (benchmarks/results/h100-2026-12-06, session 10, call 1). A short scan'
 mostly such host time, so ``Launcher`` keeps the compiled kernels under a key of its own and
 calls the launcher directly.
 
-The key holds every argument's type, every tensor argument's dtype, whether the tensors' data
-pointers are 16-byte aligned (one flag where all are, else one a tensor), the other
-arguments' values, the constexprs, the warps, the register cap and the device: all that
-Triton's specialization is made of, and more. Equal keys therefore mean the same
-specialization and the same compiled kernel. A new key takes Triton's own path once
-(compiling where Triton has not) and keeps the kernel it launched. Under the interpreter,
-while a launch hook is set (a profiler such as proton's), and when the first argument is not
-a CUDA tensor, every call takes Triton's path.
+The key holds every argument's type, every tensor argument's dtype and whether it is on a
+CUDA device, whether the tensors' data pointers are 16-byte aligned (one flag where all are,
+else one a tensor), the other arguments' values, the constexprs, the warps, the register cap
+and the device: all that Triton's specialization is made of, and more. Equal keys therefore
+mean the same specialization and the same compiled kernel. A new key takes Triton's own path
+once (compiling where Triton has not) and keeps the kernel it launched. Under the
+interpreter, while a launch hook is set (a profiler such as proton's), and when the first
+argument is not a CUDA tensor, every call takes Triton's path.
+
+The kept kernel is given the tensors' data pointers as ints (the key reads them anyway):
+given a tensor, Triton 3.6's launcher calls its ``data_ptr`` method and then the driver's
+``cuPointerGetAttribute`` to check that it points to device memory, both once a tensor (21
+tensors a launch of the block scan's backward). The key therefore holds whether each tensor
+is on a CUDA device, so that a call with a host tensor among its arguments takes Triton's
+path, whose launcher refuses it with an error naming the argument.
 """
 from __future__ import annotations
 
@@ -36,6 +43,7 @@ MAX_KEYS = 512
 
 
 _dtype_of = attrgetter("dtype")
+_is_cuda = attrgetter("is_cuda")
 _pointer_of = torch.Tensor.data_ptr
 
 
@@ -46,11 +54,14 @@ def _picker(positions: tuple[int, ...]) -> Callable[[tuple], tuple]:
     return lambda args: tuple(args[i] for i in positions)
 
 
-def _pickers(types: tuple[type, ...]) -> tuple[Callable[[tuple], tuple], Callable[[tuple], tuple]]:
-    """For arguments of these types: (the tensors' picker, the other arguments' picker)."""
+def _pickers(types: tuple[type, ...]) -> tuple[Callable[[tuple], tuple], ...]:
+    """For arguments of these types: the tensors' picker, the other arguments' picker, and the
+    picker that puts (the tensors' pointers + the other arguments) back in argument order."""
     tensors = tuple(i for i, kind in enumerate(types) if issubclass(kind, torch.Tensor))
     others = tuple(i for i in range(len(types)) if i not in tensors)
-    return _picker(tensors), _picker(others)
+    joined = tensors + others
+    return _picker(tensors), _picker(others), _picker(tuple(map(joined.index,
+                                                                range(len(types)))))
 
 
 def _options(num_warps: int, maxnreg: int) -> dict[str, int]:
@@ -85,19 +96,21 @@ class Launcher:
         self.compiled: dict[tuple, Any] = {}
         self._pickers: dict[tuple[type, ...], tuple] = {}   # argument types -> _pickers'
 
-    def _args_key(self, args: tuple) -> tuple:
-        """What the arguments contribute to the key: their types, the tensors' dtypes and
-        alignment, the other arguments' values. Built by C-level maps over argument positions
-        kept a type tuple, no Python call an argument: this runs on every launch of a short
-        scan's host path."""
+    def _args_key(self, args: tuple) -> tuple[tuple, tuple]:
+        """What the arguments contribute to the key (their types, the tensors' dtypes, devices
+        and alignment, the other arguments' values), and the arguments with each tensor's data
+        pointer in its place. Built by C-level maps over argument positions kept a type
+        tuple, no Python call an argument: this runs on every launch of a short scan's host
+        path."""
         types = tuple(map(type, args))
         pickers = self._pickers.get(types)
         if pickers is None:
             pickers = self._pickers[types] = _pickers(types)
-        tensors = pickers[0](args)
+        tensors, others = pickers[0](args), pickers[1](args)
         pointers = tuple(map(_pointer_of, tensors))
         aligned = not reduce(or_, pointers, 0) & 15 or tuple(not p & 15 for p in pointers)
-        return types, tuple(map(_dtype_of, tensors)), aligned, pickers[1](args)
+        return (types, tuple(map(_dtype_of, tensors)), tuple(map(_is_cuda, tensors)), aligned,
+                others), pickers[2](pointers + others)
 
     def __call__(self, grid: tuple[int, ...], *args: Any, num_warps: int, maxnreg: int = 0,
                  **constexprs: Any) -> None:
@@ -105,7 +118,8 @@ class Launcher:
             self.kernel[grid](*args, **_options(num_warps, maxnreg), **constexprs)
             return
         device = torch.cuda.current_device()
-        key = (device, num_warps, maxnreg, *constexprs.items(), self._args_key(args))
+        args_key, by_pointer = self._args_key(args)
+        key = (device, num_warps, maxnreg, *constexprs.items(), args_key)
         entry = self.compiled.get(key)
         if entry is None:
             self._launch_and_keep(key, grid, args, _options(num_warps, maxnreg), constexprs)
@@ -114,8 +128,8 @@ class Launcher:
         grid_y = grid[1] if len(grid) > 1 else 1
         grid_z = grid[2] if len(grid) > 2 else 1
         compiled.run(grid[0], grid_y, grid_z, driver.active.get_current_stream(device),
-                     compiled.function, compiled.packed_metadata, None, None, None, *args,
-                     *tail)
+                     compiled.function, compiled.packed_metadata, None, None, None,
+                     *by_pointer, *tail)
 
     def _launch_and_keep(self, key: tuple, grid: tuple[int, ...], args: tuple,
                          options: dict[str, int], constexprs: dict[str, Any]) -> None:

@@ -1,8 +1,9 @@
 """kernels.triton_launch: a launcher goes through Triton once per key and then calls the kept
-compiled kernel's launcher with every parameter in order; anything that changes Triton's
-specialization (an int's value, a tensor's dtype or alignment, a constexpr, the warps)
-goes through Triton again. A stand-in kernel records both paths, so this runs without a GPU;
-the GPU case in test_triton_scan.py checks the direct launches' results."""
+compiled kernel's launcher with every parameter in order, tensors as their data pointers;
+anything that changes Triton's specialization (an int's value, a tensor's dtype or
+alignment, a constexpr, the warps) or puts a host tensor among the arguments goes through
+Triton again. A stand-in kernel records both paths, so this runs without a GPU; the GPU case
+in test_triton_scan.py checks the direct launches' results."""
 from types import SimpleNamespace
 
 import pytest
@@ -62,7 +63,21 @@ def test_second_launch_calls_the_kept_kernel_with_every_parameter_in_order(kerne
     assert len(kernel.calls) == 1 and kernel.calls[0][1] == (x, 64)
     (args,) = kernel.compiled[0].launches
     assert args[:9] == (5, 1, 1, 77, "function", "metadata", None, None, None)
-    assert args[9] is y and args[10:] == (64, True, 32)    # FLAG before BLOCK, as declared
+    # the tensor as its data pointer; FLAG before BLOCK, as declared
+    assert args[9:] == (y.data_ptr(), 64, True, 32)
+
+
+@pytest.mark.parametrize("first, second", [(0, 1), (1, 0)], ids=["tensor, int", "int, tensor"])
+def test_tensors_and_other_arguments_keep_their_places(kernel, first, second):
+    """The kept kernel's launcher gets each argument where it was given, a tensor as its data
+    pointer, whichever order tensors and ints come in."""
+    launch = Launcher(kernel)
+    for x in (torch.zeros(64), torch.ones(64)):
+        given = (x, 48)
+        launch((1,), given[first], given[second], num_warps=4, FLAG=True, BLOCK=32)
+    (args,) = kernel.compiled[0].launches
+    want = (x.data_ptr(), 48)
+    assert args[9:] == (want[first], want[second], True, 32)
 
 
 @pytest.mark.parametrize("change", [
@@ -78,6 +93,18 @@ def test_what_changes_the_specialization_goes_through_triton(kernel, change):
     for update in ({}, change):
         call = dict(x=torch.zeros(64), n=64, num_warps=4, FLAG=True, BLOCK=32) | update
         launch((1,), call.pop("x"), call.pop("n"), **call)
+    assert len(kernel.calls) == 2 and not kernel.compiled[0].launches
+
+
+def test_a_host_tensor_among_device_tensors_goes_through_triton(kernel, monkeypatch):
+    """The kept kernel gets data pointers unchecked, so a call with a host tensor where a
+    device tensor was (is_cuda False) is another key: Triton's launcher, which refuses host
+    memory with an error naming the argument, sees it."""
+    host = torch.zeros(64)
+    monkeypatch.setattr(triton_launch, "_is_cuda", lambda tensor: tensor is not host)
+    launch = Launcher(kernel)
+    for x in (torch.zeros(64), host):
+        launch((1,), x, 64, num_warps=4, FLAG=True, BLOCK=32)
     assert len(kernel.calls) == 2 and not kernel.compiled[0].launches
 
 

@@ -244,6 +244,30 @@ def test_block_scan_parameter_gradients_hold_no_large_sums_interpreted(monkeypat
     assert args["B"].grad.dtype == torch.bfloat16
 
 
+@interpreted
+def test_block_scan_second_backward_gets_fresh_gradients_interpreted():
+    """A second backward through the same graph (retain_graph) adds into freshly zeroed sums
+    and writes new gradient tensors: the same gradients twice, the first pass's left as they
+    were."""
+    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+    args = make_inputs(1, 8, 40, 4, torch.float32, "cpu", None, True, True, True, True, True)
+    for value in args.values():
+        value.requires_grad_()
+    y = selective_scan_triton(**args, delta_softplus=True,
+                              config=ScanConfig(layout="block", block_l=16))
+    dy = torch.randn_like(y)
+    grads = []
+    for retain in (True, False):
+        y.backward(dy, retain_graph=retain)
+        grads.append({name: value.grad for name, value in args.items()})
+        for value in args.values():
+            value.grad = None
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, rtol=1e-6, atol=1e-6, msg=name)
+        assert (grads[1][name].untyped_storage().data_ptr()
+                != grad.untyped_storage().data_ptr()), name
+
+
 # (batch, dim, length, state, dtype, fwd/bwd chunks, tiles per saved state): groups whole and
 # partial, several to a chunk and one chunk, split and unsplit states, 4- and 8-step tiles
 SPARSE_STATES_INTERPRETED = [
