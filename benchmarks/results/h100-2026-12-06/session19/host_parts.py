@@ -7,8 +7,11 @@ our versions, the module functions named in PARTS are timed by wrappers put in t
 module's globals (the code itself is not copied). Medians of 300 calls without a sync (the
 GPU is never behind at this length); the no-graph forward alone first.
 
-    PYTHONPATH=/tmp/site:$ROOT python3 host_parts.py LABEL=FILE ...   (FILE "." for this
-    checkout's kernels/triton_block_scan.py)"""
+    PYTHONPATH=/tmp/site:$ROOT python3 host_parts.py [--rounds R] LABEL=FILE ...   (FILE "."
+    for this checkout's kernels/triton_block_scan.py)
+
+--rounds (session 20): R rounds, the versions (and mamba_ssm) in turn in each, 300 calls a
+version a round; each part's least median over the rounds."""
 import argparse
 import functools
 import statistics
@@ -26,7 +29,7 @@ from mambaseq.kernels.triton_scan import ScanConfig
 
 clock = time.perf_counter
 PARTS = ("_kernel_inputs", "_block_forward", "_early_sums", "_gradient_sums", "_channel_rows",
-         "_launch_fwd", "_launch_bwd", "_as")
+         "_launch_fwd", "_launch_bwd", "_as", "_backward_buffers")
 marks: dict[str, list[float]] = defaultdict(list)
 stamp: dict[str, float] = {}
 
@@ -105,13 +108,14 @@ def timeline(label, scan, core, kw, inputs, dout, reps=300):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("versions", nargs="+", help="LABEL=FILE of a triton_block_scan.py")
     opts = parser.parse_args()
     args = mamba_inputs(1, 1024, 512)
     inputs = list(args.values())
     core, kw = scan_arguments(args)
     dout = torch.randn(1, 1024, 512, device="cuda", dtype=torch.bfloat16)
-    columns = {}
+    scans = {}
     for spec in opts.versions:
         label, _, path = spec.partition("=")
         module = triton_block_scan if path == "." else load_baseline(path)
@@ -119,16 +123,23 @@ def main() -> None:
             if hasattr(module, name):
                 setattr(module, name, timed(name, getattr(module, name)))
         wrap_function(module._BlockScanFn)
-        columns[label] = timeline(label, block_scan(module), core, kw, inputs, dout)
+        scans[label] = block_scan(module)
     peer, note = load_selective_scan_fn()
     if peer is None:
         print("mamba_ssm:", note)
     else:
         wrap_function(peer_module(None, "ops.selective_scan_interface").SelectiveScanFn)
-        columns["mamba_ssm"] = timeline("mamba_ssm", peer, core, kw, inputs, dout)
+        scans["mamba_ssm"] = peer
+    columns: dict[str, dict[str, float]] = {}
+    for _ in range(opts.rounds):
+        for label, scan in scans.items():
+            parts = timeline(label, scan, core, kw, inputs, dout)
+            best = columns.setdefault(label, parts)
+            for name, value in parts.items():
+                best[name] = min(best.get(name, value), value)
     names = list(dict.fromkeys(n for c in columns.values() for n in c))
     print(f"# {torch.cuda.get_device_name()}: host us a call at B1 D1024 L512 bf16, "
-          f"median of 300\n")
+          f"median of 300, least of {opts.rounds} rounds\n")
     print("| part | " + " | ".join(columns) + " |")
     print("|---" * (len(columns) + 1) + "|")
     for name in names:

@@ -1,36 +1,7 @@
 #!/usr/bin/env bash
-# Issue 14, session 20, call 3: the host path to land (call 2's "late": the sums split from one
-# buffer in one call, B and C without views, every gradient returned as summed for autograd's
-# engine to convert, the Launcher passing data pointers; what the backward writes allocated
-# in the backward, as on main):
-#  1. the whole gpu suite
-#  2. versions.py at short lengths, 5 rounds: main (2e464ba) against this tree
-#  3. host_parts.py (3 rounds) at B1 D1024 L512: the same and mamba_ssm
-#  4. the scan table beside mamba_ssm
-# Carry [".whl", ".peer", ".gpu"]; .gpu/ from session19/s19_prepare.sh (v_main.py,
-# triton_launch_main.py).
-set -u
-export TORCH_CUDA_ARCH_LIST=9.0
-source benchmarks/results/h100-2026-12-06/session10/device_setup.sh
-cp .gpu/triton_launch_main.py kernels/
-S18=benchmarks/results/h100-2026-12-06/session18
-S19=benchmarks/results/h100-2026-12-06/session19
-VERSIONS="main=.gpu/v_main.py this=."
-step "gpu suite"
-timeout 180 python3 -m pytest -m gpu -q -n 4 -p no:cacheprovider tests 2>&1 \
-  | tee "$OUT/gpu_tests.log" | tail -3
-step "versions at short lengths"
-PYTHONPATH=/tmp/site:$ROOT timeout 120 python3 $S18/versions.py --rounds 5 $VERSIONS \
-  --shapes 1,1024,512 1,1024,1024 1,1024,2048 1,1024,4096 1,1024,8192 8,1536,2048 2>&1 \
-  | tee "$OUT/versions_short.md" | tail -9
-step "mamba_ssm's selective_scan_cuda"
-wait $PEER; tail -1 /tmp/peer.log
-step "host parts at 512"
-PYTHONPATH=/tmp/site:$ROOT timeout 60 python3 $S19/host_parts.py --rounds 3 $VERSIONS 2>&1 \
-  | tee "$OUT/host_parts.md" | tail -20
-mkdir -p /tmp/o
-step "scan table beside mamba_ssm"
-timeout 80 python3 -m benchmarks.scan --ref-max-log2 9 --out /tmp/o 2>&1 | tail -3
-cat /tmp/o/scan.md
-cp /tmp/o/scan.md /tmp/o/scan.csv "$OUT/" 2>/dev/null
-step "end"
+# Issue 14, session 20, call 3 (NOT RUN: the device time went on starts that found no
+# machine): s20_call2.sh on the landed tree (7f9effb), main (2e464ba) against it in 5 rounds,
+# with mamba_ssm beside them in host_parts.py. Carry [".whl", ".peer", ".gpu"]; .gpu/ from
+# session19/s19_prepare.sh (v_main.py, triton_launch_main.py).
+VERSIONS="main=.gpu/v_main.py this=." ROUNDS=5 \
+  exec bash benchmarks/results/h100-2026-12-06/session20/s20_call2.sh
