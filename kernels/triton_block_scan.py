@@ -461,18 +461,14 @@ def _groups(M: torch.Tensor) -> int:
     return 1 if M.dim() == 3 else M.shape[1]
 
 
-def _aligned_pieces(buffer: torch.Tensor, sizes: list[int]) -> list[torch.Tensor]:
-    """Consecutive 1-D views of a float32 ``buffer`` of these sizes, each 16-byte aligned,
-    from one split (one host call for all of them); the buffer holds ``_aligned_length``."""
+def _zeroed_pieces(sizes: list[int], device: torch.device) -> list[torch.Tensor]:
+    """Consecutive 1-D float32 views of these sizes, each 16-byte aligned, of one zeroed
+    buffer: one fill and one split (one host call for all the views)."""
     padded = []
     for size in sizes:
         padded += (size, -size % 4)
+    buffer = torch.zeros(sum(padded), device=device, dtype=torch.float32)
     return buffer.split_with_sizes(padded)[::2]
-
-
-def _aligned_length(sizes: list[int]) -> int:
-    """Floats of a buffer that holds blocks of these sizes, each 16-byte aligned."""
-    return sum(size + (-size % 4) for size in sizes)
 
 
 def _gradient_sums(B: torch.Tensor, C: torch.Tensor, dim: int, with_D: bool, with_bias: bool,
@@ -491,15 +487,12 @@ def _gradient_sums(B: torch.Tensor, C: torch.Tensor, dim: int, with_D: bool, wit
     bc_sizes = [per_bc, per_bc]
     sizes = [dim * state, dim if with_D else 0, dim if with_bias else 0, per_state,
              per_state if with_dh0 else 0]
-    f32 = dict(device=B.device, dtype=torch.float32)
     bc_copied = torch.float32 not in (B.dtype, C.dtype)
     if not bc_copied or 8 * per_bc <= SHARED_SUMS_MAX_BYTES:
-        buffer = torch.zeros(_aligned_length(bc_sizes + sizes), **f32)
-        dB, dC, dA, dD, dbias, gcarry, dh0 = _aligned_pieces(buffer, bc_sizes + sizes)
+        dB, dC, dA, dD, dbias, gcarry, dh0 = _zeroed_pieces(bc_sizes + sizes, B.device)
     else:
-        dB, dC = _aligned_pieces(torch.zeros(_aligned_length(bc_sizes), **f32), bc_sizes)
-        dA, dD, dbias, gcarry, dh0 = _aligned_pieces(torch.zeros(_aligned_length(sizes), **f32),
-                                                     sizes)
+        dB, dC = _zeroed_pieces(bc_sizes, B.device)
+        dA, dD, dbias, gcarry, dh0 = _zeroed_pieces(sizes, B.device)
     return (dB.view(B.shape), dC.view(C.shape), dA.view(dim, state), dD if with_D else None,
             dbias if with_bias else None, gcarry,
             dh0.view(batch, dim, state) if with_dh0 else None)

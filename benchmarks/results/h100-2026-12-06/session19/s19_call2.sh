@@ -12,8 +12,11 @@
 # Carry [".whl", ".peer", ".gpu"]; .gpu/ from s19_prepare.sh: v_main.py (2e464ba's block file
 # importing triton_launch_main), triton_launch_main.py (2e464ba's launcher), v_early.py (the
 # patched block file importing triton_launch_main), v_cast.py (the patched block file, dB and
-# dC returned in float32).
+# dC returned in float32). VERSIONS and HOST_VERSIONS (set by session20/s20_call1.sh, which
+# ran this call) replace the versions compared in steps 2 and 3.
 set -u
+VERSIONS=${VERSIONS:-"main=.gpu/v_main.py early=.gpu/v_early.py this=."}
+HOST_VERSIONS=${HOST_VERSIONS:-"$VERSIONS cast=.gpu/v_cast.py"}
 export TORCH_CUDA_ARCH_LIST=9.0
 source benchmarks/results/h100-2026-12-06/session10/device_setup.sh
 cp .gpu/triton_launch_main.py kernels/
@@ -25,15 +28,16 @@ timeout 150 python3 -m pytest -m gpu -q -n 4 -p no:cacheprovider \
   tests/core/test_recompute.py -k "block or launch or recompute or float64_gpu" 2>&1 \
   | tee "$OUT/gpu_tests.log" | tail -3
 step "versions at short lengths"
-PYTHONPATH=/tmp/site:$ROOT timeout 200 python3 $S18/versions.py --rounds 3 \
-  --shapes 1,1024,512 1,1024,1024 1,1024,2048 1,1024,4096 1,1024,8192 8,1536,2048 \
-  main=.gpu/v_main.py early=.gpu/v_early.py this=. 2>&1 \
-  | tee "$OUT/versions_short.md" | tail -8
+# the versions before --shapes, which takes every argument after it (session 20's call 1 ran
+# them after it, and versions.py refused the call: session20/call1/versions_short.md)
+PYTHONPATH=/tmp/site:$ROOT timeout 200 python3 $S18/versions.py --rounds 3 $VERSIONS \
+  --shapes 1,1024,512 1,1024,1024 1,1024,2048 1,1024,4096 1,1024,8192 8,1536,2048 2>&1 \
+  | tee "$OUT/versions_short.md" | tail -9
 step "mamba_ssm's selective_scan_cuda"
 wait $PEER; tail -1 /tmp/peer.log
 step "host parts at 512"
-PYTHONPATH=/tmp/site:$ROOT timeout 90 python3 $S19/host_parts.py main=.gpu/v_main.py early=.gpu/v_early.py this=. \
-  cast=.gpu/v_cast.py 2>&1 | tee "$OUT/host_parts.md" | tail -24
+PYTHONPATH=/tmp/site:$ROOT timeout 90 python3 $S19/host_parts.py $HOST_VERSIONS 2>&1 \
+  | tee "$OUT/host_parts.md" | tail -30
 mkdir -p /tmp/o
 step "scan table beside mamba_ssm"
 timeout 100 python3 -m benchmarks.scan --ref-max-log2 9 --out /tmp/o 2>&1 | tail -3

@@ -21,7 +21,8 @@ step "host parts at 512"
 PYTHONPATH=/tmp/site:$ROOT timeout 30 python3 $S19/host_parts.py main=.gpu/v_main.py \
   early=.gpu/v_early.py this=. cast=.gpu/v_cast.py 2>&1 | tee "$OUT/host_parts.md" | tail -24
 step "versions at short lengths"
-PYTHONPATH=/tmp/site:$ROOT timeout 50 python3 $S18/versions.py --rounds 3 \
-  --shapes 1,1024,512 1,1024,2048 1,1024,4096 1,1024,8192 main=.gpu/v_main.py this=. 2>&1 \
+# the versions before --shapes, which takes every argument after it
+PYTHONPATH=/tmp/site:$ROOT timeout 50 python3 $S18/versions.py --rounds 3 main=.gpu/v_main.py \
+  this=. --shapes 1,1024,512 1,1024,2048 1,1024,4096 1,1024,8192 2>&1 \
   | tee "$OUT/versions_short.md" | tail -6
 step "end"
