@@ -461,14 +461,19 @@ def _groups(M: torch.Tensor) -> int:
     return 1 if M.dim() == 3 else M.shape[1]
 
 
-def _zeroed_pieces(sizes: list[int], device: torch.device) -> list[torch.Tensor]:
+def _zeroed_pieces(sizes: list[int], device: torch.device) -> list[torch.Tensor | None]:
     """Consecutive 1-D float32 views of these sizes, each 16-byte aligned, of one zeroed
-    buffer: one fill and one split (one host call for all the views)."""
-    padded = []
-    for size in sizes:
-        padded += (size, -size % 4)
-    buffer = torch.zeros(sum(padded), device=device, dtype=torch.float32)
-    return buffer.split_with_sizes(padded)[::2]
+    buffer (None for a size 0): one fill and one split. The split makes a view a piece, so
+    padding gets pieces only where a size is not a multiple of 4 (each view costs host time
+    on every call of a short scan)."""
+    present = [size for size in sizes if size]
+    if any(map((3).__and__, present)):
+        split = [part for size in present for part in (size, -size % 4)]
+    else:
+        split = present
+    pieces = torch.zeros(sum(split), device=device, dtype=torch.float32).split_with_sizes(split)
+    kept = iter(pieces if split is present else pieces[::2])
+    return [next(kept) if size else None for size in sizes]
 
 
 def _gradient_sums(B: torch.Tensor, C: torch.Tensor, dim: int, with_D: bool, with_bias: bool,
@@ -493,8 +498,9 @@ def _gradient_sums(B: torch.Tensor, C: torch.Tensor, dim: int, with_D: bool, wit
     else:
         dB, dC = _zeroed_pieces(bc_sizes, B.device)
         dA, dD, dbias, gcarry, dh0 = _zeroed_pieces(sizes, B.device)
-    return (dB.view(B.shape), dC.view(C.shape), dA.view(dim, state), dD if with_D else None,
-            dbias if with_bias else None, gcarry,
+    # view_as and int sizes: a torch.Size argument takes the slow path of torch's argument
+    # parser (a view 2.4 us instead of 0.9 on a 2-core host)
+    return (dB.view_as(B), dC.view_as(C), dA.view(dim, state), dD, dbias, gcarry,
             dh0.view(batch, dim, state) if with_dh0 else None)
 
 
