@@ -35,10 +35,13 @@ def pdl_requested() -> bool:
     return value == "1"
 
 
+@functools.cache
 def triton_interpreted() -> bool:
     """Whether Triton runs kernels in its CPU interpreter (``TRITON_INTERPRET=1``): the kernels
     then pick small blocks and one warp, and skip what only a compiled kernel has (register
-    caps, fast math, programmatic dependent launch)."""
+    caps, fast math, programmatic dependent launch). Read once, as Triton reads it once a
+    kernel, when ``triton.jit`` decorates it at import (the variable changed later changes
+    neither); a short scan's host path asks on every call."""
     return os.environ.get(INTERPRET_ENV_VAR) == "1"
 
 

@@ -8,21 +8,23 @@ launcher (benchmarks/results/h100-2026-12-06, session 10, call 1). A short scan'
 mostly such host time, so ``Launcher`` keeps the compiled kernels under a key of its own and
 calls the launcher directly.
 
-The key holds every argument's type, every tensor argument's dtype and whether it is on a
-CUDA device, whether the tensors' data pointers are 16-byte aligned (one flag where all are,
-else one a tensor), the other arguments' values, the constexprs, the warps, the register cap
-and the device: all that Triton's specialization is made of, and more. Equal keys therefore
-mean the same specialization and the same compiled kernel. A new key takes Triton's own path
-once (compiling where Triton has not) and keeps the kernel it launched. Under the
-interpreter, while a launch hook is set (a profiler such as proton's), and when the first
-argument is not a CUDA tensor, every call takes Triton's path.
+The key holds every argument's type, every tensor argument's dtype, whether the tensors' data
+pointers are 16-byte aligned (one flag where all are, else one a tensor), the other
+arguments' values, the constexprs, the warps, the register cap and the device: all that
+Triton's specialization is made of, and more. Equal keys therefore mean the same
+specialization and the same compiled kernel. A new key takes Triton's own path once
+(compiling where Triton has not) and keeps the kernel it launched. Under the interpreter,
+while a launch hook is set (a profiler such as proton's), and when the first argument is not
+a CUDA tensor, every call takes Triton's path.
 
 The kept kernel is given the tensors' data pointers as ints (the key reads them anyway):
 given a tensor, Triton 3.6's launcher calls its ``data_ptr`` method and then the driver's
 ``cuPointerGetAttribute`` to check that it points to device memory, both once a tensor (21
-tensors a launch of the block scan's backward). The key therefore holds whether each tensor
-is on a CUDA device, so that a call with a host tensor among its arguments takes Triton's
-path, whose launcher refuses it with an error naming the argument.
+tensors a launch of the block scan's backward). So that a host tensor among the arguments
+still gets Triton's error naming it, a call with one takes Triton's path. And where the
+kernel needs no scratch memory (the block scan's do not), the kept kernel is launched by
+Triton's C launcher itself, without ``CudaLauncher.__call__``, which would find that out
+again (two scratch allocations of size 0, a closure) on every call.
 """
 from __future__ import annotations
 
@@ -96,12 +98,12 @@ class Launcher:
         self.compiled: dict[tuple, Any] = {}
         self._pickers: dict[tuple[type, ...], tuple] = {}   # argument types -> _pickers'
 
-    def _args_key(self, args: tuple) -> tuple[tuple, tuple]:
-        """What the arguments contribute to the key (their types, the tensors' dtypes, devices
-        and alignment, the other arguments' values), and the arguments with each tensor's data
-        pointer in its place. Built by C-level maps over argument positions kept a type
-        tuple, no Python call an argument: this runs on every launch of a short scan's host
-        path."""
+    def _args_key(self, args: tuple) -> tuple[tuple, tuple, tuple]:
+        """What the arguments contribute to the key (their types, the tensors' dtypes and
+        alignment, the other arguments' values), the tensors, and the arguments with each
+        tensor's data pointer in its place. Built by C-level maps over argument positions
+        kept a type tuple, no Python call an argument: this runs on every launch of a short
+        scan's host path."""
         types = tuple(map(type, args))
         pickers = self._pickers.get(types)
         if pickers is None:
@@ -109,8 +111,8 @@ class Launcher:
         tensors, others = pickers[0](args), pickers[1](args)
         pointers = tuple(map(_pointer_of, tensors))
         aligned = not reduce(or_, pointers, 0) & 15 or tuple(not p & 15 for p in pointers)
-        return (types, tuple(map(_dtype_of, tensors)), tuple(map(_is_cuda, tensors)), aligned,
-                others), pickers[2](pointers + others)
+        return ((types, tuple(map(_dtype_of, tensors)), aligned, others), tensors,
+                pickers[2](pointers + others))
 
     def __call__(self, grid: tuple[int, ...], *args: Any, num_warps: int, maxnreg: int = 0,
                  **constexprs: Any) -> None:
@@ -118,23 +120,26 @@ class Launcher:
             self.kernel[grid](*args, **_options(num_warps, maxnreg), **constexprs)
             return
         device = torch.cuda.current_device()
-        args_key, by_pointer = self._args_key(args)
+        args_key, tensors, by_pointer = self._args_key(args)
         key = (device, num_warps, maxnreg, *constexprs.items(), args_key)
         entry = self.compiled.get(key)
-        if entry is None:
-            self._launch_and_keep(key, grid, args, _options(num_warps, maxnreg), constexprs)
+        if entry is None or not all(map(_is_cuda, tensors)):
+            if entry is None and all(map(_is_cuda, tensors)):
+                self._launch_and_keep(key, grid, args, _options(num_warps, maxnreg), constexprs)
+            else:   # a host tensor: Triton's launcher refuses it, naming the argument
+                self.kernel[grid](*args, **_options(num_warps, maxnreg), **constexprs)
             return
-        compiled, tail = entry
+        launch, head, tail = entry
         grid_y = grid[1] if len(grid) > 1 else 1
         grid_z = grid[2] if len(grid) > 2 else 1
-        compiled.run(grid[0], grid_y, grid_z, driver.active.get_current_stream(device),
-                     compiled.function, compiled.packed_metadata, None, None, None,
-                     *by_pointer, *tail)
+        launch(grid[0], grid_y, grid_z, driver.active.get_current_stream(device), *head,
+               *by_pointer, *tail)
 
     def _launch_and_keep(self, key: tuple, grid: tuple[int, ...], args: tuple,
                          options: dict[str, int], constexprs: dict[str, Any]) -> None:
-        """Launch through Triton and keep the compiled kernel with the constexprs' values in
-        the kernel's parameter order (the launcher takes every parameter, in order)."""
+        """Launch through Triton and keep the compiled kernel's launch (``_launch_of``) with
+        the constexprs' values in the kernel's parameter order (the launcher takes every
+        parameter, in order)."""
         rest = self.kernel.arg_names[len(args):]
         if sorted(rest) != sorted(constexprs):
             raise TypeError(f"{self.kernel.__name__}: pass parameters {rest} as keywords, "
@@ -145,4 +150,19 @@ class Launcher:
         if len(self.compiled) >= MAX_KEYS:     # the type tuples' pickers start over with them
             self.compiled.clear()
             self._pickers.clear()
-        self.compiled[key] = (compiled, tuple(constexprs[name] for name in rest))
+        self.compiled[key] = (*_launch_of(compiled), tuple(constexprs[name] for name in rest))
+
+
+def _launch_of(compiled: Any) -> tuple[Callable, tuple]:
+    """A compiled kernel's launch function and the arguments it takes between the stream and
+    the kernel's parameters: Triton's C launcher (``CudaLauncher.launch``) where the kernel
+    needs neither global nor profiling scratch memory, else ``compiled.run``, which
+    allocates them first."""
+    run = compiled.run
+    metadata = (compiled.packed_metadata, None, None, None)   # no launch metadata nor hooks
+    if (getattr(run, "global_scratch_size", None) == 0
+            and getattr(run, "profile_scratch_size", None) == 0
+            and callable(getattr(run, "launch", None))):
+        return run.launch, (compiled.function, run.launch_cooperative_grid, run.launch_pdl,
+                            None, None, *metadata)
+    return run, (compiled.function, *metadata)

@@ -49,6 +49,7 @@ class StandInKernel:
 def kernel(monkeypatch):
     monkeypatch.setattr(triton_launch, "triton_interpreted", lambda: False)
     monkeypatch.setattr(triton_launch, "_on_cuda", lambda arg: True)     # CPU tensors here
+    monkeypatch.setattr(triton_launch, "_is_cuda", lambda tensor: True)
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
     stream = SimpleNamespace(get_current_stream=lambda device: 77)
     monkeypatch.setattr(triton_launch, "driver", SimpleNamespace(active=stream))
@@ -98,8 +99,8 @@ def test_what_changes_the_specialization_goes_through_triton(kernel, change):
 
 def test_a_host_tensor_among_device_tensors_goes_through_triton(kernel, monkeypatch):
     """The kept kernel gets data pointers unchecked, so a call with a host tensor where a
-    device tensor was (is_cuda False) is another key: Triton's launcher, which refuses host
-    memory with an error naming the argument, sees it."""
+    device tensor was (is_cuda False) takes Triton's path: its launcher refuses host memory
+    with an error naming the argument."""
     host = torch.zeros(64)
     monkeypatch.setattr(triton_launch, "_is_cuda", lambda tensor: tensor is not host)
     launch = Launcher(kernel)
@@ -168,3 +169,39 @@ def test_one_misaligned_tensor_among_aligned_ones_is_another_specialization(kern
         launch((1,), x, y, num_warps=4, FLAG=True, BLOCK=32)
     assert len(kernel.calls) == 3
     assert [len(compiled.launches) for compiled in kernel.compiled] == [1, 1, 1]
+
+
+class StandInCudaLauncher:
+    """Triton 3.6's CudaLauncher: ``launch`` (its C launcher) and what its ``__call__`` reads
+    before calling it; ``__call__`` records its own calls."""
+
+    launch_cooperative_grid, launch_pdl = "cooperative", "pdl"
+
+    def __init__(self, scratch: int):
+        self.global_scratch_size, self.profile_scratch_size = scratch, 0
+        self.calls, self.launches = [], []
+
+    def __call__(self, *args):
+        self.calls.append(args)
+
+    def launch(self, *args):
+        self.launches.append(args)
+
+
+@pytest.mark.parametrize("scratch", [0, 128], ids=["no scratch", "global scratch"])
+def test_a_kernel_without_scratch_is_launched_by_the_c_launcher(kernel, monkeypatch, scratch):
+    """Where the kernel needs no scratch memory the kept kernel's C launcher is called
+    directly, with what CudaLauncher.__call__ would pass it; else through that call, which
+    allocates the scratch."""
+    run = StandInCudaLauncher(scratch)
+    monkeypatch.setattr(StandInCompiled, "run", run)
+    launch = Launcher(kernel)
+    for x in (torch.zeros(64), torch.ones(64)):
+        launch((3,), x, 64, num_warps=4, FLAG=True, BLOCK=32)
+    assert len(kernel.calls) == 1
+    head, tail = (3, 1, 1, 77, "function"), (x.data_ptr(), 64, True, 32)
+    if scratch:
+        assert run.calls == [head + ("metadata", None, None, None) + tail] and not run.launches
+    else:
+        assert run.launches == [head + ("cooperative", "pdl", None, None, "metadata", None,
+                                        None, None) + tail] and not run.calls
