@@ -76,6 +76,13 @@ STEPS_PER_WARP = 512
 # short scan's host time), so that a parameter's .grad, a view of that buffer, does not
 # hold them (128 MiB a layer at 2^20 steps and 16 states)
 SHARED_SUMS_MAX_BYTES = 1 << 20
+# the backward's sums (bytes) at most that the forward allocates and its kernel zeroes, so
+# that the backward launches no fill (one host call less on a short scan); larger sums are
+# the backward's own, so that nothing of their size is held from the forward to the backward
+EARLY_SUMS_MAX_BYTES = 1 << 20
+# du, dΔ and dz (bytes together) at most that are one allocation (three views): above it
+# each its own, so that one freed early in a model's backward is not kept by the others
+GROUPED_GRADS_MAX_BYTES = 16 << 20
 
 
 @triton.jit
@@ -230,19 +237,28 @@ def _program(state, dim_per_group, sb_b, sb_g, sc_b, sc_g, BLOCK_N: tl.constexpr
 @triton.jit
 def _block_fwd_kernel(u_ptr, su_b, su_d, delta_ptr, sdl_b, sdl_d, z_ptr, sz_b, sz_d,
                       y_ptr, sy_b, sy_d, A_ptr, B_ptr, sb_b, sb_g, sb_n, C_ptr, sc_b, sc_g, sc_n,
-                      D_ptr, bias_ptr, h0_ptr, final_ptr, hstart_ptr,
-                      dim, length, state, dim_per_group, n_chunks,
+                      D_ptr, bias_ptr, h0_ptr, final_ptr, hstart_ptr, zero_ptr,
+                      dim, length, state, dim_per_group, n_chunks, n_zero,
                       HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
                       SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr, STORE: tl.constexpr,
-                      FAST: tl.constexpr, WIDE: tl.constexpr, BLOCK_L: tl.constexpr,
-                      BLOCK_N: tl.constexpr, WARPS: tl.constexpr, EVEN_L: tl.constexpr):
+                      ZERO: tl.constexpr, FAST: tl.constexpr, WIDE: tl.constexpr,
+                      BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr, WARPS: tl.constexpr,
+                      EVEN_L: tl.constexpr):
     """Program (channel d, batch row b). y in its own strides; final (batch, dim, state)
     holds the state carried from chunk to chunk, a value a state (so the end state when the
     program ends); STORE: the state at every chunk start to hstart (batch, n_chunks, dim,
-    state). WARPS: the launch's warps; EVEN_L: the length is a whole number of chunks (no
+    state); ZERO: n_zero float32 at zero_ptr set to 0, a share a program (the backward's
+    sums). WARPS: the launch's warps; EVEN_L: the length is a whole number of chunks (no
     step is masked off: the forward's loop 313 -> 295 instructions, sm_90)."""
     d, b, offs_n, offs_l, mask_n, group, b_base, c_base = _program(
         state, dim_per_group, sb_b, sb_g, sc_b, sc_g, BLOCK_N, BLOCK_L)
+    if ZERO:
+        share = tl.cdiv(n_zero, dim * tl.num_programs(1))
+        first = (b * dim + d) * share
+        for start in range(0, share, BLOCK_L):
+            at = start + offs_l
+            tl.store(zero_ptr + first + at, tl.zeros([BLOCK_L], dtype=tl.float32),
+                     mask=(at < share) & (first + at < n_zero))
     VEC: tl.constexpr = _row_steps(BLOCK_L, WARPS, u_ptr.dtype.element_ty,
                                    delta_ptr.dtype.element_ty, z_ptr.dtype.element_ty,
                                    B_ptr.dtype.element_ty, C_ptr.dtype.element_ty)
@@ -461,47 +477,94 @@ def _groups(M: torch.Tensor) -> int:
     return 1 if M.dim() == 3 else M.shape[1]
 
 
-def _zeroed_pieces(sizes: list[int], device: torch.device) -> list[torch.Tensor | None]:
-    """Consecutive 1-D float32 views of these sizes, each 16-byte aligned, of one zeroed
-    buffer (None for a size 0): one fill and one split. The split makes a view a piece, so
-    padding gets pieces only where a size is not a multiple of 4 (each view costs host time
-    on every call of a short scan)."""
+def _split_of(sizes: list[int]) -> list[int]:
+    """The pieces one float32 buffer splits into for views of these sizes (0: no view), each
+    16-byte aligned: a piece a view, and padding pieces only where a size is not a multiple
+    of 4 (each piece costs host time on every call of a short scan)."""
     present = [size for size in sizes if size]
     if any(map((3).__and__, present)):
-        split = [part for size in present for part in (size, -size % 4)]
-    else:
-        split = present
-    pieces = torch.zeros(sum(split), device=device, dtype=torch.float32).split_with_sizes(split)
-    kept = iter(pieces if split is present else pieces[::2])
+        return [part for size in present for part in (size, -size % 4)]
+    return present
+
+
+def _pieces(buffer: torch.Tensor, sizes: list[int]) -> list[torch.Tensor | None]:
+    """Consecutive 1-D views of ``buffer`` (``_split_of(sizes)`` elements) of these sizes,
+    None for a size 0: one split."""
+    split = _split_of(sizes)
+    pieces = buffer.split_with_sizes(split)
+    kept = iter(pieces[::2] if len(split) > len(sizes) - sizes.count(0) else pieces)
     return [next(kept) if size else None for size in sizes]
 
 
+def _zeroed_pieces(sizes: list[int], device: torch.device) -> list[torch.Tensor | None]:
+    """``_pieces`` of one zeroed float32 buffer: one fill and one split."""
+    buffer = torch.zeros(sum(_split_of(sizes)), device=device, dtype=torch.float32)
+    return _pieces(buffer, sizes)
+
+
+def _sum_sizes(B: torch.Tensor, dim: int, with_D: bool, with_bias: bool,
+               with_dh0: bool) -> tuple[list[int], list[int]]:
+    """Elements of dB and dC, and of dA, dD, dbias, the carried adjoint and dh0 (0 where
+    absent), for B and C as ``_bc_rows`` gives them."""
+    batch, state = B.shape[0], B.shape[-2]
+    per_state = batch * dim * state
+    return [B.numel()] * 2, [dim * state, dim if with_D else 0, dim if with_bias else 0,
+                             per_state, per_state if with_dh0 else 0]
+
+
+def _early_sums(B: torch.Tensor, C: torch.Tensor, dim: int, with_D: bool, with_bias: bool,
+                with_dh0: bool) -> torch.Tensor | None:
+    """The backward's sums (``_gradient_sums``) as one float32 buffer, not yet zeroed, for
+    the forward's kernel to zero, where they take EARLY_SUMS_MAX_BYTES at most and may be one
+    buffer (SHARED_SUMS_MAX_BYTES); else None (the backward fills its own)."""
+    bc_sizes, sizes = _sum_sizes(B, dim, with_D, with_bias, with_dh0)
+    elements = sum(_split_of(bc_sizes + sizes))
+    bc_copied = torch.float32 not in (B.dtype, C.dtype)
+    if (4 * elements > EARLY_SUMS_MAX_BYTES
+            or bc_copied and 8 * bc_sizes[0] > SHARED_SUMS_MAX_BYTES):
+        return None
+    return torch.empty(elements, device=B.device, dtype=torch.float32)
+
+
 def _gradient_sums(B: torch.Tensor, C: torch.Tensor, dim: int, with_D: bool, with_bias: bool,
-                   with_dh0: bool) -> tuple:
+                   with_dh0: bool, zeroed: torch.Tensor | None = None) -> tuple:
     """The backward's float32 sums and scratch, zeroed, each 16-byte aligned, for B and C as
     ``_bc_rows`` gives them: dB and dC (B's and C's shapes), dA (dim, state), dD and dbias
     (dim,), the adjoint carried between chunks (batch x dim x state, flat) and dh0 (batch,
-    dim, state); dD, dbias and dh0 are None where absent. All are views of one buffer (one
-    fill), except where dB and dC are returned as copies (16-bit B and C: autograd's engine
-    converts the float32 sums) and their sums pass SHARED_SUMS_MAX_BYTES: then the sums are a
-    buffer of their own, since a parameter's ``.grad`` keeps the view the backward returns
-    and must not keep them alive through it (128 MiB a layer at 2^20 steps and 16 states).
-    Where dB or dC is a view of the sums, they are kept anyway."""
-    batch, state = B.shape[0], B.shape[-2]
-    per_bc, per_state = B.numel(), batch * dim * state
-    bc_sizes = [per_bc, per_bc]
-    sizes = [dim * state, dim if with_D else 0, dim if with_bias else 0, per_state,
-             per_state if with_dh0 else 0]
+    dim, state); dD, dbias and dh0 are None where absent. All are views of one buffer:
+    ``zeroed`` (``_early_sums``' buffer, zeroed by the forward's kernel) where given, else
+    one filled here, except where dB and dC are returned as copies (16-bit B and C:
+    autograd's engine converts the float32 sums) and their sums pass SHARED_SUMS_MAX_BYTES:
+    then the sums are a buffer of their own, since a parameter's ``.grad`` keeps the view the
+    backward returns and must not keep them alive through it (128 MiB a layer at 2^20 steps
+    and 16 states). Where dB or dC is a view of the sums, they are kept anyway."""
+    bc_sizes, sizes = _sum_sizes(B, dim, with_D, with_bias, with_dh0)
     bc_copied = torch.float32 not in (B.dtype, C.dtype)
-    if not bc_copied or 8 * per_bc <= SHARED_SUMS_MAX_BYTES:
+    if zeroed is not None:
+        dB, dC, dA, dD, dbias, gcarry, dh0 = _pieces(zeroed, bc_sizes + sizes)
+    elif not bc_copied or 8 * bc_sizes[0] <= SHARED_SUMS_MAX_BYTES:
         dB, dC, dA, dD, dbias, gcarry, dh0 = _zeroed_pieces(bc_sizes + sizes, B.device)
     else:
         dB, dC = _zeroed_pieces(bc_sizes, B.device)
         dA, dD, dbias, gcarry, dh0 = _zeroed_pieces(sizes, B.device)
     # view_as and int sizes: a torch.Size argument takes the slow path of torch's argument
     # parser (a view 2.4 us instead of 0.9 on a 2-core host)
-    return (dB.view_as(B), dC.view_as(C), dA.view(dim, state), dD, dbias, gcarry,
-            dh0.view(batch, dim, state) if with_dh0 else None)
+    return (dB.view_as(B), dC.view_as(C), dA.view(dim, B.shape[-2]), dD, dbias, gcarry,
+            dh0.view(B.shape[0], dim, B.shape[-2]) if with_dh0 else None)
+
+
+def _step_gradients(u: torch.Tensor, delta: torch.Tensor,
+                    z: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
+    """du, dΔ and dz (None without z), empty, in u's, delta's and z's dtypes and layouts:
+    where all are contiguous, of one dtype and together take GROUPED_GRADS_MAX_BYTES at
+    most, views of one allocation (one host call instead of three), else one each."""
+    grads = (u, delta) if z is None else (u, delta, z)
+    if (len(grads) * u.numel() * u.element_size() <= GROUPED_GRADS_MAX_BYTES
+            and all(t.dtype == u.dtype and t.is_contiguous() for t in grads)):
+        grouped = torch.empty((len(grads), *u.shape), device=u.device, dtype=u.dtype).unbind()
+    else:
+        grouped = tuple(map(torch.empty_like, grads))
+    return grouped if z is not None else (*grouped, None)
 
 
 def _flags(D: torch.Tensor | None, z: torch.Tensor | None, delta_bias: torch.Tensor | None,
@@ -517,12 +580,13 @@ _launch_fwd, _launch_bwd = Launcher(_block_fwd_kernel), Launcher(_block_bwd_kern
 def _block_forward(u: torch.Tensor, delta: torch.Tensor, A32: torch.Tensor, Bv: tuple,
                    Cv: tuple, D32: torch.Tensor | None, z: torch.Tensor | None,
                    bias32: torch.Tensor | None, h0: torch.Tensor | None, flags: dict,
-                   store: bool, block_l: int, fwd_warps: int, fwd_regs: int) -> tuple:
+                   store: bool, block_l: int, fwd_warps: int, fwd_regs: int,
+                   zero: torch.Tensor | None = None) -> tuple:
     """One launch of the forward on inputs as the kernels read them (u, delta, z with adjacent
     steps; A32, D32, bias32, h0 float32 and contiguous; Bv, Cv from ``_bc_rows``; ``flags``
     from ``_flags``): y (u's dtype and shape), the final state (batch, dim, state) float32
     and, when ``store``, every chunk's start state (batch, chunks, dim, state) float32 (else
-    the final state again)."""
+    the final state again). ``zero``, a float32 buffer, is set to 0 by the same launch."""
     batch, dim, length = u.shape
     state = A32.shape[1]
     n_chunks = -(-length // block_l)
@@ -534,8 +598,10 @@ def _block_forward(u: torch.Tensor, delta: torch.Tensor, A32: torch.Tensor, Bv: 
     _launch_fwd(
         (dim, batch), *rows, A32, *Bv, *Cv, D32 if D32 is not None else A32,
         bias32 if bias32 is not None else A32, h0 if h0 is not None else final, final,
-        hstart, dim, length, state, dim // _groups(Bv[0]), n_chunks,
-        HAS_H0=h0 is not None, STORE=store, WIDE=wide, BLOCK_L=block_l, WARPS=fwd_warps,
+        hstart, zero if zero is not None else final, dim, length, state,
+        dim // _groups(Bv[0]), n_chunks, zero.numel() if zero is not None else 0,
+        HAS_H0=h0 is not None, STORE=store, ZERO=zero is not None, WIDE=wide,
+        BLOCK_L=block_l, WARPS=fwd_warps,
         BLOCK_N=_next_power_of_2(state), EVEN_L=length % block_l == 0, num_warps=fwd_warps,
         maxnreg=fwd_regs, **flags)
     return out, final, hstart
@@ -566,14 +632,19 @@ class _BlockScanFn(torch.autograd.Function):
         inputs = _kernel_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state)
         u, delta, A32, Bv, Cv, D32, z, bias32, _ = inputs
         flags = _flags(D32, z, bias32, softplus)
+        zeroed = None
         if stash is not None and stash.replaying:   # the recorded run's results, no kernel
             batch, dim, length = u.shape
             out, final, hstart = stash.take(
                 u.shape, (batch, -(-length // block_l), dim, A.shape[1]))
             out, final = out.detach(), final.detach()
         else:
+            if needs_grad:
+                zeroed = _early_sums(Bv[0], Cv[0], u.shape[1], D32 is not None,
+                                     bias32 is not None, ctx.needs_input_grad[8])
             out, final, hstart = _block_forward(
-                *inputs, flags, needs_grad or stash is not None, block_l, warps[0], max_regs[0])
+                *inputs, flags, needs_grad or stash is not None, block_l, warps[0], max_regs[0],
+                zeroed)
             if stash is not None:
                 stash.put(out, final, hstart)
         if needs_grad:
@@ -582,6 +653,7 @@ class _BlockScanFn(torch.autograd.Function):
             ctx.bc_strides = (Bv[1:], Cv[1:])
             ctx.flags, ctx.block_l = flags, block_l
             ctx.bwd_warps, ctx.bwd_regs = warps[1], max_regs[1]
+            ctx.zeroed = zeroed     # the backward's sums, zeroed by the forward's kernel
         ctx.set_materialize_grads(False)
         return out, final
 
@@ -593,10 +665,10 @@ class _BlockScanFn(torch.autograd.Function):
         dout = _channel_major(dout) if dout is not None else torch.zeros_like(u)
         dfinal = dfinal.contiguous().float() if dfinal is not None else None
         want_dh0 = ctx.needs_input_grad[8]
-        du, ddelta = torch.empty_like(u), torch.empty_like(delta)
-        dz = torch.empty_like(z) if z is not None else None
+        du, ddelta, dz = _step_gradients(u, delta, z)
+        zeroed, ctx.zeroed = ctx.zeroed, None   # a second backward (retain_graph) fills its own
         dB, dC, dA, dD, dbias, gcarry, dh0 = _gradient_sums(
-            B, C, dim, D32 is not None, bias32 is not None, want_dh0)
+            B, C, dim, D32 is not None, bias32 is not None, want_dh0, zeroed)
         zz, dzz = (z, dz) if z is not None else (u, du)
         rows, wide = _channel_rows(dim, u, delta, zz, dout, du, ddelta, dzz)
         b_strides, c_strides = ctx.bc_strides

@@ -268,6 +268,34 @@ def test_block_scan_second_backward_gets_fresh_gradients_interpreted():
                 != grad.untyped_storage().data_ptr()), name
 
 
+@interpreted
+def test_block_scan_sums_zeroed_by_the_forward_interpreted(monkeypatch):
+    """Small backward sums are allocated by the forward and zeroed by its kernel: a buffer
+    full of NaN before that launch gives the gradients of sums the backward fills itself."""
+    from mambaseq.kernels import triton_block_scan
+    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+    args = make_inputs(2, 8, 40, 4, torch.float32, "cpu", None, True, True, True, True, True)
+    real, poisoned = triton_block_scan._early_sums, []
+
+    def poison(*given):
+        buffer = real(*given)
+        poisoned.append(buffer is not None)
+        return buffer.fill_(float("nan")) if buffer is not None else None
+    monkeypatch.setattr(triton_block_scan, "_early_sums", poison)
+    grads = []
+    for early in (1 << 20, 0):
+        monkeypatch.setattr(triton_block_scan, "EARLY_SUMS_MAX_BYTES", early)
+        leaves = {name: value.detach().clone().requires_grad_()
+                  for name, value in args.items()}
+        y = selective_scan_triton(**leaves, delta_softplus=True,
+                                  config=ScanConfig(layout="block", block_l=16))
+        y.backward(torch.ones_like(y))
+        grads.append({name: value.grad for name, value in leaves.items()})
+    assert poisoned == [True, False]
+    for name, grad in grads[1].items():
+        torch.testing.assert_close(grads[0][name], grad, rtol=1e-6, atol=1e-6, msg=name)
+
+
 # (batch, dim, length, state, dtype, fwd/bwd chunks, tiles per saved state): groups whole and
 # partial, several to a chunk and one chunk, split and unsplit states, 4- and 8-step tiles
 SPARSE_STATES_INTERPRETED = [
