@@ -74,7 +74,8 @@ def variants() -> list[tuple[str, object, dict, int, dict]]:
     scan's forward and backward with a state saved every 8 tiles, and with a float32 Δ in
     4-step tiles (as the models call them: one 16-byte vector of the widest input), and the
     bf16 backward in 4-step tiles after an 8-step forward (two tiles a saved state); the
-    block layout's forward and backward (bf16, and a float32 Δ); the small ops at their
+    block layout's forward and backward (bf16, and a float32 Δ), and its bf16 forward
+    zeroing the backward's sums (small ones: EARLY_SUMS_MAX_BYTES); the small ops at their
     launch settings; the decode linear in each autotune config (bf16, 64 rows). Pointer
     types come from POINTERS (the conv kernels' from CONV_WINDOW first, the decode
     linear's from LINEAR_WEIGHTS, the decode step's from STEP_CODE)."""
@@ -120,9 +121,10 @@ def variants() -> list[tuple[str, object, dict, int, dict]]:
              dict(model, TILES_PER_STATE=2), 1)]
     # the block layout (kernels/triton_block_scan.py) at its default chunk, bf16 inputs and
     # the models' float32 Δ, with step masks (EVEN_L off: a length not of whole chunks; on,
-    # the loops are 18 and 32 instructions shorter)
+    # the loops are 18 and 32 instructions shorter); the forward without zeroing the
+    # backward's sums (ZERO: its loop over them, shorter, would be the innermost loop read)
     block = dict(HAS_D=True, HAS_Z=True, HAS_BIAS=True, SOFTPLUS=True, HAS_H0=False, STORE=True,
-                 HAS_DFINAL=False, HAS_DH0=False, FAST=True, WIDE=False,
+                 ZERO=False, HAS_DFINAL=False, HAS_DH0=False, FAST=True, WIDE=False,
                  BLOCK_L=block_scan.MAX_BLOCK_L, BLOCK_N=16, EVEN_L=False)
     fwd, bwd = block_scan.FWD_WARPS, block_scan.BWD_WARPS
     for tag, types in (("bf16", {}), ("float32 Δ", fp32_delta)):
@@ -130,6 +132,8 @@ def variants() -> list[tuple[str, object, dict, int, dict]]:
                  dict(block, WARPS=fwd), fwd, types),
                 (f"block scan backward, {tag}", block_scan._block_bwd_kernel,
                  dict(block, WARPS=bwd), bwd, types)]
+    out += [("block scan forward, bf16, zeroing the backward's sums",
+             block_scan._block_fwd_kernel, dict(block, WARPS=fwd, ZERO=True), fwd)]
     for varlen in (False, True):
         tag = "packed" if varlen else "plain"
         # unit length strides, as at a launch on (batch, dim, length) tensors
