@@ -29,7 +29,8 @@ layout (``kernels.triton_scan``) that cuts the length into chunks is faster:
 
 Forward: y (gated by SiLU(z)), the final state and, for the backward, every chunk's start
 state (batch, chunks, dim, state) float32: 1/BLOCK_L of the states, 32 MiB at dim 1024 and
-2^20 steps.
+2^20 steps; and where the backward's sums are small (EARLY_SUMS_MAX_BYTES) it zeroes them,
+so the backward launches no fill of its own (one host call less on a short scan).
 
 Backward, chunks last to first, for one state at a time: the states again by the forward scan
 from the saved chunk start; the adjoint g_t = C_t dy_t + a_(t+1) g_(t+1) by the reverse scan
@@ -80,9 +81,6 @@ SHARED_SUMS_MAX_BYTES = 1 << 20
 # that the backward launches no fill (one host call less on a short scan); larger sums are
 # the backward's own, so that nothing of their size is held from the forward to the backward
 EARLY_SUMS_MAX_BYTES = 1 << 20
-# du, dΔ and dz (bytes together) at most that are one allocation (three views): above it
-# each its own, so that one freed early in a model's backward is not kept by the others
-GROUPED_GRADS_MAX_BYTES = 16 << 20
 
 
 @triton.jit
@@ -553,20 +551,6 @@ def _gradient_sums(B: torch.Tensor, C: torch.Tensor, dim: int, with_D: bool, wit
             dh0.view(B.shape[0], dim, B.shape[-2]) if with_dh0 else None)
 
 
-def _step_gradients(u: torch.Tensor, delta: torch.Tensor,
-                    z: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
-    """du, dΔ and dz (None without z), empty, in u's, delta's and z's dtypes and layouts:
-    where all are contiguous, of one dtype and together take GROUPED_GRADS_MAX_BYTES at
-    most, views of one allocation (one host call instead of three), else one each."""
-    grads = (u, delta) if z is None else (u, delta, z)
-    if (len(grads) * u.numel() * u.element_size() <= GROUPED_GRADS_MAX_BYTES
-            and all(t.dtype == u.dtype and t.is_contiguous() for t in grads)):
-        grouped = torch.empty((len(grads), *u.shape), device=u.device, dtype=u.dtype).unbind()
-    else:
-        grouped = tuple(map(torch.empty_like, grads))
-    return grouped if z is not None else (*grouped, None)
-
-
 def _flags(D: torch.Tensor | None, z: torch.Tensor | None, delta_bias: torch.Tensor | None,
            softplus: bool) -> dict:
     """The kernels' compile-time flags of a call."""
@@ -665,7 +649,8 @@ class _BlockScanFn(torch.autograd.Function):
         dout = _channel_major(dout) if dout is not None else torch.zeros_like(u)
         dfinal = dfinal.contiguous().float() if dfinal is not None else None
         want_dh0 = ctx.needs_input_grad[8]
-        du, ddelta, dz = _step_gradients(u, delta, z)
+        du, ddelta = torch.empty_like(u), torch.empty_like(delta)
+        dz = torch.empty_like(z) if z is not None else None
         zeroed, ctx.zeroed = ctx.zeroed, None   # a second backward (retain_graph) fills its own
         dB, dC, dA, dD, dbias, gcarry, dh0 = _gradient_sums(
             B, C, dim, D32 is not None, bias32 is not None, want_dh0, zeroed)
