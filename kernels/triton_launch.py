@@ -122,12 +122,12 @@ class Launcher:
         device = torch.cuda.current_device()
         args_key, tensors, by_pointer = self._args_key(args)
         key = (device, num_warps, maxnreg, *constexprs.items(), args_key)
+        if not all(map(_is_cuda, tensors)):     # Triton's launcher refuses it, naming it
+            self.kernel[grid](*args, **_options(num_warps, maxnreg), **constexprs)
+            return
         entry = self.compiled.get(key)
-        if entry is None or not all(map(_is_cuda, tensors)):
-            if entry is None and all(map(_is_cuda, tensors)):
-                self._launch_and_keep(key, grid, args, _options(num_warps, maxnreg), constexprs)
-            else:   # a host tensor: Triton's launcher refuses it, naming the argument
-                self.kernel[grid](*args, **_options(num_warps, maxnreg), **constexprs)
+        if entry is None:
+            self._launch_and_keep(key, grid, args, _options(num_warps, maxnreg), constexprs)
             return
         launch, head, tail = entry
         grid_y = grid[1] if len(grid) > 1 else 1
