@@ -5,7 +5,8 @@
 # at a time; the interpreter's block cases pass with it, 16 passed; kernel_stats.py: the bf16
 # backward spills 40 bytes a thread instead of 8 and its loop is 841 instructions instead of
 # 811, the two modulos a state; rotate-states-stepped.patch steps n and wraps it by a
-# compare: its loop is 806 instructions, its spills 32 bytes; not run under the interpreter):
+# compare: its loop is 806 instructions, its spills 32 bytes; the interpreter's block cases
+# pass with it too, 16 passed):
 #  1. the block, launcher and recomputation gpu tests
 #  2. the kernels' GPU time at 512-8K (diag.py A): is the 1K backward (126.6 us against
 #     mamba_ssm's 99.3 in session 21) the atomics' contention?
