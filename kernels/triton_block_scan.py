@@ -485,10 +485,10 @@ def _split_of(sizes: list[int]) -> list[int]:
     return present
 
 
-def _pieces(buffer: torch.Tensor, sizes: list[int]) -> list[torch.Tensor | None]:
-    """Consecutive 1-D views of ``buffer`` (``_split_of(sizes)`` elements) of these sizes,
-    None for a size 0: one split."""
-    split = _split_of(sizes)
+def _pieces(buffer: torch.Tensor, split: list[int],
+            sizes: list[int]) -> list[torch.Tensor | None]:
+    """Consecutive 1-D views of ``buffer`` (``split = _split_of(sizes)``) of these sizes, None
+    for a size 0: one split."""
     pieces = buffer.split_with_sizes(split)
     kept = iter(pieces[::2] if len(split) > len(sizes) - sizes.count(0) else pieces)
     return [next(kept) if size else None for size in sizes]
@@ -496,8 +496,8 @@ def _pieces(buffer: torch.Tensor, sizes: list[int]) -> list[torch.Tensor | None]
 
 def _zeroed_pieces(sizes: list[int], device: torch.device) -> list[torch.Tensor | None]:
     """``_pieces`` of one zeroed float32 buffer: one fill and one split."""
-    buffer = torch.zeros(sum(_split_of(sizes)), device=device, dtype=torch.float32)
-    return _pieces(buffer, sizes)
+    split = _split_of(sizes)
+    return _pieces(torch.zeros(sum(split), device=device, dtype=torch.float32), split, sizes)
 
 
 def _sum_sizes(B: torch.Tensor, dim: int, with_D: bool, with_bias: bool,
@@ -510,16 +510,21 @@ def _sum_sizes(B: torch.Tensor, dim: int, with_D: bool, with_bias: bool,
                              per_state, per_state if with_dh0 else 0]
 
 
+def _sums_in_one_buffer(B: torch.Tensor, C: torch.Tensor) -> bool:
+    """Whether dB's and dC's sums may share one buffer with dA's, dD's and dbias's: where dB
+    or dC is returned as a view of the sums (float32 B or C), or where they take at most
+    SHARED_SUMS_MAX_BYTES (``_gradient_sums``)."""
+    return torch.float32 in (B.dtype, C.dtype) or 8 * B.numel() <= SHARED_SUMS_MAX_BYTES
+
+
 def _early_sums(B: torch.Tensor, C: torch.Tensor, dim: int, with_D: bool, with_bias: bool,
                 with_dh0: bool) -> torch.Tensor | None:
     """The backward's sums (``_gradient_sums``) as one float32 buffer, not yet zeroed, for
     the forward's kernel to zero, where they take EARLY_SUMS_MAX_BYTES at most and may be one
-    buffer (SHARED_SUMS_MAX_BYTES); else None (the backward fills its own)."""
+    buffer (``_sums_in_one_buffer``); else None (the backward fills its own)."""
     bc_sizes, sizes = _sum_sizes(B, dim, with_D, with_bias, with_dh0)
     elements = sum(_split_of(bc_sizes + sizes))
-    bc_copied = torch.float32 not in (B.dtype, C.dtype)
-    if (4 * elements > EARLY_SUMS_MAX_BYTES
-            or bc_copied and 8 * bc_sizes[0] > SHARED_SUMS_MAX_BYTES):
+    if 4 * elements > EARLY_SUMS_MAX_BYTES or not _sums_in_one_buffer(B, C):
         return None
     return torch.empty(elements, device=B.device, dtype=torch.float32)
 
@@ -537,10 +542,10 @@ def _gradient_sums(B: torch.Tensor, C: torch.Tensor, dim: int, with_D: bool, wit
     backward returns and must not keep them alive through it (128 MiB a layer at 2^20 steps
     and 16 states). Where dB or dC is a view of the sums, they are kept anyway."""
     bc_sizes, sizes = _sum_sizes(B, dim, with_D, with_bias, with_dh0)
-    bc_copied = torch.float32 not in (B.dtype, C.dtype)
     if zeroed is not None:
-        dB, dC, dA, dD, dbias, gcarry, dh0 = _pieces(zeroed, bc_sizes + sizes)
-    elif not bc_copied or 8 * bc_sizes[0] <= SHARED_SUMS_MAX_BYTES:
+        all_sizes = bc_sizes + sizes
+        dB, dC, dA, dD, dbias, gcarry, dh0 = _pieces(zeroed, _split_of(all_sizes), all_sizes)
+    elif _sums_in_one_buffer(B, C):
         dB, dC, dA, dD, dbias, gcarry, dh0 = _zeroed_pieces(bc_sizes + sizes, B.device)
     else:
         dB, dC = _zeroed_pieces(bc_sizes, B.device)

@@ -117,17 +117,17 @@ class Launcher:
     def __call__(self, grid: tuple[int, ...], *args: Any, num_warps: int, maxnreg: int = 0,
                  **constexprs: Any) -> None:
         if triton_interpreted() or _hooked() or not _on_cuda(args[0]):
-            self.kernel[grid](*args, **_options(num_warps, maxnreg), **constexprs)
+            self._through_triton(grid, args, num_warps, maxnreg, constexprs)
+            return
+        args_key, tensors, by_pointer = self._args_key(args)
+        if not all(map(_is_cuda, tensors)):     # Triton's launcher refuses it, naming it
+            self._through_triton(grid, args, num_warps, maxnreg, constexprs)
             return
         device = torch.cuda.current_device()
-        args_key, tensors, by_pointer = self._args_key(args)
         key = (device, num_warps, maxnreg, *constexprs.items(), args_key)
-        if not all(map(_is_cuda, tensors)):     # Triton's launcher refuses it, naming it
-            self.kernel[grid](*args, **_options(num_warps, maxnreg), **constexprs)
-            return
         entry = self.compiled.get(key)
         if entry is None:
-            self._launch_and_keep(key, grid, args, _options(num_warps, maxnreg), constexprs)
+            self._launch_and_keep(key, grid, args, num_warps, maxnreg, constexprs)
             return
         launch, head, tail = entry
         grid_y = grid[1] if len(grid) > 1 else 1
@@ -135,8 +135,14 @@ class Launcher:
         launch(grid[0], grid_y, grid_z, driver.active.get_current_stream(device), *head,
                *by_pointer, *tail)
 
-    def _launch_and_keep(self, key: tuple, grid: tuple[int, ...], args: tuple,
-                         options: dict[str, int], constexprs: dict[str, Any]) -> None:
+    def _through_triton(self, grid: tuple[int, ...], args: tuple, num_warps: int,
+                        maxnreg: int, constexprs: dict[str, Any]) -> Any:
+        """Triton's own launch (binding, specializing, compiling where it has not): its
+        compiled kernel."""
+        return self.kernel[grid](*args, **_options(num_warps, maxnreg), **constexprs)
+
+    def _launch_and_keep(self, key: tuple, grid: tuple[int, ...], args: tuple, num_warps: int,
+                         maxnreg: int, constexprs: dict[str, Any]) -> None:
         """Launch through Triton and keep the compiled kernel's launch (``_launch_of``) with
         the constexprs' values in the kernel's parameter order (the launcher takes every
         parameter, in order)."""
@@ -144,7 +150,7 @@ class Launcher:
         if sorted(rest) != sorted(constexprs):
             raise TypeError(f"{self.kernel.__name__}: pass parameters {rest} as keywords, "
                             f"got {sorted(constexprs)}")
-        compiled = self.kernel[grid](*args, **options, **constexprs)
+        compiled = self._through_triton(grid, args, num_warps, maxnreg, constexprs)
         if hasattr(compiled, "result"):     # compiled asynchronously
             compiled = compiled.result()
         if len(self.compiled) >= MAX_KEYS:     # the type tuples' pickers start over with them
