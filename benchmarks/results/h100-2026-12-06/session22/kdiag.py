@@ -1,0 +1,103 @@
+"""Session 22: what bounds the block scan's kernels from 8K steps up (B1 D1024 bf16, the scan
+table's inputs), ours only: GPU time a call of the forward's and backward's kernels
+(torch.profiler over 10 calls) under variants of the inputs and the launch, and a mode that
+only runs calls for Nsight Compute to read.
+
+  times B,D,L ...       the table, for each shape
+  run VARIANT B,D,L N   N forward+backward calls of one variant (for ncu)
+
+Variants (VARIANTS): default; f32bc (B and C given as float32: no bf16 unpacking in the
+loops, twice the bytes of B and C read); rR/S/wW: R channels a forward program
+(ScanConfig.block_fwd_rows: they share each B_t and C_t load), S steps a chunk, W warps a
+forward program.
+
+    PYTHONPATH=. python3 benchmarks/results/h100-2026-12-06/session22/kdiag.py times 1,1024,8192
+"""
+import sys
+from pathlib import Path
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+from benchmarks.scan import mamba_inputs, scan_arguments
+from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "session21"))
+from diag import kernel_us  # noqa: E402  (session 21's: GPU us a call of each block kernel)
+
+
+def _block(rows: int = 0, block_l: int = 0, fwd_warps: int = 0, bwd_warps: int = 0):
+    return ScanConfig(layout="block", block_fwd_rows=rows, block_l=block_l,
+                      block_fwd_warps=fwd_warps, block_bwd_warps=bwd_warps)
+
+
+# name: (config, B and C as float32); rows/steps/forward warps
+VARIANTS = {
+    "default": (_block(), False),
+    "f32bc": (_block(), True),
+    "r1/1024/w2": (_block(1, 1024, 2, 2), False),
+    "r1/512/w1": (_block(1, 512, 1, 1), False),
+    "r2/2048/w4": (_block(2), False),
+    "r2/2048/w8": (_block(2, 2048, 8), False),
+    "r2/1024/w4": (_block(2, 1024, 4, 2), False),
+    "r2/1024/w2": (_block(2, 1024, 2, 2), False),
+    "r2/512/w1": (_block(2, 512, 1, 1), False),
+    "r4/1024/w4": (_block(4, 1024, 4, 2), False),
+}
+
+
+def step_of(variant: str, shape: tuple[int, int, int]):
+    config, f32 = VARIANTS[variant]
+    args = mamba_inputs(*shape)
+    if f32:
+        for name in ("B", "C"):
+            args[name] = args[name].detach().float().requires_grad_()
+    core, kw = scan_arguments(args)
+    inputs = list(args.values())
+    out = selective_scan_triton(*core, **kw, config=config)
+    dout = torch.randn_like(out)
+    del out
+
+    def both():
+        for t in inputs:
+            t.grad = None
+        selective_scan_triton(*core, **kw, config=config).backward(dout)
+    return both
+
+
+def times(shapes: list[tuple[int, int, int]]) -> None:
+    print(f"# {torch.cuda.get_device_name()}: GPU us a call, bf16")
+    print("| B, D, L | variant | forward kernel us | backward kernel us |")
+    print("|---|---|---|---|")
+    for shape in shapes:
+        for variant in VARIANTS:
+            label = f"| {', '.join(map(str, shape))} | {variant} |"
+            try:
+                both = step_of(variant, shape)
+                for _ in range(3):
+                    both()
+                torch.cuda.synchronize()
+                with profile(activities=[ProfilerActivity.CUDA]) as prof:
+                    for _ in range(10):
+                        both()
+                    torch.cuda.synchronize()
+            except Exception as err:        # a variant that fails: say so, go on
+                print(f"{label} {type(err).__name__}: {str(err)[:200]} | |", flush=True)
+                torch.cuda.empty_cache()
+                continue
+            us = kernel_us(prof, 10)
+            print(f"{label} {us.get('_block_fwd_kernel', 0):.1f} | "
+                  f"{us.get('_block_bwd_kernel', 0):.1f} |", flush=True)
+            torch.cuda.empty_cache()
+
+
+if __name__ == "__main__":
+    def shape_of(text: str) -> tuple[int, int, int]:
+        return tuple(map(int, text.split(",")))
+    if sys.argv[1] == "times":
+        times([shape_of(x) for x in sys.argv[2:]])
+    else:
+        both = step_of(sys.argv[2], shape_of(sys.argv[3]))
+        for _ in range(int(sys.argv[4])):
+            both()
+        torch.cuda.synchronize()

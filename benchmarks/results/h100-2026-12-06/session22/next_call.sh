@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Prepared in session 22 for the next session (not run: no GPU was lent in session 22). One
+# call on a tree with channel-rows.patch applied (the block forward's programs may take
+# several channels, which share each state's B_t and C_t load, ScanConfig.block_fwd_rows;
+# the forward widens bf16 B and C by shifting bits; interpreter: 24 block cases pass, also
+# with FWD_ROWS = 2 as the default; kernel_stats.py, sm_90: the forward's loop 296 -> 278
+# instructions, programs of two channels 498 for twice the work, 240 registers):
+#  1. the block, launcher and recomputation gpu tests (the two new channel-rows cases)
+#  2. kdiag.py: forward and backward kernel GPU time under 10 variants (rows, chunk steps,
+#     warps, float32 B and C) at 8K, 64K, 2^20 and the gated 8 x 1536 x 8K
+#  3. Nsight Compute on one forward launch at 64K, default and two channels a program: is
+#     the forward bound by issue or by L2 (B and C are read by every channel)?
+#  4. versions.py, 2 rounds: main (HEAD's block file), this (patch, one channel a program),
+#     two channels a program (2048 and 1024 steps a chunk), 512 to 2^20 and the gated shapes
+# Here first (CPU, repository root):
+#   mkdir -p .gpu && git show HEAD:kernels/triton_block_scan.py > .gpu/v_head.py
+#   git apply benchmarks/results/h100-2026-12-06/session22/channel-rows.patch
+#   sed 's/^FWD_ROWS = 1$/FWD_ROWS = 2/' kernels/triton_block_scan.py > .gpu/v_rows2.py
+# Carry [".whl", ".gpu"].
+set -u
+export NO_PEER=1
+source benchmarks/results/h100-2026-12-06/session10/device_setup.sh
+S18=benchmarks/results/h100-2026-12-06/session18
+S22=benchmarks/results/h100-2026-12-06/session22
+step "gpu tests: block layout, launcher, recomputation"
+timeout 150 python3 -m pytest -m gpu -q -n 4 -p no:cacheprovider \
+  tests/kernels/test_triton_scan.py tests/kernels/test_triton_launch.py \
+  tests/core/test_recompute.py -k "block or launch or recompute or float64_gpu" 2>&1 \
+  | tee "$OUT/gpu_tests.log" | tail -3
+step "kernel times under variants"
+PYTHONPATH=/tmp/site:$ROOT timeout 200 python3 $S22/kdiag.py times 1,1024,8192 1,1024,65536 \
+  1,1024,1048576 8,1536,8192 2>&1 | tee "$OUT/ktimes.md"
+NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+SECTIONS="--section SpeedOfLight --section MemoryWorkloadAnalysis --section MemoryWorkloadAnalysis_Tables --section ComputeWorkloadAnalysis --section SchedulerStats --section WarpStateStats --section Occupancy --section LaunchStats"
+for variant in default r2/2048/w4; do
+  step "ncu forward $variant"
+  PYTHONPATH=/tmp/site:$ROOT timeout 60 "$NCU" --clock-control none -k regex:_block_fwd_kernel \
+    -s 2 -c 1 $SECTIONS python3 $S22/kdiag.py run $variant 1,1024,65536 3 \
+    > "$OUT/ncu_fwd_${variant//\//_}.txt" 2>&1
+  grep -E "Duration|Throughput|Hit Rate|Issue Slots Busy|Executed Ipc A|No Eligible|Achieved Occupancy|Registers Per|Warp Cycles Per Issued" \
+    "$OUT/ncu_fwd_${variant//\//_}.txt" | head -24
+done
+step "versions"
+PYTHONPATH=/tmp/site:$ROOT timeout 240 python3 $S18/versions.py --rounds 2 main=.gpu/v_head.py \
+  this=. r2=.gpu/v_rows2.py r2c1k=.gpu/v_rows2.py+1024,4,2 --shapes 1,1024,512 1,1024,2048 \
+  1,1024,8192 1,1024,65536 1,1024,1048576 8,1536,2048 8,1536,8192 2>&1 \
+  | tee "$OUT/versions.md" | tail -10
+step "end"
