@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Prepared in session 22 for the next session (not run: no GPU was lent in session 22). One
-# call on a tree with channel-rows.patch applied (the block forward's programs may take
+# Prepared in session 22 for the next session (not run: no GPU was lent in session 22). Two
+# calls on a tree with channel-rows.patch applied (the block forward's programs may take
 # several channels, which share each state's B_t and C_t load, ScanConfig.block_fwd_rows;
 # the forward widens bf16 B and C by shifting bits; interpreter: 24 block cases pass, also
 # with FWD_ROWS = 2 as the default; kernel_stats.py, sm_90: the forward's loop 296 -> 278
@@ -10,8 +10,13 @@
 #     warps, float32 B and C) at 8K, 64K, 2^20 and the gated 8 x 1536 x 8K
 #  3. Nsight Compute on one forward launch at 64K, default and two channels a program: is
 #     the forward bound by issue or by L2 (B and C are read by every channel)?
-#  4. versions.py, 2 rounds: main (HEAD's block file), this (patch, one channel a program),
+#  4. gluon_forward.py: the forward in Gluon, 16 or 32 adjacent steps a thread (a set
+#     layout; 238 instructions a state against 278, offline), checked against the block
+#     scan and timed beside its kernel
+#  5. versions.py, 2 rounds: main (HEAD's block file), this (patch, one channel a program),
 #     two channels a program (2048 and 1024 steps a chunk), 512 to 2^20 and the gated shapes
+# Two calls, since together they may pass a call's 600 s: `bash next_call.sh 1` (steps 1-4),
+# then at once (a machine is held 30 s after a call) `bash next_call.sh 2` (step 5).
 # Here first (CPU, repository root):
 #   mkdir -p .gpu && git show HEAD:kernels/triton_block_scan.py > .gpu/v_head.py
 #   git apply benchmarks/results/h100-2026-12-06/session22/channel-rows.patch
@@ -22,13 +27,14 @@ export NO_PEER=1
 source benchmarks/results/h100-2026-12-06/session10/device_setup.sh
 S18=benchmarks/results/h100-2026-12-06/session18
 S22=benchmarks/results/h100-2026-12-06/session22
+if [ "${1:-1}" = 1 ]; then
 step "gpu tests: block layout, launcher, recomputation"
 timeout 150 python3 -m pytest -m gpu -q -n 4 -p no:cacheprovider \
   tests/kernels/test_triton_scan.py tests/kernels/test_triton_launch.py \
   tests/core/test_recompute.py -k "block or launch or recompute or float64_gpu" 2>&1 \
   | tee "$OUT/gpu_tests.log" | tail -3
 step "kernel times under variants"
-PYTHONPATH=/tmp/site:$ROOT timeout 200 python3 $S22/kdiag.py times 1,1024,8192 1,1024,65536 \
+PYTHONPATH=/tmp/site:$ROOT timeout 180 python3 $S22/kdiag.py times 1,1024,8192 1,1024,65536 \
   1,1024,1048576 8,1536,8192 2>&1 | tee "$OUT/ktimes.md"
 NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
 SECTIONS="--section SpeedOfLight --section MemoryWorkloadAnalysis --section MemoryWorkloadAnalysis_Tables --section ComputeWorkloadAnalysis --section SchedulerStats --section WarpStateStats --section Occupancy --section LaunchStats"
@@ -40,9 +46,17 @@ for variant in default r2/2048/w4; do
   grep -E "Duration|Throughput|Hit Rate|Issue Slots Busy|Executed Ipc A|No Eligible|Achieved Occupancy|Registers Per|Warp Cycles Per Issued" \
     "$OUT/ncu_fwd_${variant//\//_}.txt" | head -24
 done
+step "the forward in Gluon (16 adjacent steps a thread) against the block scan's"
+for launch in 16,4 16,2 32,2; do
+  PYTHONPATH=/tmp/site:$ROOT timeout 60 python3 $S22/gluon_forward.py times 1,1024,8192 \
+    1,1024,65536 1,1024,1048576 8,1536,8192 $launch 2>&1 | tee -a "$OUT/gluon.md"
+done
+fi
+if [ "${1:-1}" = 2 ]; then
 step "versions"
-PYTHONPATH=/tmp/site:$ROOT timeout 240 python3 $S18/versions.py --rounds 2 main=.gpu/v_head.py \
+PYTHONPATH=/tmp/site:$ROOT timeout 420 python3 $S18/versions.py --rounds 2 main=.gpu/v_head.py \
   this=. r2=.gpu/v_rows2.py r2c1k=.gpu/v_rows2.py+1024,4,2 --shapes 1,1024,512 1,1024,2048 \
   1,1024,8192 1,1024,65536 1,1024,1048576 8,1536,2048 8,1536,8192 2>&1 \
   | tee "$OUT/versions.md" | tail -10
+fi
 step "end"

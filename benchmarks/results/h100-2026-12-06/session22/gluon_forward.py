@@ -1,0 +1,201 @@
+"""Session 22: the block forward written in Gluon (Triton's dialect where layouts are set),
+each thread holding SPT adjacent steps of a chunk of SPT x 32 x WARPS steps, so one scan
+across the lanes covers 16 (or 32) steps where Triton's layout of a bf16 chunk (8-step
+vectors wrapping round the threads) scans every 8. The benchmark's case only: contiguous
+(batch, dim, length) bf16 u, delta, z; B, C (batch, state, length) bf16; float32 A, D, delta
+bias; softplus; no initial state; the length a whole number of chunks; every chunk's start
+state stored, as for the backward. Not a kernel of the product (the interpreter does not run
+Gluon, so the product's rule of a CPU test under it cannot hold for one).
+
+    stats SPT WARPS               compile for sm_90 (no GPU needed): the loop over states'
+                                  instructions, registers, commonest opcodes
+    times B,D,L ... [SPT,WARPS]   on a GPU: y and the final state against the product's
+                                  block scan, and both forwards' kernel GPU time
+                                  (torch.profiler, 10 calls with a graph)
+
+    PYTHONPATH=. python3 benchmarks/results/h100-2026-12-06/session22/gluon_forward.py stats 16 4
+"""
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.experimental import gluon
+from triton.experimental.gluon import language as gl
+from triton.experimental.gluon._runtime import GluonASTSource
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+import kernel_stats as ks  # noqa: E402  (benchmarks/kernel_stats.py: cuobjdump, the loop)
+
+LOG2E = gl.constexpr(1.4426950408889634)
+LN2 = gl.constexpr(0.6931471805599453)
+
+
+@gluon.jit
+def _combine(a1, b1, a2, b2):
+    return a1 * a2, a2 * b1 + b2
+
+
+@gluon.jit
+def _widen(x):
+    """bf16 -> float32 by shifting its bits into a float32's upper half."""
+    return (x.to(gl.uint16, bitcast=True).to(gl.uint32) << 16).to(gl.float32, bitcast=True)
+
+
+@gluon.jit
+def _gluon_forward(u_ptr, delta_ptr, z_ptr, y_ptr, A_ptr, B_ptr, C_ptr, D_ptr, bias_ptr,
+                   final_ptr, hstart_ptr, dim, length, n_chunks, STATE: gl.constexpr,
+                   SPT: gl.constexpr, WARPS: gl.constexpr):
+    BLOCK_L: gl.constexpr = SPT * 32 * WARPS
+    steps: gl.constexpr = gl.BlockedLayout([SPT], [32], [WARPS], [0])
+    rows: gl.constexpr = gl.BlockedLayout([1, SPT], [32, 1], [WARPS, 1], [1, 0])
+    d = gl.program_id(0)
+    b = gl.program_id(1)
+    channel = (b * dim + d).to(gl.int64)
+    act = channel * length                      # the channel's row of u, delta, z, y
+    bc = b.to(gl.int64) * STATE * length        # the batch row of B and C
+    offs = gl.arange(0, BLOCK_L, layout=steps)
+    first = offs == 0
+    col = gl.arange(0, SPT, layout=gl.SliceLayout(0, rows))
+    k = gl.arange(0, BLOCK_L // SPT, layout=gl.SliceLayout(1, rows))
+    bias = gl.load(bias_ptr + d)
+    Dv = gl.load(D_ptr + d)
+    carry = final_ptr + channel * STATE
+    for s in gl.static_range(STATE):
+        gl.store(carry + s + k * 0, gl.zeros([BLOCK_L // SPT], gl.float32,
+                                            gl.SliceLayout(1, rows)), mask=k == 0)
+    for chunk in range(n_chunks):
+        gl.thread_barrier()         # the carries written in the last chunk are visible
+        t = chunk * BLOCK_L + offs
+        u = gl.load(u_ptr + act + t).to(gl.float32)
+        raw = gl.load(delta_ptr + act + t).to(gl.float32) + bias
+        dt = gl.maximum(raw, 0.0) + gl.log2(1.0 + gl.exp(-gl.abs(raw))) * LN2
+        dtu = dt * u
+        y = Dv * u
+        hstart = hstart_ptr + ((b * n_chunks + chunk) * dim + d).to(gl.int64) * STATE
+        for n in range(STATE):
+            h_start = gl.load(carry + n)
+            gl.store(hstart + n + k * 0, h_start + gl.zeros([BLOCK_L // SPT], gl.float32,
+                                                          gl.SliceLayout(1, rows)),
+                     mask=k == 0)
+            Bt = _widen(gl.load(B_ptr + bc + n * length + t))
+            Ct = _widen(gl.load(C_ptr + bc + n * length + t))
+            a = gl.exp2(dt * (gl.load(A_ptr + d * STATE + n) * LOG2E))
+            bb = dtu * Bt + gl.where(first, a * h_start, 0.0)
+            _, h = gl.associative_scan((a, bb), 0, _combine)
+            y += Ct * h
+            by_thread = gl.convert_layout(gl.reshape(h, (BLOCK_L // SPT, SPT)), rows,
+                                          assert_trivial=True)
+            last = gl.max(gl.where((col == SPT - 1)[None, :], by_thread, float("-inf")), 1)
+            gl.store(carry + n + k * 0, last, mask=k == BLOCK_L // SPT - 1)
+        z = gl.load(z_ptr + act + t).to(gl.float32)
+        y = y * z / (1.0 + gl.exp(-z))
+        gl.store(y_ptr + act + t, y.to(gl.bfloat16))
+
+
+SIGNATURE = dict(u_ptr="*bf16", delta_ptr="*bf16", z_ptr="*bf16", y_ptr="*bf16", A_ptr="*fp32",
+                 B_ptr="*bf16", C_ptr="*bf16", D_ptr="*fp32", bias_ptr="*fp32",
+                 final_ptr="*fp32", hstart_ptr="*fp32", dim="i32", length="i32",
+                 n_chunks="i32", STATE="constexpr", SPT="constexpr", WARPS="constexpr")
+
+
+def stats(spt: int, warps: int) -> None:
+    names = _gluon_forward.arg_names
+    consts = dict(STATE=16, SPT=spt, WARPS=warps)
+    attrs = {(i,): [["tt.divisibility", 16]] for i, n in enumerate(names)
+             if SIGNATURE[n] != "constexpr"}
+    source = GluonASTSource(fn=_gluon_forward, signature=SIGNATURE, attrs=attrs,
+                            constexprs={(names.index(k),): v for k, v in consts.items()})
+    compiled = triton.compile(source, target=GPUTarget("cuda", 90, 32),
+                              options=dict(num_warps=warps))
+    with tempfile.NamedTemporaryFile(suffix=".cubin") as f:
+        f.write(compiled.asm["cubin"])
+        f.flush()
+        sass, usage = (subprocess.run([str(ks.CUOBJDUMP), flag, f.name], capture_output=True,
+                                      text=True, check=True).stdout
+                       for flag in ("-sass", "--dump-resource-usage"))
+    loop = ks.innermost_loop(sass)
+    print(f"{spt} steps a thread, {warps} warps, {spt * 32 * warps}-step chunks: loop "
+          f"{len(loop)}, registers {usage.split('REG:')[1].split()[0]}, stack "
+          f"{usage.split('STACK:')[1].split()[0]}, "
+          f"{sorted(Counter(loop).items(), key=lambda kv: -kv[1])[:12]}")
+
+
+def gluon_scan(u, delta, A, B, C, D, z, delta_bias, spt: int, warps: int):
+    """y, final state, chunk start states of the Gluon forward (the module docstring's case)."""
+    import torch
+    batch, dim, length = u.shape
+    block_l = spt * 32 * warps
+    if length % block_l:
+        raise ValueError(f"length {length} is not a whole number of {block_l}-step chunks")
+    n_chunks, state = length // block_l, A.shape[1]
+    y = torch.empty_like(u)
+    final = torch.empty(batch, dim, state, device=u.device, dtype=torch.float32)
+    hstart = torch.empty(batch, n_chunks, dim, state, device=u.device, dtype=torch.float32)
+    _gluon_forward[(dim, batch)](u, delta, z, y, A, B, C, D, delta_bias, final, hstart, dim,
+                                 length, n_chunks, STATE=state, SPT=spt, WARPS=warps,
+                                 num_warps=warps)
+    return y, final, hstart
+
+
+def times(shapes: list[tuple[int, int, int]], spt: int, warps: int) -> None:
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    from benchmarks.scan import mamba_inputs
+    from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
+    print(f"# {torch.cuda.get_device_name()}: Gluon forward, {spt} steps a thread, {warps} "
+          "warps; GPU us a call (10 calls with a graph), errors relative to the block scan's")
+    print("| B, D, L | Triton forward kernel us | Gluon us | Gluon / Triton | y error | "
+          "final-state error |")
+    print("|---|---|---|---|---|---|")
+    for shape in shapes:
+        x = mamba_inputs(*shape)
+        with torch.no_grad():
+            args = {k: v.detach() for k, v in x.items()}
+            y_ref, h_ref = selective_scan_triton(
+                args["u"], args["delta"], args["A"], args["B"], args["C"], D=args["D"],
+                z=args["z"], delta_bias=args["delta_bias"], delta_softplus=True,
+                return_final_state=True, config=ScanConfig(layout="block"))
+            y, h, _ = gluon_scan(args["u"], args["delta"], args["A"], args["B"], args["C"],
+                                 args["D"], args["z"], args["delta_bias"], spt, warps)
+        errors = [((a.float() - r.float()).abs().max() / r.float().abs().max()).item()
+                  for a, r in ((y, y_ref), (h, h_ref))]
+
+        def triton_forward():
+            selective_scan_triton(x["u"], x["delta"], x["A"], x["B"], x["C"], D=x["D"],
+                                  z=x["z"], delta_bias=x["delta_bias"], delta_softplus=True,
+                                  config=ScanConfig(layout="block"))
+
+        def gluon_forward():
+            gluon_scan(args["u"], args["delta"], args["A"], args["B"], args["C"], args["D"],
+                       args["z"], args["delta_bias"], spt, warps)
+        us = {}
+        for name, fn, kernel in (("triton", triton_forward, "_block_fwd_kernel"),
+                                 ("gluon", gluon_forward, "_gluon_forward")):
+            for _ in range(3):
+                fn()
+            torch.cuda.synchronize()
+            with profile(activities=[ProfilerActivity.CUDA]) as prof:
+                for _ in range(10):
+                    fn()
+                torch.cuda.synchronize()
+            us[name] = sum(getattr(e, "self_device_time_total", 0.0) for e in prof.key_averages()
+                           if kernel in e.key) / 10
+        print(f"| {', '.join(map(str, shape))} | {us['triton']:.1f} | {us['gluon']:.1f} | "
+              f"{us['gluon'] / us['triton']:.3f} | {errors[0]:.1e} | {errors[1]:.1e} |",
+              flush=True)
+        del x, args
+        torch.cuda.empty_cache()
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "stats":
+        stats(int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        given = [tuple(map(int, a.split(","))) for a in sys.argv[2:]]
+        launch = [g for g in given if len(g) == 2]
+        times([g for g in given if len(g) == 3], *(launch[0] if launch else (16, 4)))
