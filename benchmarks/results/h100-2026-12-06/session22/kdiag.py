@@ -9,7 +9,7 @@ only runs calls for Nsight Compute to read.
 Variants (VARIANTS): default; f32bc (B and C given as float32: no bf16 unpacking in the
 loops, twice the bytes of B and C read); rR/S/wW: R channels a forward program
 (ScanConfig.block_fwd_rows: they share each B_t and C_t load), S steps a chunk, W warps a
-forward program.
+forward program. Needs a tree with channel-rows.patch applied (block_fwd_rows).
 
     PYTHONPATH=. python3 benchmarks/results/h100-2026-12-06/session22/kdiag.py times 1,1024,8192
 """
