@@ -11,8 +11,8 @@
 #  3. Nsight Compute on one forward launch at 64K, default and two channels a program: is
 #     the forward bound by issue or by L2 (B and C are read by every channel)?
 #  4. gluon_forward.py: the forward in Gluon, 16 or 32 adjacent steps a thread (a set
-#     layout; 238 instructions a state against 278, offline), checked against the block
-#     scan and timed beside its kernel
+#     layout; 235 instructions a state against 278, offline), one or two channels a
+#     program, checked against the block scan and timed beside its kernel
 #  5. versions.py, 2 rounds: main (HEAD's block file), this (patch, one channel a program),
 #     two channels a program (2048 and 1024 steps a chunk), 512 to 2^20 and the gated shapes
 # Two calls, since together they may pass a call's 600 s: `bash next_call.sh 1` (steps 1-4),
@@ -47,7 +47,7 @@ for variant in default r2/2048/w4; do
     "$OUT/ncu_fwd_${variant//\//_}.txt" | head -24
 done
 step "the forward in Gluon (16 adjacent steps a thread) against the block scan's"
-for launch in 16,4 16,2 32,2; do
+for launch in 16,4,1 16,2,1 32,2,1 16,4,2; do
   PYTHONPATH=/tmp/site:$ROOT timeout 60 python3 $S22/gluon_forward.py times 1,1024,8192 \
     1,1024,65536 1,1024,1048576 8,1536,8192 $launch 2>&1 | tee -a "$OUT/gluon.md"
 done
