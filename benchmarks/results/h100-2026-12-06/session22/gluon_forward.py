@@ -127,10 +127,9 @@ def stats(spt: int, warps: int, rows: int) -> None:
                                       text=True, check=True).stdout
                        for flag in ("-sass", "--dump-resource-usage"))
     loop = ks.innermost_loop(sass)
+    regs, stack = (usage.split(f"{key}:")[1].split()[0] for key in ("REG", "STACK"))
     print(f"{rows} channels, {spt} steps a thread, {warps} warps, {spt * 32 * warps}-step "
-          f"chunks: loop "
-          f"{len(loop)}, registers {usage.split('REG:')[1].split()[0]}, stack "
-          f"{usage.split('STACK:')[1].split()[0]}, "
+          f"chunks: loop {len(loop)}, registers {regs}, stack {stack}, "
           f"{sorted(Counter(loop).items(), key=lambda kv: -kv[1])[:12]}")
 
 
