@@ -14,11 +14,16 @@
 #     layout; 235 instructions a state against 278, offline), one or two channels a
 #     program, checked against the block scan and timed beside its kernel
 #  5. versions.py, 2 rounds: main (HEAD's block file), this (patch, one channel a program),
-#     two channels a program (2048 and 1024 steps a chunk), 512 to 2^20 and the gated shapes
+#     two channels a program (2048 and 1024 steps a chunk), and session 21's
+#     rotate-states-stepped.patch on HEAD (the backward's states in an order of each
+#     channel's own: is the 1K backward, 1.28x mamba_ssm's kernel, the atomics' contention?),
+#     512 to 2^20 and the gated shapes
 # Two calls, since together they may pass a call's 600 s: `bash next_call.sh 1` (steps 1-4),
 # then at once (a machine is held 30 s after a call) `bash next_call.sh 2` (step 5).
-# Here first (CPU, repository root):
+# Here first (CPU, repository root; five lines):
 #   mkdir -p .gpu && git show HEAD:kernels/triton_block_scan.py > .gpu/v_head.py
+#   git apply benchmarks/results/h100-2026-12-06/session21/rotate-states-stepped.patch
+#   cp kernels/triton_block_scan.py .gpu/v_rotate.py && git checkout kernels
 #   git apply benchmarks/results/h100-2026-12-06/session22/channel-rows.patch
 #   sed 's/^FWD_ROWS = 1$/FWD_ROWS = 2/' kernels/triton_block_scan.py > .gpu/v_rows2.py
 # Carry [".whl", ".gpu"].
@@ -55,7 +60,8 @@ fi
 if [ "${1:-1}" = 2 ]; then
 step "versions"
 PYTHONPATH=/tmp/site:$ROOT timeout 420 python3 $S18/versions.py --rounds 2 main=.gpu/v_head.py \
-  this=. r2=.gpu/v_rows2.py r2c1k=.gpu/v_rows2.py+1024,4,2 --shapes 1,1024,512 1,1024,2048 \
+  this=. r2=.gpu/v_rows2.py r2c1k=.gpu/v_rows2.py+1024,4,2 rot=.gpu/v_rotate.py \
+  --shapes 1,1024,512 1,1024,1024 1,1024,2048 \
   1,1024,8192 1,1024,65536 1,1024,1048576 8,1536,2048 8,1536,8192 2>&1 \
   | tee "$OUT/versions.md" | tail -10
 fi
