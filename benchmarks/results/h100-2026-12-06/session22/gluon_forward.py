@@ -13,7 +13,7 @@ Gluon, so the product's rule of a CPU test under it cannot hold for one).
                                   product's block scan, and both forwards' kernel GPU time
                                   (torch.profiler, 10 calls)
 
-ROWS channels a program share each B_t and C_t load (as channel-rows.patch's).
+ROWS channels a program share each B_t and C_t load (as block-forward.patch's).
 
     PYTHONPATH=. python3 benchmarks/results/h100-2026-12-06/session22/gluon_forward.py stats 16 4 1
 """

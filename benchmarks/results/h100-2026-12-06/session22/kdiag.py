@@ -9,7 +9,8 @@ only runs calls for Nsight Compute to read.
 Variants (VARIANTS): default; f32bc (B and C given as float32: no bf16 unpacking in the
 loops, twice the bytes of B and C read); rR/S/wW: R channels a forward program
 (ScanConfig.block_fwd_rows: they share each B_t and C_t load), S steps a chunk, W warps a
-forward program. Needs a tree with channel-rows.patch applied (block_fwd_rows).
+forward program; "gluon ...": the forward's Gluon kernel (GLUON_FORWARD). Needs a tree with
+block-forward.patch applied.
 
     PYTHONPATH=. python3 benchmarks/results/h100-2026-12-06/session22/kdiag.py times 1,1024,8192
 """
@@ -20,6 +21,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from benchmarks.scan import mamba_inputs, scan_arguments
+from mambaseq.kernels import triton_block_scan
 from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "session21"))
@@ -31,23 +33,28 @@ def _block(rows: int = 0, block_l: int = 0, fwd_warps: int = 0, bwd_warps: int =
                       block_fwd_warps=fwd_warps, block_bwd_warps=bwd_warps)
 
 
-# name: (config, B and C as float32); rows/steps/forward warps
+# name: (config, B and C as float32, the forward in Gluon); rows/steps/forward warps
 VARIANTS = {
-    "default": (_block(), False),
-    "f32bc": (_block(), True),
-    "r1/1024/w2": (_block(1, 1024, 2, 2), False),
-    "r1/512/w1": (_block(1, 512, 1, 1), False),
-    "r2/2048/w4": (_block(2), False),
-    "r2/2048/w8": (_block(2, 2048, 8), False),
-    "r2/1024/w4": (_block(2, 1024, 4, 2), False),
-    "r2/1024/w2": (_block(2, 1024, 2, 2), False),
-    "r2/512/w1": (_block(2, 512, 1, 1), False),
-    "r4/1024/w4": (_block(4, 1024, 4, 2), False),
+    "default": (_block(), False, False),
+    "f32bc": (_block(), True, False),
+    "r1/1024/w2": (_block(1, 1024, 2, 2), False, False),
+    "r1/512/w1": (_block(1, 512, 1, 1), False, False),
+    "r2/2048/w4": (_block(2), False, False),
+    "r2/2048/w8": (_block(2, 2048, 8), False, False),
+    "r2/1024/w4": (_block(2, 1024, 4, 2), False, False),
+    "r2/1024/w2": (_block(2, 1024, 2, 2), False, False),
+    "r2/512/w1": (_block(2, 512, 1, 1), False, False),
+    "r4/1024/w4": (_block(4, 1024, 4, 2), False, False),
+    "gluon": (_block(), False, True),
+    "gluon r1/1024/w2": (_block(1, 1024, 2, 2), False, True),
+    "gluon r2/2048/w4": (_block(2), False, True),
+    "gluon r2/1024/w4": (_block(2, 1024, 4, 2), False, True),
 }
 
 
 def step_of(variant: str, shape: tuple[int, int, int]):
-    config, f32 = VARIANTS[variant]
+    config, f32, gluon = VARIANTS[variant]
+    triton_block_scan.GLUON_FORWARD = gluon
     args = mamba_inputs(*shape)
     if f32:
         for name in ("B", "C"):
