@@ -30,6 +30,7 @@ from triton.experimental.gluon import language as gl
 from triton.experimental.gluon._runtime import GluonASTSource
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))     # kdiag.py: kernel times
 import kernel_stats as ks  # noqa: E402  (benchmarks/kernel_stats.py: cuobjdump, the loop)
 
 LOG2E = gl.constexpr(1.4426950408889634)
@@ -154,7 +155,7 @@ def gluon_scan(u, delta, A, B, C, D, z, delta_bias, spt: int, warps: int, rows: 
 
 def times(shapes: list[tuple[int, int, int]], spt: int, warps: int, rows: int) -> None:
     import torch
-    from torch.profiler import ProfilerActivity, profile
+    from kdiag import kernel_us
 
     from benchmarks.scan import mamba_inputs
     from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
@@ -185,18 +186,8 @@ def times(shapes: list[tuple[int, int, int]], spt: int, warps: int, rows: int) -
         def gluon_forward():
             gluon_scan(args["u"], args["delta"], args["A"], args["B"], args["C"], args["D"],
                        args["z"], args["delta_bias"], spt, warps, rows)
-        us = {}
-        for name, fn, kernel in (("triton", triton_forward, "_block_fwd_kernel"),
-                                 ("gluon", gluon_forward, "_gluon_forward")):
-            for _ in range(3):
-                fn()
-            torch.cuda.synchronize()
-            with profile(activities=[ProfilerActivity.CUDA]) as prof:
-                for _ in range(10):
-                    fn()
-                torch.cuda.synchronize()
-            us[name] = sum(getattr(e, "self_device_time_total", 0.0) for e in prof.key_averages()
-                           if kernel in e.key) / 10
+        us = {"triton": kernel_us(triton_forward, ("_block_fwd_kernel",))["_block_fwd_kernel"],
+              "gluon": kernel_us(gluon_forward, ("_gluon_forward",))["_gluon_forward"]}
         print(f"| {', '.join(map(str, shape))} | {us['triton']:.1f} | {us['gluon']:.1f} | "
               f"{us['gluon'] / us['triton']:.3f} | {errors[0]:.1e} | {errors[1]:.1e} |",
               flush=True)

@@ -15,7 +15,6 @@ block-forward.patch applied.
     PYTHONPATH=. python3 benchmarks/results/h100-2026-12-06/session22/kdiag.py times 1,1024,8192
 """
 import sys
-from pathlib import Path
 
 import torch
 from torch.profiler import ProfilerActivity, profile
@@ -24,8 +23,20 @@ from benchmarks.scan import mamba_inputs, scan_arguments
 from mambaseq.kernels import triton_block_scan
 from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "session21"))
-from diag import kernel_us  # noqa: E402  (session 21's: GPU us a call of each block kernel)
+
+
+def kernel_us(fn, names: tuple[str, ...], warm: int = 3, calls: int = 10) -> dict[str, float]:
+    """GPU us a call of ``fn`` in each kernel whose name holds one of ``names``
+    (torch.profiler over ``calls`` calls after ``warm``)."""
+    for _ in range(warm):
+        fn()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(calls):
+            fn()
+        torch.cuda.synchronize()
+    return {name: sum(getattr(e, "self_device_time_total", 0.0) for e in prof.key_averages()
+                      if name in e.key) / calls for name in names}
 
 
 def _block(rows: int = 0, block_l: int = 0, fwd_warps: int = 0, bwd_warps: int = 0):
@@ -80,21 +91,14 @@ def times(shapes: list[tuple[int, int, int]]) -> None:
         for variant in VARIANTS:
             label = f"| {', '.join(map(str, shape))} | {variant} |"
             try:
-                both = step_of(variant, shape)
-                for _ in range(3):
-                    both()
-                torch.cuda.synchronize()
-                with profile(activities=[ProfilerActivity.CUDA]) as prof:
-                    for _ in range(10):
-                        both()
-                    torch.cuda.synchronize()
+                us = kernel_us(step_of(variant, shape), ("_block_fwd_kernel",
+                                                         "_block_bwd_kernel"))
             except Exception as err:        # a variant that fails: say so, go on
                 print(f"{label} {type(err).__name__}: {str(err)[:200]} | |", flush=True)
                 torch.cuda.empty_cache()
                 continue
-            us = kernel_us(prof, 10)
-            print(f"{label} {us.get('_block_fwd_kernel', 0):.1f} | "
-                  f"{us.get('_block_bwd_kernel', 0):.1f} |", flush=True)
+            print(f"{label} {us['_block_fwd_kernel']:.1f} | {us['_block_bwd_kernel']:.1f} |",
+                  flush=True)
             torch.cuda.empty_cache()
 
 
