@@ -24,7 +24,6 @@ from mambaseq.kernels import triton_block_scan
 from mambaseq.kernels.triton_scan import ScanConfig, selective_scan_triton
 
 
-
 def kernel_us(fn, names: tuple[str, ...], warm: int = 3, calls: int = 10) -> dict[str, float]:
     """GPU us a call of ``fn`` in each kernel whose name holds one of ``names``
     (torch.profiler over ``calls`` calls after ``warm``)."""
